@@ -1,0 +1,547 @@
+//! The embedded store: which hooks ran for which event id, so that emitting an event
+//! again never re-runs a hook that already succeeded.
+//!
+//! One implementation over sqlx's `Any` driver speaks SQLite (embedded, the default,
+//! under `.flowspec/state/flowspec.db`) and PostgreSQL (when several servers share
+//! state: `state: {url: postgres://...}` in flowspec.yaml). The SQL is written once
+//! for both (`$1` placeholders, `ON CONFLICT`, `BIGINT` columns).
+//!
+//! ## Claims
+//! Before a hook runs, the engine *claims* the pair (event id, hook) with an insert
+//! that only one process can win. The row records the owner (host, pid, a random
+//! nonce) and a lease (the hook's timeout plus margins). Another process that finds
+//! a live claim waits for it to finish and reports that result instead of running
+//! the hook again; a claim whose owner died (`kill -9`, power loss) is taken over
+//! once the owner is gone (same host: the pid no longer exists) or the lease expired.
+//!
+//! SQLite runs in WAL mode with `synchronous=NORMAL`: a killed process loses
+//! nothing; a power cut may lose the last transactions, never corrupt the file.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use thiserror::Error;
+
+use crate::report::HookStatus;
+
+/// A store error.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open the state store {location}: {source}")]
+    Open {
+        /// Where (path or URL without password).
+        location: String,
+        /// The cause.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A query failed.
+    #[error("state store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// The URL is not SQLite or PostgreSQL.
+    #[error("unsupported state store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+}
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The idempotency store.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    owner: Owner,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Owner {
+    id: String,
+    host: String,
+    pid: u32,
+}
+
+/// The result of [`Store::claim`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This process owns the run; call [`Store::finish`] afterwards.
+    Run(ClaimToken),
+    /// The hook already succeeded for this event id.
+    AlreadySucceeded,
+    /// Another process ran it while this one waited; its final status.
+    RanElsewhere(HookStatus),
+}
+
+/// Proof of a claim, needed to record the result.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClaimToken {
+    event_id: String,
+    hook: String,
+    /// The attempt number (1 for the first run).
+    pub attempt: u32,
+}
+
+/// A recorded hook run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HookRunRecord {
+    /// The hook.
+    pub hook: String,
+    /// `running`, `success`, `failed` or `timeout`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempt: u32,
+    /// Exit code of the last attempt.
+    pub exit_code: Option<i32>,
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS flowspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS hook_runs (
+        event_id TEXT NOT NULL,
+        hook_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until BIGINT NOT NULL,
+        exit_code BIGINT,
+        started_at BIGINT NOT NULL,
+        finished_at BIGINT,
+        PRIMARY KEY (event_id, hook_name)
+    )",
+];
+
+static DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                location: path.display().to_string(),
+                source: sqlx::Error::Io(e),
+            })?;
+        }
+        let url = format!("sqlite://{}?mode=rwc", percent_encode_path(path));
+        Store::connect(&url, &path.display().to_string()).await
+    }
+
+    /// Opens a store by URL: `sqlite://PATH` or `postgres://...`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::connect(url, &redact_url(url)).await
+    }
+
+    async fn connect(url: &str, location: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let open_err = |source| StoreError::Open {
+            location: location.to_owned(),
+            source,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .min_connections(0)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(open_err)?;
+        if backend == Backend::Sqlite {
+            // WAL persists in the file; setting it needs a lock that busy_timeout cannot
+            // wait for, so two processes creating the store at once retry briefly.
+            let mut delay = Duration::from_millis(5);
+            loop {
+                match pool.execute("PRAGMA journal_mode = WAL").await {
+                    Ok(_) => break,
+                    Err(e) if delay < Duration::from_secs(2) && is_busy(&e) => {
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                    Err(e) => return Err(open_err(e)),
+                }
+            }
+        }
+        for statement in SCHEMA {
+            pool.execute(*statement).await.map_err(open_err)?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            owner: Owner::current(),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Claims (event id, hook) for a run lasting at most `lease`.
+    ///
+    /// With `force`, a hook that already succeeded is claimed again. A claim held by
+    /// another live process is waited for (up to its lease), never run twice.
+    pub async fn claim(
+        &self,
+        event_id: &str,
+        hook: &str,
+        lease: Duration,
+        force: bool,
+    ) -> Result<Claim, StoreError> {
+        let mut waited = false;
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let now = now_ms();
+            let inserted = sqlx::query(
+                "INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at)
+                 VALUES ($1, $2, 'running', 1, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(hook)
+            .bind(&self.owner.id)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(Claim::Run(self.token(event_id, hook, 1)));
+            }
+            let Some(row) = sqlx::query(
+                "SELECT status, attempt, owner, lease_until FROM hook_runs WHERE event_id = $1 AND hook_name = $2",
+            )
+            .bind(event_id)
+            .bind(hook)
+            .fetch_optional(&self.pool)
+            .await?
+            else {
+                continue; // Deleted in between; try the insert again.
+            };
+            let status: String = row.try_get("status")?;
+            let attempt = row.try_get::<i64, _>("attempt")? as u32;
+            let owner: String = row.try_get("owner")?;
+            let lease_until: i64 = row.try_get("lease_until")?;
+
+            let running = status == "running";
+            if running && lease_until > now && self.owner_alive(&owner) {
+                waited = true;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(250));
+                continue;
+            }
+            if waited && !running {
+                return Ok(Claim::RanElsewhere(parse_status(&status)));
+            }
+            if status == "success" && !force {
+                return Ok(Claim::AlreadySucceeded);
+            }
+            // Failed, timed out, abandoned by a dead owner, or forced: take it over,
+            // unless another process does so first (compare-and-swap on the row).
+            let taken = sqlx::query(
+                "UPDATE hook_runs SET status = 'running', attempt = $1, owner = $2, lease_until = $3,
+                        started_at = $4, finished_at = NULL, exit_code = NULL
+                 WHERE event_id = $5 AND hook_name = $6 AND status = $7 AND owner = $8 AND attempt = $9",
+            )
+            .bind(attempt as i64 + 1)
+            .bind(&self.owner.id)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(event_id)
+            .bind(hook)
+            .bind(&status)
+            .bind(&owner)
+            .bind(attempt as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if taken == 1 {
+                return Ok(Claim::Run(self.token(event_id, hook, attempt + 1)));
+            }
+        }
+    }
+
+    /// Records the result of a claimed run.
+    pub async fn finish(
+        &self,
+        token: &ClaimToken,
+        status: HookStatus,
+        exit_code: Option<i32>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE hook_runs SET status = $1, exit_code = $2, finished_at = $3, lease_until = 0
+             WHERE event_id = $4 AND hook_name = $5 AND owner = $6 AND attempt = $7",
+        )
+        .bind(status.as_str())
+        .bind(exit_code.map(i64::from))
+        .bind(now_ms())
+        .bind(&token.event_id)
+        .bind(&token.hook)
+        .bind(&self.owner.id)
+        .bind(token.attempt as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded runs of an event, by hook name.
+    pub async fn hook_runs(&self, event_id: &str) -> Result<Vec<HookRunRecord>, StoreError> {
+        let rows: Vec<AnyRow> = sqlx::query(
+            "SELECT hook_name, status, attempt, exit_code FROM hook_runs WHERE event_id = $1 ORDER BY hook_name",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HookRunRecord {
+                    hook: row.try_get("hook_name")?,
+                    status: row.try_get("status")?,
+                    attempt: row.try_get::<i64, _>("attempt")? as u32,
+                    exit_code: row
+                        .try_get::<Option<i64>, _>("exit_code")?
+                        .map(|c| c as i32),
+                })
+            })
+            .collect()
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn token(&self, event_id: &str, hook: &str, attempt: u32) -> ClaimToken {
+        ClaimToken {
+            event_id: event_id.to_owned(),
+            hook: hook.to_owned(),
+            attempt,
+        }
+    }
+
+    fn owner_alive(&self, owner: &str) -> bool {
+        if owner == self.owner.id {
+            return true;
+        }
+        let mut parts = owner.splitn(3, '|');
+        let (Some(host), Some(pid)) = (
+            parts.next(),
+            parts.next().and_then(|p| p.parse::<i32>().ok()),
+        ) else {
+            return true;
+        };
+        if host != self.owner.host {
+            return true; // Another machine: only its lease tells.
+        }
+        if pid as u32 == self.owner.pid {
+            return false; // Our pid with another nonce: a previous process that died.
+        }
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        let result = unsafe { libc::kill(pid, 0) };
+        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
+impl Owner {
+    fn current() -> Self {
+        let host = hostname();
+        let pid = std::process::id();
+        let nonce = uuid::Uuid::now_v7().simple().to_string();
+        Owner {
+            id: format!("{host}|{pid}|{}", &nonce[nonce.len() - 12..]),
+            host,
+            pid,
+        }
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    if ok && end > 0 {
+        String::from_utf8_lossy(&buf[..end]).replace('|', "_")
+    } else {
+        "localhost".to_owned()
+    }
+}
+
+fn parse_status(status: &str) -> HookStatus {
+    match status {
+        "success" => HookStatus::Success,
+        "timeout" => HookStatus::Timeout,
+        _ => HookStatus::Failed,
+    }
+}
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.to_string().contains("locked") || e.to_string().contains("busy")
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn percent_encode_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | b' ' => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("state/flowspec.db"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn should_run_once_then_skip_after_success() {
+        let (_dir, store) = store().await;
+        let lease = Duration::from_secs(30);
+        let Claim::Run(token) = store.claim("e1", "h", lease, false).await.unwrap() else {
+            panic!("first claim must run")
+        };
+        assert_eq!(token.attempt, 1);
+        store
+            .finish(&token, HookStatus::Success, Some(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.claim("e1", "h", lease, false).await.unwrap(),
+            Claim::AlreadySucceeded
+        );
+        let Claim::Run(forced) = store.claim("e1", "h", lease, true).await.unwrap() else {
+            panic!("--force must run")
+        };
+        assert_eq!(forced.attempt, 2);
+    }
+
+    #[tokio::test]
+    async fn should_retry_after_a_failure_with_the_next_attempt() {
+        let (_dir, store) = store().await;
+        let lease = Duration::from_secs(30);
+        let Claim::Run(token) = store.claim("e1", "h", lease, false).await.unwrap() else {
+            panic!()
+        };
+        store
+            .finish(&token, HookStatus::Failed, Some(1))
+            .await
+            .unwrap();
+        let Claim::Run(again) = store.claim("e1", "h", lease, false).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(again.attempt, 2);
+        let runs = store.hook_runs("e1").await.unwrap();
+        assert_eq!(runs[0].status, "running");
+        assert_eq!(runs[0].attempt, 2);
+    }
+
+    #[tokio::test]
+    async fn should_take_over_a_claim_whose_owner_died() {
+        let (dir, store) = store().await;
+        // A claim left behind by a process that no longer exists on this host.
+        let dead = format!("{}|{}|deadbeef", hostname(), i32::MAX - 7);
+        sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at) VALUES ('e', 'h', 'running', 1, $1, $2, 0)")
+            .bind(dead)
+            .bind(now_ms() + 60_000)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let Claim::Run(token) = store
+            .claim("e", "h", Duration::from_secs(5), false)
+            .await
+            .unwrap()
+        else {
+            panic!("a dead owner's claim must be taken over")
+        };
+        assert_eq!(token.attempt, 2);
+        drop(dir);
+    }
+
+    #[tokio::test]
+    async fn should_wait_for_a_live_claim_and_report_its_result() {
+        let (_dir, store) = store().await;
+        let lease = Duration::from_secs(30);
+        let Claim::Run(token) = store.claim("e", "h", lease, false).await.unwrap() else {
+            panic!()
+        };
+        // A second process (same store, another owner id) claims while we run.
+        let mut other = store.clone();
+        other.owner = Owner {
+            id: format!("otherhost|1|x"),
+            host: "otherhost".into(),
+            pid: 1,
+        };
+        let waiter =
+            tokio::spawn(async move { other.claim("e", "h", lease, false).await.unwrap() });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        store
+            .finish(&token, HookStatus::Failed, Some(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            waiter.await.unwrap(),
+            Claim::RanElsewhere(HookStatus::Failed)
+        );
+    }
+
+    #[test]
+    fn should_redact_passwords_in_urls() {
+        assert_eq!(redact_url("postgres://u:pw@db/x"), "postgres://u:***@db/x");
+    }
+}
