@@ -260,6 +260,16 @@ impl ConfigErrors {
         }
     }
 
+    /// Shows file paths relative to `base` where they are below it.
+    pub fn relative_to(mut self, base: &Path) -> Self {
+        for error in &mut self.errors {
+            if let Some(relative) = error.file.as_ref().and_then(|f| f.strip_prefix(base).ok()) {
+                error.file = Some(relative.to_path_buf());
+            }
+        }
+        self
+    }
+
     /// Renders every error with its snippet, then a count.
     pub fn render(&self, color: bool) -> String {
         let mut out = String::new();

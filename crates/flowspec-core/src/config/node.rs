@@ -134,7 +134,10 @@ impl Node {
                 },
             });
         }
-        let raw: RawNode = serde_saphyr::from_str(source)?;
+        // YAML 1.2 booleans: only `true`/`false`, so `name: off` or `country: no` stay
+        // strings instead of turning into booleans (the "Norway problem").
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let raw: RawNode = serde_saphyr::from_str_with_options(source, options)?;
         Ok(raw.resolve(source))
     }
 
@@ -368,6 +371,15 @@ mod tests {
     fn should_refuse_duplicate_keys_with_their_line() {
         let err = Node::parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.location().map(|l| l.line()), Some(3), "{err}");
+    }
+
+    #[test]
+    fn should_keep_yaml_1_1_boolean_words_as_strings() {
+        let root = Node::parse("a: off\nb: no\nc: true\nd: yes\n").unwrap();
+        assert_eq!(root.get("a").unwrap().as_str(), Some("off"));
+        assert_eq!(root.get("b").unwrap().as_str(), Some("no"));
+        assert_eq!(root.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(root.get("d").unwrap().as_str(), Some("yes"));
     }
 
     #[test]

@@ -132,23 +132,33 @@ pub fn load_str(
             value: Value::Seq(items),
             ..
         }) => {
-            let mut seen: HashMap<String, u32> = HashMap::new();
+            let mut seen: HashMap<&str, u32> = HashMap::new();
             for (i, item) in items.iter().enumerate() {
+                // Duplicates are found on the names alone, whatever else is wrong.
+                let name_node = item.get("name");
+                let duplicate_of =
+                    name_node
+                        .and_then(Node::as_str)
+                        .and_then(|name| match seen.get(name) {
+                            Some(first_line) => Some((name, *first_line)),
+                            None => {
+                                seen.insert(name, item.loc.line);
+                                None
+                            }
+                        });
+                if let (Some((name, first_line)), Some(node)) = (duplicate_of, name_node) {
+                    cx.error_at(
+                        ConfigErrorKind::Duplicate,
+                        node.loc,
+                        &format!("hooks[{i}].name"),
+                        &format!("duplicate hook name `{name}`"),
+                        Some(&format!(
+                            "hook names must be unique; the first `{name}` is on line {first_line}"
+                        )),
+                    );
+                }
                 if let Some(hook) = cx.hook(item, i, options, &secret_vars) {
-                    if let Some(first_line) = seen.get(&hook.name) {
-                        let name_node = item.get("name").unwrap_or(item);
-                        cx.error_at(
-                            ConfigErrorKind::Duplicate,
-                            name_node.loc,
-                            &format!("hooks[{i}].name"),
-                            &format!("duplicate hook name `{}`", hook.name),
-                            Some(&format!(
-                                "hook names must be unique; the first `{}` is on line {first_line}",
-                                hook.name
-                            )),
-                        );
-                    } else {
-                        seen.insert(hook.name.clone(), item.loc.line);
+                    if duplicate_of.is_none() {
                         hooks.push(hook);
                     }
                 }

@@ -1,0 +1,226 @@
+//! The command line, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  flowspec init                                   create a commented starter .flowspec/
+  flowspec emit implement.completed --feature auth
+  flowspec emit deploy.completed --data environment=staging --json
+  echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
+  flowspec hooks validate                         list every problem in hooks.yaml
+  flowspec audit --since 1h --status failed
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
+5 hook test failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+
+/// React to workflow events: run local hooks, audit every run, never run twice.
+#[derive(Debug, Parser)]
+#[command(name = "flowspec", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Hooks file to use instead of finding .flowspec/hooks/hooks.yaml upwards.
+    #[arg(long, global = true, env = "FLOWSPEC_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors: no hook output, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// No colors (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Emit an event: run every matching hook and print a report.
+    #[command(after_help = "\
+The event is flat JSON: event_id, event_type, timestamp, feature, source, plus your fields.
+--data key=value sets a string field; key:=JSON sets a typed one (count:=3, draft:=false).
+Emitting the same --event-id again skips hooks that already succeeded (--force reruns them).
+
+Examples:
+  flowspec emit implement.completed --feature auth
+  flowspec emit deploy.completed --data environment=staging --data attempt:=2
+  flowspec emit --payload event.json --json")]
+    Emit(EmitArgs),
+
+    /// List, validate and test hooks.
+    #[command(subcommand)]
+    Hooks(HooksCommand),
+
+    /// Read the audit log.
+    #[command(after_help = "\
+Examples:
+  flowspec audit --since 1h
+  flowspec audit --hook quality-gate --status failed --json
+  flowspec audit --event-id 0193a5e2-...")]
+    Audit(AuditArgs),
+
+    /// Create a commented starter .flowspec/ (existing files are kept).
+    Init(InitArgs),
+
+    /// Print shell completions.
+    #[command(
+        after_help = "Example: flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// Event feature.
+    #[arg(long, value_name = "F")]
+    pub feature: Option<String>,
+
+    /// Set a top-level field: key=value (string) or key:=JSON (typed). Repeatable.
+    #[arg(long = "data", short = 'd', value_name = "KEY=VALUE")]
+    pub data: Vec<String>,
+
+    /// Read the event (a JSON object) from FILE, or from stdin with `-`.
+    #[arg(long, value_name = "FILE|-")]
+    pub payload: Option<String>,
+
+    /// Event id (default: a new UUIDv7).
+    #[arg(long, value_name = "ID")]
+    pub event_id: Option<String>,
+
+    /// Event source (default: cli).
+    #[arg(long, value_name = "S")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// The event type, e.g. implement.completed (may come from --payload instead).
+    pub event_type: Option<String>,
+
+    #[command(flatten)]
+    pub event: EventArgs,
+
+    /// Show which hooks would run, in which groups; run and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run hooks even if they already succeeded for this event id.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the report as JSON on stdout (hook output goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// List hooks (all, or those an event type would trigger).
+    List {
+        /// Only hooks whose selectors match this event type (filters not applied).
+        #[arg(long, value_name = "TYPE")]
+        event: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check hooks.yaml and flowspec.yaml; report every problem at once.
+    Validate {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one hook now with a sample event (no idempotency; audited with "test": true).
+    Test {
+        /// The hook's name.
+        name: String,
+        /// The event type (default: the hook's first non-wildcard event type).
+        #[arg(long, value_name = "TYPE")]
+        event: Option<String>,
+        #[command(flatten)]
+        event_args: EventArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this event id.
+    #[arg(long, value_name = "ID")]
+    pub event_id: Option<String>,
+    /// Only this hook.
+    #[arg(long, value_name = "NAME")]
+    pub hook: Option<String>,
+    /// Only this status.
+    #[arg(long, value_enum, value_name = "S")]
+    pub status: Option<StatusArg>,
+    /// Only entries newer than this: a duration (30m, 2h, 7d) or an RFC 3339 time.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// At most the last N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Success,
+    Failed,
+    Timeout,
+    Skipped,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create .flowspec/ (default: the current directory).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn should_have_a_consistent_command_line() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,17 @@
+//! Exit codes of `flowspec`, documented in docs/cli.md.
+
+/// Everything worked (failed `fail_mode: continue` hooks included: they never fail the emit).
+pub const OK: u8 = 0;
+/// An unexpected error: I/O, the state store, an invalid event.
+pub const ERROR: u8 = 1;
+/// The command line is wrong (clap's own code).
+#[allow(dead_code)]
+pub const USAGE: u8 = 2;
+/// The configuration is invalid or missing (hooks.yaml, flowspec.yaml, .env).
+pub const CONFIG_INVALID: u8 = 3;
+/// A `fail_mode: stop` hook failed or timed out: the emit is blocked.
+pub const HOOK_BLOCKED: u8 = 4;
+/// `flowspec hooks test`: the hook failed or timed out.
+pub const HOOK_FAILED: u8 = 5;
+/// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
+pub const INTERRUPTED: u8 = 130;
