@@ -29,7 +29,7 @@
 //! ```
 //!
 //! ## Features
-//! - `testing`: helpers for tests of embedders and backends ([`testing`]).
+//! - `testing`: helpers for tests of embedders and backends (the `testing` module).
 //!
 //! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
@@ -43,6 +43,7 @@ pub mod filter;
 pub mod output;
 pub mod project;
 pub mod report;
+pub mod retry;
 pub mod secret;
 pub mod selector;
 pub mod settings;

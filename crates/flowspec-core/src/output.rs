@@ -1,5 +1,5 @@
 //! Hook output: each line is masked, kept in a bounded tail for the audit, and handed
-//! to the [`Reporter`](crate::Reporter) so a terminal can show it live.
+//! to the [`Reporter`] so a terminal can show it live.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -523,7 +523,7 @@ mod tests {
         // A second process (same store, another owner id) claims while we run.
         let mut other = store.clone();
         other.owner = Owner {
-            id: format!("otherhost|1|x"),
+            id: "otherhost|1|x".to_owned(),
             host: "otherhost".into(),
             pid: 1,
         };

@@ -14,8 +14,7 @@ pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let project = cx.project()?;
     // Only flowspec.yaml matters here: a broken hooks.yaml must not hide the audit log.
-    let settings =
-        Settings::load(&project.settings_file).map_err(|e| Failure::config(e, cx.err))?;
+    let settings = Settings::load(&project.settings_file).map_err(|e| cx.config_failure(e))?;
     let path = settings
         .audit
         .path

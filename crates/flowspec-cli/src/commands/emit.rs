@@ -34,6 +34,7 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     }
 
     let options = EmitOptions::default().force(args.force);
+    let started = std::time::Instant::now();
     let report = tokio::select! {
         report = engine.emit_with(event, options) => report?,
         failure = interrupted() => return Err(failure),
@@ -41,7 +42,13 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     if args.json {
         print_json(&report)?;
     } else if !cx.global.quiet {
-        print_summary(cx, &report, engine.audit_path().map(|p| cx.show_path(p)));
+        let wall_ms = started.elapsed().as_millis() as u64;
+        print_summary(
+            cx,
+            &report,
+            wall_ms,
+            engine.audit_path().map(|p| cx.show_path(p)),
+        );
     }
     Ok(if report.is_blocked() {
         exit_code::HOOK_BLOCKED
@@ -94,7 +101,7 @@ fn print_plan(
     }
 }
 
-fn print_summary(cx: &Context<'_>, report: &DispatchReport, audit: Option<String>) {
+fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit: Option<String>) {
     let p = cx.out;
     let mut all = Vec::new();
     collect(report, &mut all);
@@ -118,13 +125,12 @@ fn print_summary(cx: &Context<'_>, report: &DispatchReport, audit: Option<String
             parts.push(format!("{n} {word}"));
         }
     }
-    let total: u64 = all.iter().map(|(_, h)| h.duration_ms).sum();
     let mut line = format!(
         "{} hook{}: {} {}",
         all.len(),
         if all.len() == 1 { "" } else { "s" },
         parts.join(", "),
-        p.dim(&format!("in {}", human_ms(total)))
+        p.dim(&format!("in {}", human_ms(wall_ms)))
     );
     if let Some(audit) = audit {
         line.push_str(&p.dim(&format!(" · audit: {audit}")));

@@ -182,8 +182,7 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
             .collect();
         print_json(&json!({"valid": false, "file": hooks_file, "errors": list}))?;
     } else {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        eprintln!("{}", errors.relative_to(&cwd).render(cx.err.color));
+        eprintln!("{}", cx.config_failure(errors).message);
     }
     Ok(exit_code::CONFIG_INVALID)
 }

@@ -49,9 +49,9 @@ impl Failure {
         Failure::new(exit_code::USAGE, message)
     }
 
-    pub fn config(errors: ConfigErrors, painter: Painter) -> Self {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let errors = errors.relative_to(&cwd);
+    fn config(errors: ConfigErrors, painter: Painter, base: &Path) -> Self {
+        let errors =
+            errors.relative_to(&base.canonicalize().unwrap_or_else(|_| base.to_path_buf()));
         Failure {
             rendered: true,
             ..Failure::new(exit_code::CONFIG_INVALID, errors.render(painter.color))
@@ -67,6 +67,8 @@ pub struct Context<'a> {
     /// Colors for stderr.
     pub err: Painter,
     log_masker: LogMasker,
+    /// Where the user ran the command (before `-C`): paths are shown relative to it.
+    invoked_in: std::path::PathBuf,
 }
 
 impl Context<'_> {
@@ -107,24 +109,33 @@ impl Context<'_> {
         engine
             .settings()
             .check_sections(KNOWN_SECTIONS)
-            .map_err(|e| Failure::config(e, self.err))?;
+            .map_err(|e| self.config_failure(e))?;
         self.log_masker.set(engine.masker().clone());
         Ok(engine)
     }
 
     fn build_failure(&self, error: BuildError) -> Failure {
         match error {
-            BuildError::Config(errors) => Failure::config(errors, self.err),
+            BuildError::Config(errors) => self.config_failure(errors),
             BuildError::Discover(e) => Failure::new(exit_code::CONFIG_INVALID, e.to_string()),
             BuildError::Dotenv(e) => Failure::new(exit_code::CONFIG_INVALID, e.to_string()),
             other => Failure::error(other.to_string()),
         }
     }
 
+    /// Invalid configuration: every error rendered, paths relative to where the user is.
+    pub fn config_failure(&self, errors: ConfigErrors) -> Failure {
+        Failure::config(errors, self.err, &self.invoked_in)
+    }
+
     /// A path relative to the current directory when it is below it, for messages.
     pub fn show_path(&self, path: &Path) -> String {
-        let cwd = std::env::current_dir().unwrap_or_default();
-        path.strip_prefix(&cwd)
+        let base = self
+            .invoked_in
+            .canonicalize()
+            .unwrap_or_else(|_| self.invoked_in.clone());
+        path.strip_prefix(&base)
+            .or_else(|_| path.strip_prefix(&self.invoked_in))
             .unwrap_or(path)
             .display()
             .to_string()
@@ -146,11 +157,12 @@ pub fn run(cli: Cli) -> u8 {
         color: color_enabled(cli.global.no_color, stderr_is_terminal()),
     };
     let log_masker = logging::init(&cli.global, err_painter.color);
-    if let Some(dir) = &cli.global.directory {
-        if let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!("error: cannot change to directory {}: {e}", dir.display());
-            return exit_code::USAGE;
-        }
+    let invoked_in = std::env::current_dir().unwrap_or_default();
+    if let Some(dir) = &cli.global.directory
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("error: cannot change to directory {}: {e}", dir.display());
+        return exit_code::USAGE;
     }
     let cx = Context {
         global: &cli.global,
@@ -159,6 +171,7 @@ pub fn run(cli: Cli) -> u8 {
         },
         err: err_painter,
         log_masker,
+        invoked_in,
     };
     let result = match cli.command {
         Command::Emit(args) => block_on(emit::run(&cx, args)),

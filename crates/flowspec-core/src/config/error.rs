@@ -36,7 +36,11 @@ pub enum ConfigErrorKind {
 /// (`file:line:col: message` plus an optional hint); [`ConfigError::render`] draws the
 /// offending source line with a caret, like the Rust compiler.
 #[derive(Clone)]
-pub struct ConfigError {
+pub struct ConfigError(Box<Details>);
+
+// Boxed: errors travel in `Result`s everywhere and should stay one pointer wide.
+#[derive(Clone)]
+struct Details {
     kind: ConfigErrorKind,
     file: Option<PathBuf>,
     loc: Option<Loc>,
@@ -49,7 +53,7 @@ pub struct ConfigError {
 impl ConfigError {
     /// A new error of `kind` with a message; add the place with the builder methods.
     pub fn new(kind: ConfigErrorKind, message: impl Into<String>) -> Self {
-        ConfigError {
+        ConfigError(Box::new(Details {
             kind,
             file: None,
             loc: None,
@@ -57,69 +61,69 @@ impl ConfigError {
             message: message.into(),
             hint: None,
             source_text: None,
-        }
+        }))
     }
 
     /// Sets the file and its text (the text is used to draw the snippet).
     pub fn in_file(mut self, file: &Path, text: Option<Arc<str>>) -> Self {
-        self.file = Some(file.to_path_buf());
-        self.source_text = text;
+        self.0.file = Some(file.to_path_buf());
+        self.0.source_text = text;
         self
     }
 
     /// Sets the location in the file.
     pub fn at(mut self, loc: Loc) -> Self {
-        self.loc = loc.is_known().then_some(loc);
+        self.0.loc = loc.is_known().then_some(loc);
         self
     }
 
     /// Sets the key path, e.g. `hooks[2].fail_mode`.
     pub fn path(mut self, key_path: impl Into<String>) -> Self {
-        self.key_path = key_path.into();
+        self.0.key_path = key_path.into();
         self
     }
 
     /// Adds a hint that says how to fix the problem.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.0.hint = Some(hint.into());
         self
     }
 
     /// The kind of problem.
     pub fn kind(&self) -> ConfigErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The file, when the error comes from one.
     pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
+        self.0.file.as_deref()
     }
 
     /// 1-based line and column, when known.
     pub fn line_column(&self) -> Option<(u32, u32)> {
-        self.loc.map(|l| (l.line, l.column))
+        self.0.loc.map(|l| (l.line, l.column))
     }
 
     /// The key path, e.g. `hooks[2].fail_mode` (empty for file-level errors).
     pub fn key_path(&self) -> &str {
-        &self.key_path
+        &self.0.key_path
     }
 
     /// The message without location.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The hint, if one is known.
     pub fn hint_text(&self) -> Option<&str> {
-        self.hint.as_deref()
+        self.0.hint.as_deref()
     }
 
     fn title(&self) -> String {
-        if self.key_path.is_empty() {
-            self.message.clone()
+        if self.0.key_path.is_empty() {
+            self.0.message.clone()
         } else {
-            format!("{} (at `{}`)", self.message, self.key_path)
+            format!("{} (at `{}`)", self.0.message, self.0.key_path)
         }
     }
 
@@ -131,39 +135,37 @@ impl ConfigError {
             Renderer::plain()
         };
         let title = self.title();
-        let file_name = self.file.as_ref().map(|f| f.display().to_string());
+        let file_name = self.0.file.as_ref().map(|f| f.display().to_string());
         let mut group = Group::with_title(Level::ERROR.primary_title(title.as_str()));
         let mut drew_snippet = false;
-        if let (Some(text), Some(loc)) = (self.source_text.as_deref(), self.loc) {
-            if let Some((line_start, line)) = line_of(text, loc) {
-                let start = loc.offset.saturating_sub(line_start).min(line.len());
-                let mut end = (start + loc.len.max(1)).min(line.len());
-                // A multi-line value is underlined up to the end of its first line.
-                if let Some(nl) = line[start..end].find('\n') {
-                    end = start + nl;
-                }
-                let end = end.max((start + 1).min(line.len()));
-                let mut snippet = Snippet::source(line.trim_end_matches('\n'))
-                    .line_start(loc.line as usize)
-                    .annotation(AnnotationKind::Primary.span(start..end));
-                if let Some(name) = &file_name {
-                    snippet = snippet.path(name.as_str());
-                }
-                group = group.element(snippet);
-                drew_snippet = true;
+        if let (Some(text), Some(loc)) = (self.0.source_text.as_deref(), self.0.loc)
+            && let Some((line_start, line)) = line_of(text, loc)
+        {
+            let start = loc.offset.saturating_sub(line_start).min(line.len());
+            let mut end = (start + loc.len.max(1)).min(line.len());
+            // A multi-line value is underlined up to the end of its first line.
+            if let Some(nl) = line[start..end].find('\n') {
+                end = start + nl;
             }
-        }
-        if !drew_snippet {
+            let end = end.max((start + 1).min(line.len()));
+            let mut snippet = Snippet::source(line.trim_end_matches('\n'))
+                .line_start(loc.line as usize)
+                .annotation(AnnotationKind::Primary.span(start..end));
             if let Some(name) = &file_name {
-                let place = match self.loc {
-                    Some(l) => format!("in {name}:{}:{}", l.line, l.column),
-                    None => format!("in {name}"),
-                };
-                group = group.element(Level::NOTE.message(place));
+                snippet = snippet.path(name.as_str());
             }
+            group = group.element(snippet);
+            drew_snippet = true;
+        }
+        if !drew_snippet && let Some(name) = &file_name {
+            let place = match self.0.loc {
+                Some(l) => format!("in {name}:{}:{}", l.line, l.column),
+                None => format!("in {name}"),
+            };
+            group = group.element(Level::NOTE.message(place));
         }
         let mut report: Vec<Group<'_>> = vec![group];
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &self.0.hint {
             report.push(Group::with_title(
                 Level::HELP.secondary_title(hint.as_str()),
             ));
@@ -186,7 +188,7 @@ fn line_of(text: &str, loc: Loc) -> Option<(usize, &str)> {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.loc) {
+        match (&self.0.file, self.0.loc) {
             (Some(file), Some(loc)) => {
                 write!(f, "{}:{}:{}: ", file.display(), loc.line, loc.column)?
             }
@@ -194,7 +196,7 @@ impl fmt::Display for ConfigError {
             _ => {}
         }
         f.write_str(&self.title())?;
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &self.0.hint {
             write!(f, " (hint: {hint})")?;
         }
         Ok(())
@@ -205,12 +207,12 @@ impl fmt::Debug for ConfigError {
     // The source text is left out: it is long and may hold values better not repeated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigError")
-            .field("kind", &self.kind)
-            .field("file", &self.file)
+            .field("kind", &self.0.kind)
+            .field("file", &self.0.file)
             .field("line_column", &self.line_column())
-            .field("key_path", &self.key_path)
-            .field("message", &self.message)
-            .field("hint", &self.hint)
+            .field("key_path", &self.0.key_path)
+            .field("message", &self.0.message)
+            .field("hint", &self.0.hint)
             .finish()
     }
 }
@@ -254,8 +256,12 @@ impl ConfigErrors {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            self.errors
-                .sort_by_key(|e| (e.file.clone(), e.loc.map_or((0, 0), |l| (l.line, l.column))));
+            self.errors.sort_by_key(|e| {
+                (
+                    e.0.file.clone(),
+                    e.0.loc.map_or((0, 0), |l| (l.line, l.column)),
+                )
+            });
             Err(self)
         }
     }
@@ -263,8 +269,13 @@ impl ConfigErrors {
     /// Shows file paths relative to `base` where they are below it.
     pub fn relative_to(mut self, base: &Path) -> Self {
         for error in &mut self.errors {
-            if let Some(relative) = error.file.as_ref().and_then(|f| f.strip_prefix(base).ok()) {
-                error.file = Some(relative.to_path_buf());
+            if let Some(relative) = error
+                .0
+                .file
+                .as_ref()
+                .and_then(|f| f.strip_prefix(base).ok())
+            {
+                error.0.file = Some(relative.to_path_buf());
             }
         }
         self

@@ -186,7 +186,7 @@ pub fn interpolate(text: &str, vars: &Vars) -> Result<Interpolated, InterpolateE
         }
         used.push(name.to_owned());
         match (vars.get(name), default) {
-            (Some(v), Some(d)) if v.is_empty() => value.push_str(d),
+            (Some(""), Some(d)) => value.push_str(d),
             (Some(v), _) => value.push_str(v),
             (None, Some(d)) => value.push_str(d),
             (None, None) => {

@@ -100,16 +100,16 @@ pub fn load_str(
     };
     cx.unknown_keys(entries, TOP_LEVEL_FIELDS, "", "at the top level");
 
-    if let Some(version) = root.get("version") {
-        if version.value != Value::Int(1) {
-            cx.error(
-                ConfigErrorKind::InvalidValue,
-                version,
-                "version",
-                "unsupported `version`",
-            )
-            .hint("the only version is 1 (or leave `version` out)");
-        }
+    if let Some(version) = root.get("version")
+        && version.value != Value::Int(1)
+    {
+        cx.error(
+            ConfigErrorKind::InvalidValue,
+            version,
+            "version",
+            "unsupported `version`",
+        )
+        .hint("the only version is 1 (or leave `version` out)");
     }
     let secret_vars = root
         .get("secrets")
@@ -157,10 +157,10 @@ pub fn load_str(
                         )),
                     );
                 }
-                if let Some(hook) = cx.hook(item, i, options, &secret_vars) {
-                    if duplicate_of.is_none() {
-                        hooks.push(hook);
-                    }
+                if let Some(hook) = cx.hook(item, i, options, &secret_vars)
+                    && duplicate_of.is_none()
+                {
+                    hooks.push(hook);
                 }
             }
         }
