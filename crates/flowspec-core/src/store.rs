@@ -164,7 +164,9 @@ impl Store {
             source,
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            // SQLite has one writer: one connection queues writes in-process instead of
+            // making them sleep in SQLite's busy handler.
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
             .min_connections(0)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
