@@ -5,6 +5,7 @@
 //! [`Engine::emit`]. See [`dispatch`] for the exact semantics of a dispatch.
 
 pub mod dispatch;
+mod gate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use crate::spec::HookSpec;
 use crate::spec::load::{LoadOptions, load_file};
 use crate::store::{Store, StoreError};
 
-pub use dispatch::EmitOptions;
+pub use dispatch::{EmitOptions, Prepared};
 
 /// How long a timed-out process gets between SIGTERM and SIGKILL by default.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
@@ -99,6 +100,7 @@ pub(crate) struct Inner {
     pub(crate) kill_grace: Duration,
     pub(crate) settings: Settings,
     pub(crate) vars: Vars,
+    pub(crate) gates: gate::Gates,
 }
 
 impl std::fmt::Debug for Engine {
@@ -441,6 +443,7 @@ impl EngineBuilder {
                 kill_grace: self.kill_grace,
                 settings,
                 vars,
+                gates: gate::Gates::default(),
             }),
         })
     }
