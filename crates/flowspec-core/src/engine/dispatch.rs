@@ -199,11 +199,8 @@ impl Engine {
                     for hook in group {
                         // Leave the line at once: later events must not wait for a hook that will not run.
                         tickets.remove(hook.name());
-                        let report = HookReport::skipped(
-                            hook.name(),
-                            hook.fail_mode(),
-                            SkipReason::Blocked { by: by.clone() },
-                        );
+                        let report =
+                            HookReport::skipped(hook, SkipReason::Blocked { by: by.clone() });
                         self.record(&event, &report);
                         reports.push(report);
                     }
@@ -211,8 +208,7 @@ impl Engine {
                 }
                 if options.dry_run {
                     for hook in group {
-                        let report =
-                            HookReport::skipped(hook.name(), hook.fail_mode(), SkipReason::DryRun);
+                        let report = HookReport::skipped(hook, SkipReason::DryRun);
                         self.inner.reporter.hook_finished(&event, &report);
                         reports.push(report);
                     }
@@ -295,20 +291,12 @@ impl Engine {
         {
             Claim::Run(token) => token,
             Claim::AlreadySucceeded => {
-                let report = HookReport::skipped(
-                    hook.name(),
-                    hook.fail_mode(),
-                    SkipReason::AlreadySucceeded,
-                );
+                let report = HookReport::skipped(hook, SkipReason::AlreadySucceeded);
                 self.record(event, &report);
                 return Ok((report, Vec::new()));
             }
             Claim::RanElsewhere(status) => {
-                let report = HookReport::skipped(
-                    hook.name(),
-                    hook.fail_mode(),
-                    SkipReason::RanElsewhere { status },
-                );
+                let report = HookReport::skipped(hook, SkipReason::RanElsewhere { status });
                 self.record(event, &report);
                 return Ok((report, Vec::new()));
             }
@@ -386,6 +374,7 @@ impl Engine {
         }
         let report = HookReport {
             hook: hook.name().to_owned(),
+            action: hook.action_key().to_owned(),
             status,
             skip_reason: None,
             exit_code: outcome.exit_code,

@@ -389,24 +389,7 @@ impl EngineBuilder {
                     .project
                     .as_ref()
                     .expect("project default implies a project");
-                let url = match &settings.state.url {
-                    Some(url) => interpolate(url, &vars).map(|i| i.value).map_err(|e| {
-                        BuildError::Config(
-                            ConfigError::new(
-                                ConfigErrorKind::UnsetVariable,
-                                format!("`state.url`: {e}"),
-                            )
-                            .in_file(&project.settings_file, settings.text())
-                            .into(),
-                        )
-                    })?,
-                    None => String::new(),
-                };
-                if url.trim().is_empty() {
-                    Some(Store::open_sqlite(&project.state_dir.join("flowspec.db")).await?)
-                } else {
-                    Some(Store::open(&url).await?)
-                }
+                Some(open_project_store(project, &settings, &vars).await?)
             }
         };
         let audit = match self.audit {
@@ -446,6 +429,30 @@ impl EngineBuilder {
                 gates: gate::Gates::default(),
             }),
         })
+    }
+}
+
+/// Opens a project's store: `state.url` from flowspec.yaml (with `${VAR}`), or the
+/// SQLite file under `.flowspec/state/`.
+pub async fn open_project_store(
+    project: &Project,
+    settings: &Settings,
+    vars: &Vars,
+) -> Result<Store, BuildError> {
+    let url = match &settings.state.url {
+        Some(url) => interpolate(url, vars).map(|i| i.value).map_err(|e| {
+            BuildError::Config(
+                ConfigError::new(ConfigErrorKind::UnsetVariable, format!("`state.url`: {e}"))
+                    .in_file(&project.settings_file, settings.text())
+                    .into(),
+            )
+        })?,
+        None => String::new(),
+    };
+    if url.trim().is_empty() {
+        Ok(Store::open_sqlite(&project.state_dir.join("flowspec.db")).await?)
+    } else {
+        Ok(Store::open(&url).await?)
     }
 }
 
