@@ -89,6 +89,14 @@ Examples:
   flowspec audit --event-id 0193a5e2-...")]
     Audit(AuditArgs),
 
+    /// Receive signed webhooks and events over HTTP; store them durably; run the hooks.
+    #[command(after_help = crate::commands::serve::AFTER_HELP)]
+    Serve(crate::commands::serve::ServeArgs),
+
+    /// The server's durable event queue: list, show, replay.
+    #[command(subcommand)]
+    Events(crate::commands::events::EventsCommand),
+
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),
 
