@@ -12,9 +12,10 @@ Examples:
   echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
   flowspec hooks validate                         list every problem in hooks.yaml
   flowspec audit --since 1h --status failed
+  flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 7 watch --once: some file failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -96,6 +97,10 @@ Examples:
     /// The server's durable event queue: list, show, replay.
     #[command(subcommand)]
     Events(crate::commands::events::EventsCommand),
+
+    /// Watch a directory: files dropped there (*.json, *.trigger) become events.
+    #[command(after_help = crate::commands::watch::AFTER_HELP)]
+    Watch(crate::commands::watch::WatchArgs),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),

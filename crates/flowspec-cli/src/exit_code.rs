@@ -15,5 +15,7 @@ pub const HOOK_BLOCKED: u8 = 4;
 pub const HOOK_FAILED: u8 = 5;
 /// `flowspec serve` could not start: no source has a secret, or the address is taken.
 pub const SERVE_FAILED: u8 = 6;
+/// `flowspec watch --once`: at least one file went to failed/.
+pub const WATCH_FILES_FAILED: u8 = 7;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

@@ -67,7 +67,8 @@ pub struct StartInfo {
     pub fallback_reason: Option<String>,
     /// The poll interval (also the settle time of files found by a scan).
     pub poll_interval_ms: u64,
-    /// Complete files found at start (dispatched oldest first).
+    /// Files found at start (complete ones are dispatched oldest first; those written
+    /// less than a poll interval ago are checked again first).
     pub files_at_start: usize,
     /// How many files may be dispatched at once.
     pub workers: usize,
@@ -431,7 +432,7 @@ impl Watcher {
             mode: state.mode,
             fallback_reason: state.fallback_reason.clone(),
             poll_interval_ms: self.poll_interval.as_millis() as u64,
-            files_at_start: state.queue.len(),
+            files_at_start: state.queue.len() + state.tracker.len(),
             workers: self.workers,
             once,
         });
@@ -838,11 +839,11 @@ fn blocked_error(report: &DispatchReport) -> FileError {
     }
     let message = match find(report) {
         Some(hook) => format!(
-            "blocked: hook `{}` failed with fail_mode: stop ({})",
+            "hook `{}` failed with fail_mode: stop ({})",
             hook.hook,
             hook.message.as_deref().unwrap_or(hook.status.as_str())
         ),
-        None => "blocked by a fail_mode: stop hook".to_owned(),
+        None => "a fail_mode: stop hook failed".to_owned(),
     };
     FileError::new(FileErrorKind::Blocked, message)
 }

@@ -8,6 +8,7 @@ pub mod events;
 mod hooks;
 mod init;
 pub mod serve;
+pub mod watch;
 
 use std::future::Future;
 use std::path::Path;
@@ -181,6 +182,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&cx, args),
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
+        Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -5,6 +5,7 @@ mod emit;
 mod hooks;
 mod init;
 mod safety;
+mod watch;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

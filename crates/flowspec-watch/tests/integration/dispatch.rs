@@ -106,7 +106,7 @@ async fn should_move_a_blocked_event_to_failed_with_its_report() {
     assert_eq!(error["error"]["kind"], "blocked");
     assert_eq!(
         error["error"]["message"],
-        "blocked: hook `gate` failed with fail_mode: stop (exit code 3)"
+        "hook `gate` failed with fail_mode: stop (exit code 3)"
     );
     assert_eq!(error["event_id"], "rel-1");
     assert_eq!(error["event_type"], "release.requested");
