@@ -388,6 +388,15 @@ impl Watcher {
         self.run_inner(None::<std::future::Pending<()>>, true).await
     }
 
+    /// [`run_once`](Watcher::run_once), stopping early like [`run`](Watcher::run)
+    /// when `shutdown` completes.
+    pub async fn run_once_until(
+        &self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<Summary, WatchError> {
+        self.run_inner(Some(shutdown), true).await
+    }
+
     /// Watches until `shutdown` completes, then finishes the files being dispatched
     /// (others stay in the directory for the next start) and returns.
     ///
@@ -456,7 +465,7 @@ impl Watcher {
         heartbeat.reset();
         let mut last_scan = Instant::now();
 
-        loop {
+        let result = loop {
             if !stopping {
                 while dispatches.len() < self.workers {
                     let Some(path) = state.queue.pop_front() else {
@@ -476,10 +485,10 @@ impl Watcher {
                 && (state.tracker.len() == 0 || rechecked)
             {
                 state.summary.left_incomplete = state.tracker.len();
-                break;
+                break Ok(());
             }
             if stopping && dispatches.is_empty() {
-                break;
+                break Ok(());
             }
 
             tokio::select! {
@@ -495,11 +504,14 @@ impl Watcher {
                     self.finished(&mut state, path, done);
                 }
                 Some(event) = rx.recv(), if state.mode == Mode::Inotify => {
-                    self.on_event(&mut state, event)?;
                     // Take every notification already waiting before dispatching, so
                     // a burst is seen whole.
-                    while let Ok(event) = rx.try_recv() {
-                        self.on_event(&mut state, event)?;
+                    let mut result = self.on_event(&mut state, event);
+                    while let (Ok(()), Ok(event)) = (&result, rx.try_recv()) {
+                        result = self.on_event(&mut state, event);
+                    }
+                    if let Err(e) = result {
+                        break Err(e);
                     }
                 }
                 _ = tick.tick(), if !stopping => {
@@ -507,7 +519,9 @@ impl Watcher {
                         self.recheck_pending(&mut state);
                         rechecked = true;
                     } else if state.mode == Mode::Polling || last_scan.elapsed() >= SAFETY_RESCAN {
-                        self.scan(&mut state)?;
+                        if let Err(e) = self.scan(&mut state) {
+                            break Err(e);
+                        }
                         last_scan = Instant::now();
                     } else if state.tracker.len() > 0 {
                         self.recheck_pending(&mut state);
@@ -517,10 +531,11 @@ impl Watcher {
                     self.write_heartbeat(&mut state, if stopping { Status::Stopping } else { Status::Running });
                 }
             }
-        }
+        };
 
         state.summary.left_queued = state.queue.len();
         self.write_heartbeat(&mut state, Status::Stopped);
+        result?;
         tracing::info!(
             message = "Stopped.",
             processed = state.summary.processed,

@@ -107,10 +107,8 @@ pub async fn run(cx: &Context<'_>, args: WatchArgs) -> Result<u8, Failure> {
     }
     let watcher = builder.build(engine).map_err(watch_failure)?;
 
-    let summary = if args.once {
-        watcher.run_once().await.map_err(watch_failure)?
-    } else {
-        // The first SIGTERM/SIGINT stops taking files; a second one stops running hooks.
+    // The first SIGTERM/SIGINT stops taking files; a second one stops running hooks.
+    let summary = {
         let (tx, rx) = tokio::sync::watch::channel(0u32);
         let signals = async move {
             let mut terminate =
@@ -137,8 +135,15 @@ pub async fn run(cx: &Context<'_>, args: WatchArgs) -> Result<u8, Failure> {
                 let _ = rx.wait_for(|n| *n >= count).await;
             }
         };
+        let run = async {
+            if args.once {
+                watcher.run_once_until(signalled(1)).await
+            } else {
+                watcher.run(signalled(1)).await
+            }
+        };
         tokio::select! {
-            result = watcher.run(signalled(1)) => result.map_err(watch_failure)?,
+            result = run => result.map_err(watch_failure)?,
             () = signalled(2) => {
                 return Err(Failure::new(
                     exit_code::INTERRUPTED,
