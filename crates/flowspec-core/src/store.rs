@@ -202,6 +202,13 @@ impl Store {
         })
     }
 
+    /// The connection pool, for crates that keep tables of their own in the same
+    /// database (write SQL that both SQLite and PostgreSQL accept: `$1` placeholders,
+    /// `BIGINT`, `ON CONFLICT`).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -1,0 +1,1 @@
+//! Integration tests of flowspec-notify: one module per service.
