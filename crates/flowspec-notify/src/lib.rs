@@ -28,16 +28,25 @@
 //! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod config;
+pub mod delivery;
 pub mod events;
 pub mod http;
 pub mod registry;
+pub mod state;
 pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub mod discord;
+pub mod email;
+pub mod signature;
 pub mod slack;
+pub mod teams;
+pub mod webhooks;
 
+pub use delivery::{Delivery, DeliveryReport, DeliveryStatus, Notifications, Request, Route};
 pub use registry::Registry;
 
 use flowspec_core::notifier::NotifierFactory;
