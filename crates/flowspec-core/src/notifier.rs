@@ -794,6 +794,10 @@ pub struct SecretVar {
     pub description: &'static str,
     /// A realistic fake value (docs, and the conformance suite builds with it).
     pub example: &'static str,
+    /// Whether the value is a secret (masked, never written in config files). Settings
+    /// read from the environment by default, such as `SMTP_HOST` or `JIRA_BASE_URL`,
+    /// are not.
+    pub sensitive: bool,
 }
 
 impl SecretVar {
@@ -810,6 +814,7 @@ impl SecretVar {
             required: true,
             description,
             example,
+            sensitive: true,
         }
     }
 
@@ -826,6 +831,25 @@ impl SecretVar {
             required: false,
             description,
             example,
+            sensitive: true,
+        }
+    }
+
+    /// A required setting that is not secret (`SMTP_HOST`, `JIRA_BASE_URL`): it may be
+    /// written in the config file, and is read from `env` when it is not.
+    pub const fn setting(
+        option: &'static str,
+        env: &'static str,
+        description: &'static str,
+        example: &'static str,
+    ) -> Self {
+        SecretVar {
+            option,
+            env,
+            required: true,
+            description,
+            example,
+            sensitive: false,
         }
     }
 }
@@ -1054,9 +1078,9 @@ impl<'a> NotifierContext<'a> {
         Ok(SecretString::from(out.value))
     }
 
-    /// Resolves a secret: the option's value when given (it must be a `${VAR}`
-    /// reference — secrets are never written in config files), else the default
-    /// variable of `var`. `Ok(None)` when an optional secret is absent; a missing
+    /// Resolves a secret: the option's value when given (for a sensitive `var` it must
+    /// be a `${VAR}` reference — secrets are never written in config files), else the
+    /// default variable of `var`. `Ok(None)` when an optional secret is absent; a missing
     /// required secret is an [`ConfigErrorKind::UnsetVariable`] error and is listed by
     /// [`NotifierContext::missing_secrets`].
     pub fn secret(
@@ -1078,7 +1102,7 @@ impl<'a> NotifierContext<'a> {
                         ),
                     ));
                 };
-                if !text.trim_start().starts_with("${") || !text.contains('}') {
+                if var.sensitive && (!text.trim_start().starts_with("${") || !text.contains('}')) {
                     return Err(self
                         .error(Some(node), var.option, format!("`{}` is a secret and must not be written in the config file", var.option))
                         .hint(format!("reference an environment variable instead: `{}: \"${{{}}}\"` (set it in the environment or .flowspec/hooks/.env)", var.option, var.env)));
@@ -1099,7 +1123,9 @@ impl<'a> NotifierContext<'a> {
         };
         match value {
             Some(v) if !v.is_empty() => {
-                self.secret_values.borrow_mut().push(v.clone());
+                if var.sensitive {
+                    self.secret_values.borrow_mut().push(v.clone());
+                }
                 Ok(Some(SecretString::from(v)))
             }
             _ if !var.required => Ok(None),

@@ -42,12 +42,26 @@ use crate::template::Templates;
 #[derive(Clone, Debug)]
 pub struct NotifyActionFactory {
     hub: Notifications,
+    lenient: bool,
 }
 
 impl NotifyActionFactory {
     /// A factory delivering through `hub`.
     pub fn new(hub: Notifications) -> Self {
-        NotifyActionFactory { hub }
+        NotifyActionFactory {
+            hub,
+            lenient: false,
+        }
+    }
+
+    /// A factory that checks `notify:` entries but accepts any integration name: for
+    /// validating hooks.yaml while flowspec.yaml's integrations are themselves invalid
+    /// (so that only real hook problems are reported next to them).
+    pub fn lenient() -> Self {
+        NotifyActionFactory {
+            hub: Notifications::builder(Default::default()).build(),
+            lenient: true,
+        }
     }
 }
 
@@ -163,10 +177,11 @@ impl ActionFactory for NotifyActionFactory {
                 if name == "all" && items.len() == 1 {
                     continue;
                 }
-                let known = config
-                    .integrations
-                    .iter()
-                    .any(|i| i.name == name || i.kind == name);
+                let known = self.lenient
+                    || config
+                        .integrations
+                        .iter()
+                        .any(|i| i.name == name || i.kind == name);
                 if !known {
                     let names_known: Vec<&str> = config.names().collect();
                     let hint = match suggest(name, names_known.iter().copied()) {

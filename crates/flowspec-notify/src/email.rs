@@ -43,13 +43,16 @@ use crate::delivery::delivery_id;
 use crate::events::EventMatcher;
 
 const SMTP_HOST: SecretVar =
-    SecretVar::required("smtp.host", "SMTP_HOST", "SMTP server", "smtp.example.com");
-const SMTP_USER: SecretVar = SecretVar::optional(
-    "smtp.user",
-    "SMTP_USER",
-    "SMTP username",
-    "specs-bot@example.com",
-);
+    SecretVar::setting("smtp.host", "SMTP_HOST", "SMTP server", "smtp.example.com");
+const SMTP_USER: SecretVar = SecretVar {
+    sensitive: false,
+    ..SecretVar::optional(
+        "smtp.user",
+        "SMTP_USER",
+        "SMTP username",
+        "specs-bot@example.com",
+    )
+};
 const SMTP_PASSWORD: SecretVar = SecretVar::optional(
     "smtp.password",
     "SMTP_PASSWORD",

@@ -8,6 +8,10 @@
 //! | kind | service | routing key | default secrets |
 //! |---|---|---|---|
 //! | `slack` | Slack incoming webhook (text + Block Kit) | `notify_on` | `SLACK_WEBHOOK_URL` |
+//! | `teams` | Microsoft Teams Workflows webhook (Adaptive Card) | `notify_on` | `TEAMS_WEBHOOK_URL` |
+//! | `discord` | Discord webhook (content + embed) | `notify_on` | `DISCORD_WEBHOOK_URL` |
+//! | `email` | SMTP (STARTTLS / implicit TLS), text + HTML | `notify_on` or `recipients` | `SMTP_HOST`, `SMTP_USER`, `SMTP_PASSWORD` |
+//! | `webhooks` | custom HTTPS endpoints, signed (HMAC, Standard Webhooks) | endpoint `events` | per endpoint `${VAR}` |
 //!
 //! ## Pieces
 //! - [`config`]: `integrations:` and `notifications:` → [`config::Integration`]s, with
@@ -52,7 +56,14 @@ pub use registry::Registry;
 use flowspec_core::notifier::NotifierFactory;
 
 /// The built-in notifier kinds: one line each.
-pub const BUILTIN: &[&dyn NotifierFactory] = &[&slack::Factory];
+pub const BUILTIN: &[&dyn NotifierFactory] = &[
+    &slack::Factory,
+    &teams::Factory,
+    &discord::Factory,
+    &email::Factory,
+    &webhooks::Factory,
+    // Add new kinds here, one line each (and `pub mod <kind>;` above).
+];
 
 #[cfg(test)]
 mod tests {
@@ -106,6 +117,12 @@ mod tests {
                 "slack" => {
                     suite.success(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
                 }
+                "teams" => suite.success(wiremock::ResponseTemplate::new(202)),
+                "discord" => suite.success(
+                    wiremock::ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"id": "1234", "channel_id": "5678"})),
+                ),
+                "email" => suite.not_http(),
                 _ => suite,
             };
             suite.run().await;
