@@ -1103,9 +1103,21 @@ impl<'a> NotifierContext<'a> {
                     ));
                 };
                 if var.sensitive && (!text.trim_start().starts_with("${") || !text.contains('}')) {
-                    return Err(self
-                        .error(Some(node), var.option, format!("`{}` is a secret and must not be written in the config file", var.option))
-                        .hint(format!("reference an environment variable instead: `{}: \"${{{}}}\"` (set it in the environment or .flowspec/hooks/.env)", var.option, var.env)));
+                    // Located by line and column only: a snippet would print the secret.
+                    let mut error = ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        format!("`{}` is a secret and must not be written in the config file", var.option),
+                    )
+                    .path(format!("{}.{}", self.key_path, var.option))
+                    .at(node.loc)
+                    .hint(format!(
+                        "reference an environment variable instead: `{}: \"${{{}}}\"` (set it in the environment or .flowspec/hooks/.env)",
+                        var.option, var.env
+                    ));
+                    if let Some(file) = self.file {
+                        error = error.in_file(file, None);
+                    }
+                    return Err(error);
                 }
                 match interpolate(&text, self.vars) {
                     Ok(out) => (

@@ -157,6 +157,7 @@ impl EmailNotifier {
     /// The message for `n`: `multipart/alternative` with a text and an HTML part.
     pub fn message(&self, n: &Notification, to: &[Mailbox]) -> Result<Message, NotifyError> {
         let mut builder = Message::builder()
+            .message_id(None)
             .from(self.from.clone())
             .subject(format!("{}{}", self.subject_prefix, n.title));
         for m in to {

@@ -347,18 +347,18 @@ impl NotifierFactory for Factory {
                 continue;
             }
             names.push(&endpoint.name);
-            let url = match cx.interpolate(node.get("url"), &field("url"), &endpoint.url) {
-                Ok(u) => u,
+            // Every problem of the endpoint is reported, so nothing `continue`s early.
+            let target = match cx.interpolate(node.get("url"), &field("url"), &endpoint.url) {
+                Ok(url) => match Target::with_api_url(&url, parsed.api_url.as_deref()) {
+                    Ok(t) => Some(t),
+                    Err(m) => {
+                        errors.push(cx.error(node.get("url"), &field("url"), m));
+                        None
+                    }
+                },
                 Err(e) => {
                     errors.push(e);
-                    continue;
-                }
-            };
-            let target = match Target::with_api_url(&url, parsed.api_url.as_deref()) {
-                Ok(t) => t,
-                Err(m) => {
-                    errors.push(cx.error(node.get("url"), &field("url"), m));
-                    continue;
+                    None
                 }
             };
             let mut headers = Vec::new();
@@ -401,11 +401,11 @@ impl NotifierFactory for Factory {
                             &field("timeout"),
                             "`timeout` must be more than 0",
                         ));
-                        continue;
+                        Duration::from_secs(30)
                     }
                     Err(m) => {
                         errors.push(cx.error(node.get("timeout"), &field("timeout"), m));
-                        continue;
+                        Duration::from_secs(30)
                     }
                 },
                 None => Duration::from_secs(30),
@@ -438,6 +438,9 @@ impl NotifierFactory for Factory {
                 }
                 (None, Some(n)) => Some(crate::config::exponential(n)),
                 (None, None) => None,
+            };
+            let Some(target) = target else {
+                continue;
             };
             let name = format!("{}.{}", cx.name(), endpoint.name);
             let notifier = WebhookNotifier {
