@@ -5,6 +5,7 @@ mod emit;
 mod hooks;
 mod init;
 mod safety;
+mod serve;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
