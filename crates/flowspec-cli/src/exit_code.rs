@@ -15,7 +15,9 @@ pub const HOOK_BLOCKED: u8 = 4;
 pub const HOOK_FAILED: u8 = 5;
 /// `flowspec serve` could not start: no source has a secret, or the address is taken.
 pub const SERVE_FAILED: u8 = 6;
+/// `flowspec notify test|send|replay`: a notification could not be delivered.
+pub const NOTIFY_FAILED: u8 = 7;
 /// `flowspec watch --once`: at least one file went to failed/.
-pub const WATCH_FILES_FAILED: u8 = 7;
+pub const WATCH_FILES_FAILED: u8 = 8;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

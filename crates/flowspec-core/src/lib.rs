@@ -40,6 +40,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod filter;
+pub mod notifier;
 pub mod output;
 pub mod project;
 pub mod queue;
@@ -57,6 +58,7 @@ pub use action::{Action, ActionContext, ActionFactory, ActionOutcome, ActionResu
 pub use engine::{BuildError, EmitOptions, Engine, EngineBuilder, EngineError};
 pub use event::{Event, EventBuilder, EventError, EventId, EventType};
 pub use filter::Filter;
+pub use notifier::{Notification, Notifier, NotifierFactory, NotifyError, Receipt};
 pub use project::Project;
 pub use report::{DispatchReport, HookReport, HookStatus, Reporter, SkipReason};
 pub use selector::EventSelector;

@@ -613,27 +613,32 @@ mod tests {
     #[tokio::test]
     async fn should_refuse_replayed_deliveries_and_keep_one_copy_per_event_id() {
         let (_dir, q) = queue(RetrySchedule::default()).await;
+        let q = q.with_durability(Durability::Synced);
         let results = q
             .enqueue(&[
-                incoming("e1", Some("d1")),
-                incoming("e1", Some("d2")),
-                incoming("e2", Some("d1")),
+                incoming(&["e1"], Some("d1")),
+                incoming(&["e1", "e3"], Some("d2")),
+                incoming(&["e2", "e4"], Some("d1")),
             ])
             .await
             .unwrap();
         assert_eq!(
             results,
             [
-                Enqueued::Accepted,
-                Enqueued::DuplicateEvent,
-                Enqueued::ReplayedDelivery
+                Enqueued::Stored(vec![Stored::Accepted]),
+                Enqueued::Stored(vec![Stored::Duplicate, Stored::Accepted]),
+                Enqueued::Replayed,
             ]
         );
-        assert_eq!(q.list(None, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            q.list(None, 10).await.unwrap().len(),
+            2,
+            "a replayed request stores none of its events"
+        );
         q.forget_deliveries(-1).await.unwrap();
         assert_eq!(
-            q.enqueue(&[incoming("e2", Some("d1"))]).await.unwrap(),
-            [Enqueued::Accepted]
+            q.enqueue(&[incoming(&["e2"], Some("d1"))]).await.unwrap(),
+            [Enqueued::Stored(vec![Stored::Accepted])]
         );
     }
 

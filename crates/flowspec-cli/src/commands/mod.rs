@@ -7,6 +7,7 @@ mod event_input;
 pub mod events;
 mod hooks;
 mod init;
+pub mod notify;
 pub mod serve;
 pub mod watch;
 
@@ -24,7 +25,7 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &["server"];
+const KNOWN_SECTIONS: &[&str] = &["server", "integrations", "notifications"];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -104,7 +105,10 @@ impl Context<'_> {
         reporter: Arc<dyn Reporter>,
         with_state: bool,
     ) -> Result<Engine, Failure> {
-        let mut builder = EngineBuilder::from_project(project).reporter(reporter);
+        let notify = notify::action_factory(self, &project)?;
+        let mut builder = EngineBuilder::from_project(project)
+            .reporter(reporter)
+            .action_factory(notify);
         if !with_state {
             builder = builder.no_state().no_audit();
         }
@@ -180,6 +184,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Emit(args) => block_on(emit::run(&cx, args)),
         Command::Hooks(command) => block_on(hooks::run(&cx, command)),
         Command::Audit(args) => audit::run(&cx, args),
+        Command::Notify(command) => block_on(notify::run(&cx, command)),
+        Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Watch(args) => block_on(watch::run(&cx, args)),

@@ -33,7 +33,7 @@ Examples:
   flowspec watch triggers --once --json            # cron: process what is there, then exit
   echo '{\"environment\":\"staging\"}' > .t && mv .t triggers/deploy.completed@$(date +%s).trigger
 
-Exit codes: 0 stopped by a signal, or --once and every file processed; 7 --once and some
+Exit codes: 0 stopped by a signal, or --once and every file processed; 8 --once and some
 file went to failed/; 1 error (directory missing, already watched...); 3 invalid config;
 130 a second signal stopped running hooks. Docs: docs/watch.md.";
 

@@ -4,7 +4,9 @@ mod audit;
 mod emit;
 mod hooks;
 mod init;
+mod notify;
 mod safety;
+mod serve;
 mod watch;
 
 use std::os::unix::fs::PermissionsExt;

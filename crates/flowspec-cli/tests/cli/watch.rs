@@ -159,7 +159,7 @@ fn should_process_the_files_present_and_exit_with_once() {
 }
 
 #[test]
-fn should_exit_7_and_explain_failed_files_with_once() {
+fn should_exit_8_and_explain_failed_files_with_once() {
     let p = TestProject::new(HOOKS);
     p.write("triggers/broken.json", "{\"event_type\": ");
     p.write(
@@ -169,7 +169,7 @@ fn should_exit_7_and_explain_failed_files_with_once() {
     age(&p, "triggers/broken.json", 20);
     age(&p, "triggers/release.json", 10);
     let (code, out, err) = run(p.cmd().args(["watch", "triggers", "--once"]));
-    assert_eq!(code, 7, "{}", shown(&out, &err));
+    assert_eq!(code, 8, "{}", shown(&out, &err));
     assert!(
         out.contains("✗ broken.json  invalid_json: an event file is not valid JSON: EOF while parsing a value at line 1 column 15  → failed/broken.json (reason in failed/broken.json.error.json)"),
         "{}",

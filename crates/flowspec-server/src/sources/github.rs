@@ -90,7 +90,14 @@ impl Source for GithubSource {
             "ping" => return Ok(Decoded::Ignored("ping".into())),
             "workflow_run" => {
                 let run = &payload["workflow_run"];
-                put(&mut fields, "workflow", run.get("name"));
+                let name = run
+                    .get("name")
+                    .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()));
+                put(
+                    &mut fields,
+                    "workflow",
+                    name.or(payload.get("workflow").and_then(|w| w.get("name"))),
+                );
                 put(&mut fields, "workflow_path", run.get("path"));
                 put(&mut fields, "run_id", run.get("id"));
                 put(&mut fields, "run_number", run.get("run_number"));

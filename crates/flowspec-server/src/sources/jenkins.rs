@@ -74,11 +74,14 @@ impl Source for JenkinsSource {
         put(&mut fields, "run_id", build.get("number"));
         put(&mut fields, "run_url", build.get("full_url"));
         put(&mut fields, "status", build.get("status"));
-        put(
-            &mut fields,
-            "branch",
-            build.get("scm").and_then(|s| s.get("branch")),
-        );
+        // The Git plugin reports `origin/main`: keep the branch name only.
+        if let Some(branch) = text(build, "scm.branch") {
+            let name = branch
+                .strip_prefix("refs/heads/")
+                .or_else(|| branch.strip_prefix("origin/"))
+                .unwrap_or(branch);
+            fields.insert("branch".into(), json!(name));
+        }
         put(
             &mut fields,
             "commit",
