@@ -2,7 +2,7 @@
 # Benchmark of `flowspec watch` (issue 5): latency from rename(2) into the watched
 # directory to the start of the hook process, with inotify and with polling, and the
 # throughput of a burst. Results go to docs/benchmarks.md (watcher section).
-#   benches/watch.sh            # everything (about 6 minutes, most of it polling at 1 s)
+#   benches/watch.sh            # everything (about 10 minutes, most of it polling at 1 s)
 # Run on an otherwise idle machine; the load average is printed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

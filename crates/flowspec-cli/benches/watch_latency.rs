@@ -23,7 +23,10 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn main() {
@@ -133,7 +136,9 @@ impl Bench {
                 let _ = tx.send(line);
             }
         });
-        let started = lines.recv_timeout(Duration::from_secs(30)).expect("a start line");
+        let started = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a start line");
         let info: serde_json::Value = serde_json::from_str(&started).unwrap();
         println!(
             "flowspec watch: mode {}, poll interval {} ms, {} worker(s)",
@@ -222,7 +227,9 @@ impl Bench {
         let mut ms: Vec<f64> = dropped
             .iter()
             .map(|(id, t0)| {
-                let t1 = stamps.get(id).unwrap_or_else(|| panic!("no stamp for {id}"));
+                let t1 = stamps
+                    .get(id)
+                    .unwrap_or_else(|| panic!("no stamp for {id}"));
                 (*t1 as f64 - *t0 as f64) / 1e6
             })
             .collect();
