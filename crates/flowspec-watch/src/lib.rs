@@ -10,7 +10,7 @@
 //!   (falling back to polling when inotify cannot be used, see [`mode`]), takes each
 //!   file once it is complete (see [`tracker`](crate#when-a-file-is-complete)),
 //!   dispatches it, and moves it to `processed/` or `failed/` (see [`layout`]).
-//! - [`file`]: which names are taken (`*.json` events, `*.trigger` trigger files) and
+//! - [`file`](mod@file): which names are taken (`*.json` events, `*.trigger` trigger files) and
 //!   how a file becomes an [`Event`](flowspec_core::Event).
 //! - [`heartbeat`]: the JSON file rewritten every interval for monitors.
 //! - [`WatchReporter`]: progress callbacks (one per file dispatched).
@@ -23,7 +23,7 @@
 //! is read once its writer closes it (`IN_CLOSE_WRITE`); when polling, once its size
 //! and modification time stop changing for one poll interval.
 //!
-//! Give every file a unique name (a `@tag` in trigger names, see [`file`]), and an
+//! Give every file a unique name (a `@tag` in trigger names, see [`file`](mod@file)), and an
 //! `event_id` when its hooks must run exactly once (files without one get a stable id
 //! derived from the file, see [`file::stable_id`]).
 //!
