@@ -463,7 +463,11 @@ impl Watcher {
         let mut heartbeat = tokio::time::interval(self.heartbeat_interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         heartbeat.reset();
-        let mut last_scan = Instant::now();
+        // inotify mode: a directory scan now and then as a safety net, and no wake-ups
+        // at all between them unless some file is waiting to be complete.
+        let mut safety = tokio::time::interval(SAFETY_RESCAN);
+        safety.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        safety.reset();
 
         let result = loop {
             if !stopping {
@@ -514,17 +518,21 @@ impl Watcher {
                         break Err(e);
                     }
                 }
-                _ = tick.tick(), if !stopping => {
+                _ = tick.tick(), if !stopping && (once || state.mode == Mode::Polling || state.tracker.len() > 0) => {
                     if once {
                         self.recheck_pending(&mut state);
                         rechecked = true;
-                    } else if state.mode == Mode::Polling || last_scan.elapsed() >= SAFETY_RESCAN {
+                    } else if state.mode == Mode::Polling {
                         if let Err(e) = self.scan(&mut state) {
                             break Err(e);
                         }
-                        last_scan = Instant::now();
-                    } else if state.tracker.len() > 0 {
+                    } else {
                         self.recheck_pending(&mut state);
+                    }
+                }
+                _ = safety.tick(), if !stopping && !once && state.mode == Mode::Inotify => {
+                    if let Err(e) = self.scan(&mut state) {
+                        break Err(e);
                     }
                 }
                 _ = heartbeat.tick(), if self.heartbeat.is_some() => {
@@ -627,9 +635,9 @@ impl Watcher {
             Check::Ready => Some(identity.mtime_ns),
             Check::ReadyStale => {
                 let message = format!(
-                    "{} was still open by its writer, silent for {}s: taking it as complete",
+                    "{} was still open by its writer, silent for {:?}: taking it as complete",
                     path.display(),
-                    self.stale_after.as_secs()
+                    self.stale_after
                 );
                 tracing::warn!(message = %message);
                 self.reporter.warning(&message);

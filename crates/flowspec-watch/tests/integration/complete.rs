@@ -190,3 +190,37 @@ async fn should_fall_back_to_polling_when_the_inotify_watch_limit_is_reached() {
     );
     assert_eq!(recording.events().len(), 1);
 }
+
+#[tokio::test]
+async fn should_take_a_file_whose_writer_went_silent_with_a_warning() {
+    let h = Harness::new();
+    let (engine, recording) = h.recording_engine().await;
+    let recorder = Recorder::new();
+    let watcher = builder(&h.dir(), &recorder)
+        .stale_after(Duration::from_millis(600))
+        .build(engine)
+        .unwrap();
+    let path = h.dir().join("held.json");
+    run_while(&watcher, async {
+        // Written in full, but never closed (a writer that hangs, or died holding it).
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(br#"{"event_type":"held.open","event_id":"held"}"#)
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            recorder.files().is_empty(),
+            "an open file waits for its close"
+        );
+        wait_until("the silent file is taken", || recorder.files().len() == 1).await;
+        drop(file);
+    })
+    .await;
+    assert_eq!(recording.events().len(), 1);
+    let warnings = recorder.warnings.lock().unwrap().clone();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .ends_with("was still open by its writer, silent for 600ms: taking it as complete"),
+        "{warnings:?}"
+    );
+}
