@@ -207,6 +207,13 @@ impl Store {
         self.backend
     }
 
+    /// The connection pool, for crates that keep their own tables in the same database
+    /// (such as `flowspec-results`). Their SQL must work on both backends: `$1`
+    /// placeholders, `BIGINT`, no SQLite-only syntax.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Claims (event id, hook) for a run lasting at most `lease`.
     ///
     /// With `force`, a hook that already succeeded is claimed again. A claim held by
