@@ -174,7 +174,10 @@ impl<'a> FailureContextBuilder<'a> {
                         continue;
                     }
                     if needles.iter().any(|n| line.contains(n.as_str())) {
-                        let excerpt = excerpt(&lines, i, o);
+                        let floor = log
+                            .last()
+                            .map_or(0, |e: &LogExcerpt| e.first_line - 1 + e.lines.len());
+                        let excerpt = excerpt(&lines, i, floor, o);
                         covered.extend(
                             excerpt.first_line - 1..excerpt.first_line - 1 + excerpt.lines.len(),
                         );
@@ -195,7 +198,10 @@ impl<'a> FailureContextBuilder<'a> {
             if covered.contains(&i) || !looks_like_error(line) {
                 continue;
             }
-            let excerpt = excerpt(&lines, i, o);
+            let floor = log_errors
+                .last()
+                .map_or(0, |e| e.first_line - 1 + e.lines.len());
+            let excerpt = excerpt(&lines, i, floor, o);
             covered.extend(excerpt.first_line - 1..excerpt.first_line - 1 + excerpt.lines.len());
             log_errors.push(excerpt);
         }
@@ -234,6 +240,7 @@ fn looks_like_error(line: &str) -> bool {
     const MARKERS: &[&str] = &[
         "error:",
         "error[",
+        "[error]",
         "ERROR",
         "Error:",
         "FAILED",
@@ -247,8 +254,10 @@ fn looks_like_error(line: &str) -> bool {
     MARKERS.iter().any(|m| line.contains(m))
 }
 
-fn excerpt(lines: &[&str], at: usize, o: &ContextOptions) -> LogExcerpt {
-    let start = at.saturating_sub(o.context_lines);
+/// Lines around `at`, starting no earlier than `floor` (the end of the excerpt
+/// before, so that excerpts never repeat lines).
+fn excerpt(lines: &[&str], at: usize, floor: usize, o: &ContextOptions) -> LogExcerpt {
+    let start = at.saturating_sub(o.context_lines).max(floor.min(at));
     let end = (at + o.context_lines + 1).min(lines.len());
     LogExcerpt {
         first_line: start + 1,

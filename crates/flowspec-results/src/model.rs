@@ -242,7 +242,7 @@ impl TestCase {
             self.status.is_failure() || other.status.is_failure() || self.flaky || other.flaky;
         self.attempts += other.attempts;
         if let Some(t) = other.time {
-            self.time = Some(self.time.unwrap_or(0.0) + t);
+            self.time = Some(round_us(self.time.unwrap_or(0.0) + t));
         }
         let passed_somewhere = self.status == Status::Passed || other.status == Status::Passed;
         if passed_somewhere {
@@ -294,6 +294,11 @@ impl TestCase {
     }
 }
 
+/// Seconds rounded to the microsecond, so that sums print as people expect.
+fn round_us(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1e6
+}
+
 /// `classname::name`, or `suite::name` without a classname.
 pub fn test_id(suite: &str, classname: Option<&str>, name: &str) -> String {
     format!(
@@ -339,7 +344,7 @@ impl Totals {
         if flaky {
             self.flaky += 1;
         }
-        self.time += time;
+        self.time = round_us(self.time + time);
     }
 
     /// Adds another report's totals.
@@ -350,7 +355,7 @@ impl Totals {
         self.errors += other.errors;
         self.skipped += other.skipped;
         self.flaky += other.flaky;
-        self.time += other.time;
+        self.time = round_us(self.time + other.time);
     }
 
     /// Failed plus errors.

@@ -93,13 +93,21 @@ pub enum SkipReason {
 }
 
 impl AutoRetryPolicy {
+    /// A policy: retry (when `enabled`) at most `max_retries` times.
+    pub fn new(enabled: bool, max_retries: u32) -> Self {
+        AutoRetryPolicy {
+            enabled,
+            max_retries,
+        }
+    }
+
     /// Whether to retry a run that failed with `failures`, having been retried
     /// `retries_so_far` times.
     ///
     /// ```
     /// use flowspec_results::retry::{AutoRetryPolicy, KnownFlaky, RetryDecision};
     ///
-    /// let policy = AutoRetryPolicy { enabled: true, ..Default::default() };
+    /// let policy = AutoRetryPolicy::new(true, 1);
     /// let decision = policy.decide(&[], &Default::default(), false, &KnownFlaky::default(), 0);
     /// assert!(matches!(decision, RetryDecision::Skip { .. }));
     /// ```

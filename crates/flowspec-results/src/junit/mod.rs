@@ -55,3 +55,17 @@ impl Default for Limits {
         }
     }
 }
+
+impl Limits {
+    /// Sets [`max_tag_bytes`](Self::max_tag_bytes).
+    pub fn with_max_tag_bytes(mut self, bytes: u64) -> Self {
+        self.max_tag_bytes = bytes;
+        self
+    }
+
+    /// Sets [`max_depth`](Self::max_depth).
+    pub fn with_max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+}

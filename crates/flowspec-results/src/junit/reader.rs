@@ -450,7 +450,7 @@ impl<R: Read> JunitReader<R> {
                     let body = rerun.body.finish();
                     let message = message_or_first_line(
                         rerun.message,
-                        body.as_deref(),
+                        body.as_deref().or(rerun.stack.as_deref()),
                         limits.max_message_bytes,
                     );
                     case.case.reruns.push(Rerun {
@@ -579,10 +579,21 @@ fn finish_case(frame: CaseFrame) -> Box<TestCase> {
     if case.status != Status::Skipped {
         case.skip_message = None;
     }
+    if case.file.is_none()
+        && let Some((file, line)) = case
+            .failure
+            .as_ref()
+            .and_then(|f| f.stack.as_deref())
+            .and_then(location_from_stack)
+    {
+        case.file = Some(file);
+        case.line = Some(line);
+    }
     case
 }
 
-/// The message attribute, or the first non-empty line of the body.
+/// The message attribute, or the first meaningful line of the body when there is no
+/// attribute or only a placeholder (go-junit-report's `Failed`/`Skipped`).
 fn message_or_first_line(
     message: Option<String>,
     body: Option<&str>,
@@ -590,10 +601,63 @@ fn message_or_first_line(
 ) -> Option<String> {
     let message = message
         .map(|m| m.trim().to_owned())
-        .filter(|m| !m.is_empty())
-        .or_else(|| {
-            body.and_then(|b| b.lines().map(str::trim).find(|l| !l.is_empty()))
-                .map(str::to_owned)
-        })?;
+        .filter(|m| !m.is_empty());
+    let message = match message {
+        Some(m) if !is_placeholder(&m) => m,
+        placeholder => body
+            .and_then(first_meaningful_line)
+            .map(str::to_owned)
+            .or(placeholder)?,
+    };
     Some(truncate(message, max))
+}
+
+fn is_placeholder(message: &str) -> bool {
+    matches!(
+        message,
+        "Failed" | "failed" | "Skipped" | "skipped" | "failure" | "error" | "Error"
+    )
+}
+
+/// The first line that says something: not `=== RUN` (Go), and for a Rust panic the
+/// line after `thread '…' panicked at …:`.
+fn first_meaningful_line(body: &str) -> Option<&str> {
+    let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
+    loop {
+        let line = lines.next()?;
+        if line.starts_with("=== RUN") || line.starts_with("=== CONT") {
+            continue;
+        }
+        if line.starts_with("thread '") && line.contains("' panicked at ") {
+            return Some(lines.next().unwrap_or(line));
+        }
+        return Some(line);
+    }
+}
+
+/// A source location named by a failure body: a Rust panic (`panicked at
+/// src/lib.rs:40:9:`), a Go test line (`cart_test.go:41: ...`), a pytest summary
+/// line (`tests/test_x.py:18: AssertionError`).
+fn location_from_stack(stack: &str) -> Option<(String, u32)> {
+    for line in stack.lines() {
+        let line = line.trim();
+        if let Some(at) = line.split("' panicked at ").nth(1) {
+            let mut parts = at.trim_end_matches(':').rsplitn(3, ':');
+            let (_col, line_no, path) = (parts.next(), parts.next(), parts.next());
+            if let (Some(path), Some(line_no)) = (path, line_no.and_then(|l| l.parse().ok())) {
+                return Some((path.to_owned(), line_no));
+            }
+        }
+        let Some((path, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let is_source = path.ends_with("_test.go") || path.ends_with(".py");
+        if is_source && !path.contains(' ') {
+            let (number, _) = rest.split_once(':').unwrap_or((rest, ""));
+            if let Ok(n) = number.trim().parse() {
+                return Some((path.to_owned(), n));
+            }
+        }
+    }
+    None
 }

@@ -120,6 +120,7 @@ impl<R: Read> XmlPull<R> {
             Ok(Event::End(_)) => {
                 if let Some((start, _)) = self.open.pop() {
                     self.names.truncate(start);
+                    self.reader.get_mut().unwatch();
                 }
                 Ok(XmlEvent::End)
             }
@@ -138,6 +139,7 @@ impl<R: Read> XmlPull<R> {
                 let start = self.names.len();
                 self.names.push_str(tag.name().as_ref());
                 self.open.push((start, at));
+                self.reader.get_mut().watch(at);
                 Ok(XmlEvent::Start { tag, empty: false })
             }
             Ok(Event::Eof) => {
@@ -367,8 +369,8 @@ fn quick_xml_error<R: Read>(
     } else {
         kind
     };
-    let offset = reader.error_position();
-    let (line, column) = source.position(offset);
+    // Where the tag in error starts: more useful than where quick-xml gave up.
+    let (line, column) = source.position(source.mark());
     let message = match &error {
         quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MismatchedEndTag {
             expected,
@@ -377,6 +379,7 @@ fn quick_xml_error<R: Read>(
         quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnmatchedEndTag(name)) => {
             format!("</{name}> closes nothing")
         }
+        other if at_eof => format!("the file ends inside this tag: {other} (truncated report?)"),
         other => other.to_string(),
     };
     ParseError::new(kind, line, column, message)

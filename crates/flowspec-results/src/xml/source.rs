@@ -39,6 +39,9 @@ pub(crate) struct Source<R> {
     /// Where the current tag started, and its line/column once it left the buffer.
     mark: u64,
     mark_position: Option<(u64, u64)>,
+    /// Offsets whose position must survive the buffer (the open elements' starts),
+    /// resolved when their bytes leave the buffer.
+    watched: Vec<(u64, Option<(u64, u64)>)>,
     /// `Some(offset)` while a tag is being read: consuming more than `tag_limit`
     /// bytes past it is refused.
     guard: Option<u64>,
@@ -58,6 +61,7 @@ impl<R: Read> Source<R> {
             base_line_start: 0,
             mark: 0,
             mark_position: None,
+            watched: Vec::new(),
             guard: None,
             tag_limit,
         }
@@ -86,6 +90,19 @@ impl<R: Read> Source<R> {
         self.mark
     }
 
+    /// Keeps the position of `offset` (an element's start) until [`unwatch`](Self::unwatch).
+    pub(crate) fn watch(&mut self, offset: u64) {
+        let known = (offset < self.base + self.start as u64 && offset == self.mark)
+            .then_some(self.mark_position)
+            .flatten();
+        self.watched.push((offset, known));
+    }
+
+    /// Forgets the last watched offset.
+    pub(crate) fn unwatch(&mut self) {
+        self.watched.pop();
+    }
+
     /// At least `n` bytes (fewer only at the end of the input), without consuming them.
     pub(crate) fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
         debug_assert!(n <= 64);
@@ -106,6 +123,9 @@ impl<R: Read> Source<R> {
         {
             return position;
         }
+        if let Some((_, Some(position))) = self.watched.iter().rev().find(|(o, _)| *o == offset) {
+            return *position;
+        }
         if offset >= self.base {
             let upto = ((offset - self.base) as usize).min(self.end);
             let slice = &self.buf[..upto];
@@ -122,8 +142,15 @@ impl<R: Read> Source<R> {
     fn compact(&mut self) {
         let dropped = &self.buf[..self.start];
         // The tag start leaves the buffer: remember its position now.
-        if self.mark >= self.base && self.mark < self.base + self.start as u64 {
+        let dropped_end = self.base + self.start as u64;
+        if self.mark >= self.base && self.mark < dropped_end {
             self.mark_position = Some(self.position(self.mark));
+        }
+        for i in 0..self.watched.len() {
+            let (offset, known) = self.watched[i];
+            if known.is_none() && offset >= self.base && offset < dropped_end {
+                self.watched[i].1 = Some(self.position(offset));
+            }
         }
         let lines = memchr::memchr_iter(b'\n', dropped).count() as u64;
         if let Some(i) = memchr::memrchr(b'\n', dropped) {

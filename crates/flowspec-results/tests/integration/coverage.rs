@@ -53,5 +53,9 @@ fn should_keep_the_records_before_a_malformed_lcov_line() {
     let e = &report.errors[0];
     assert_eq!((e.line, e.column), (6, 1));
     assert!(e.message.contains("not an LCOV record"), "{e}");
-    assert_eq!(report.coverage.unwrap().files.len(), 1);
+    assert_eq!(
+        report.coverage.unwrap().files.len(),
+        2,
+        "b.rs was read up to the error"
+    );
 }

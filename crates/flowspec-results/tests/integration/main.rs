@@ -4,6 +4,7 @@ mod coverage;
 mod dialects;
 mod hostile;
 mod roundtrip;
+mod store;
 
 use std::path::PathBuf;
 
