@@ -12,9 +12,10 @@ Examples:
   echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
   flowspec hooks validate                         list every problem in hooks.yaml
   flowspec audit --since 1h --status failed
+  flowspec results ingest target/junit.xml --run 9876543210
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 10 results check failed, 11 report unreadable, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -91,6 +92,10 @@ Examples:
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),
+
+    /// Test reports and coverage: parse, store per CI run, show, flaky tests, check.
+    #[command(subcommand, after_help = crate::commands::results::AFTER_HELP)]
+    Results(crate::commands::results::ResultsCommand),
 
     /// Print shell completions.
     #[command(

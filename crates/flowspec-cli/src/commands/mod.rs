@@ -6,6 +6,7 @@ mod emit;
 mod event_input;
 mod hooks;
 mod init;
+pub mod results;
 
 use std::future::Future;
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &[];
+const KNOWN_SECTIONS: &[&str] = &[flowspec_results::config::SECTION];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -178,6 +179,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Hooks(command) => block_on(hooks::run(&cx, command)),
         Command::Audit(args) => audit::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
+        Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "flowspec", &mut std::io::stdout());

@@ -4,6 +4,7 @@ mod audit;
 mod emit;
 mod hooks;
 mod init;
+mod results;
 mod safety;
 
 use std::os::unix::fs::PermissionsExt;
