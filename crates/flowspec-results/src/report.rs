@@ -359,7 +359,7 @@ impl ReportBuilder {
                         self.flush(&mut merger, sink);
                     }
                     if self.report.suites.len() < self.options.max_suites {
-                        self.report.suites.push(suite);
+                        self.report.suites.push(*suite);
                     } else {
                         self.report.suites_omitted += 1;
                     }

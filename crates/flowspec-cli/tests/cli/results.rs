@@ -215,7 +215,7 @@ fn should_not_excuse_a_quarantined_test_that_is_broken() {
 #[test]
 fn should_rank_flaky_tests_and_show_broken_ones_apart() {
     let p = project();
-    let runs: &[(&str, &str, &[(&str, &str)])] = &[
+    let runs: &[StoredRun] = &[
         (
             "1",
             "c1",
@@ -315,3 +315,6 @@ fn should_locate_a_mistake_in_the_results_section() {
         "{err}"
     );
 }
+
+/// A run to store: id, commit, (test name, outcome).
+type StoredRun<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);

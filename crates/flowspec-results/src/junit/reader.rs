@@ -21,7 +21,7 @@ pub enum JunitEvent {
     /// test case is large and moves through several hands.
     Case(Box<TestCase>),
     /// A suite that directly held test cases, when it closes.
-    Suite(SuiteSummary),
+    Suite(Box<SuiteSummary>),
 }
 
 /// Reads JUnit XML as a stream of [`JunitEvent`]s, in constant memory.
@@ -395,7 +395,7 @@ impl<R: Read> JunitReader<R> {
                 Some(JunitEvent::Case(case))
             }
             Frame::Suite(suite) => (suite.totals.tests > 0).then(|| {
-                JunitEvent::Suite(SuiteSummary {
+                JunitEvent::Suite(Box::new(SuiteSummary {
                     name: suite.name,
                     depth: suite.depth,
                     totals: suite.totals,
@@ -406,7 +406,7 @@ impl<R: Read> JunitReader<R> {
                     properties: suite.properties,
                     system_out: suite.system_out,
                     system_err: suite.system_err,
-                })
+                }))
             }),
             Frame::Outcome(outcome) => {
                 let outcome = *outcome;

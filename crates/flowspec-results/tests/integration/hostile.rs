@@ -149,7 +149,7 @@ impl Read for Generated {
         if self.pending.is_empty() {
             if self.remaining > 0 {
                 self.remaining -= 1;
-                let failing = self.remaining % 10 == 0;
+                let failing = self.remaining.is_multiple_of(10);
                 self.pending
                     .extend_from_slice(b"<testcase classname=\"big.Suite\" name=\"case");
                 self.pending

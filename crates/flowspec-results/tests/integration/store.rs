@@ -132,7 +132,7 @@ async fn should_replace_a_run_ingested_again_and_keep_other_attempts() {
 #[tokio::test]
 async fn should_find_flaky_and_broken_tests_across_stored_runs() {
     let (dir, store) = store().await;
-    let runs: &[(&str, &str, &[(&str, &str)])] = &[
+    let runs: &[StoredRun] = &[
         (
             "1",
             "c1",
@@ -280,3 +280,6 @@ async fn should_store_nothing_when_no_file_is_a_report() {
         Err(ResultsError::NoRuns)
     ));
 }
+
+/// A run to store: id, commit, (test name, outcome).
+type StoredRun<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
