@@ -2,8 +2,9 @@
 //! more than once, totals, failures, slowest tests, suites and coverage.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -220,8 +221,47 @@ pub struct ReportBuilder {
 
 /// Test cases of the current top-level suite, merged by (suite, class, name).
 struct Merger {
-    buffer: Vec<TestCase>,
-    index: HashMap<u64, Vec<usize>>,
+    buffer: Vec<Box<TestCase>>,
+    /// Key hash → position of the first case with it (collisions fall back to a scan).
+    index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+}
+
+/// The keys are already hashes: pass them through.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// A fast (not DoS-resistant; the map is bounded and local) hash of a test's key.
+fn key_hash(case: &TestCase) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        h = (h.rotate_left(5) ^ 0xff).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    };
+    eat(case.suite.as_bytes());
+    eat(case.classname.as_deref().unwrap_or("").as_bytes());
+    eat(case.name.as_bytes());
+    h
 }
 
 /// Flush the merge buffer beyond this many cases (a giant suite then only merges
@@ -232,30 +272,32 @@ impl Merger {
     fn new() -> Self {
         Merger {
             buffer: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 
-    fn push(&mut self, case: TestCase) {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (&case.suite, &case.classname, &case.name).hash(&mut hasher);
-        let key = hasher.finish();
-        let slots = self.index.entry(key).or_default();
-        for &i in slots.iter() {
-            let known = &self.buffer[i];
-            if known.name == case.name
+    fn push(&mut self, case: Box<TestCase>) {
+        let same = |known: &TestCase| {
+            known.name == case.name
                 && known.classname == case.classname
                 && known.suite == case.suite
-            {
-                self.buffer[i].merge(case);
-                return;
+        };
+        let at = match self.index.entry(key_hash(&case)) {
+            Entry::Vacant(slot) => {
+                slot.insert(self.buffer.len());
+                None
             }
+            Entry::Occupied(slot) if same(&self.buffer[*slot.get()]) => Some(*slot.get()),
+            // A hash collision: look through the buffer.
+            Entry::Occupied(_) => self.buffer.iter().position(|known| same(known)),
+        };
+        match at {
+            Some(i) => self.buffer[i].merge(*case),
+            None => self.buffer.push(case),
         }
-        slots.push(self.buffer.len());
-        self.buffer.push(case);
     }
 
-    fn drain(&mut self) -> std::vec::Drain<'_, TestCase> {
+    fn drain(&mut self) -> std::vec::Drain<'_, Box<TestCase>> {
         self.index.clear();
         self.buffer.drain(..)
     }
@@ -349,7 +391,7 @@ impl ReportBuilder {
             match reader.next_event() {
                 Ok(Some(JunitEvent::Case(case))) => {
                     tests += 1;
-                    merger.push(*case);
+                    merger.push(case);
                     if merger.buffer.len() >= MERGE_WINDOW {
                         self.flush(&mut merger, sink);
                     }
@@ -421,7 +463,7 @@ impl ReportBuilder {
                 }
             }
             if options.keep_cases {
-                cases.push(case);
+                cases.push(*case);
             }
         }
     }

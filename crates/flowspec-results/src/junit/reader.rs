@@ -173,7 +173,7 @@ struct RerunFrame {
 enum Frame {
     Suites,
     Suite(Box<SuiteFrame>),
-    Case(Box<CaseFrame>),
+    Case(CaseFrame),
     Outcome(Box<OutcomeFrame>),
     Rerun(Box<RerunFrame>),
     StackTrace(Bounded),
@@ -319,12 +319,12 @@ impl<R: Read> JunitReader<R> {
                     .filter(|f| !f.is_empty())
                     .or_else(|| self.suite_file());
                 case.line = attrs.line;
-                Frame::Case(Box::new(CaseFrame {
+                Frame::Case(CaseFrame {
                     case,
                     failure: None,
                     skipped: false,
                     reruns: 0,
-                }))
+                })
             }
             Element::Failure | Element::Error | Element::Skipped
                 if matches!(self.stack.last(), Some(Frame::Case(_))) =>
@@ -383,7 +383,7 @@ impl<R: Read> JunitReader<R> {
         let limits = self.limits;
         match frame {
             Frame::Case(frame) => {
-                let case = finish_case(*frame);
+                let case = finish_case(frame);
                 if let Some(Frame::Suite(suite)) = self
                     .stack
                     .iter_mut()
@@ -637,26 +637,46 @@ fn first_meaningful_line(body: &str) -> Option<&str> {
 
 /// A source location named by a failure body: a Rust panic (`panicked at
 /// src/lib.rs:40:9:`), a Go test line (`cart_test.go:41: ...`), a pytest summary
-/// line (`tests/test_x.py:18: AssertionError`).
+/// line (`tests/test_x.py:18: AssertionError`). One search per marker over the whole
+/// body: this runs for every failure.
 fn location_from_stack(stack: &str) -> Option<(String, u32)> {
-    for line in stack.lines() {
-        let line = line.trim();
-        if let Some(at) = line.split("' panicked at ").nth(1) {
-            let mut parts = at.trim_end_matches(':').rsplitn(3, ':');
-            let (_col, line_no, path) = (parts.next(), parts.next(), parts.next());
-            if let (Some(path), Some(line_no)) = (path, line_no.and_then(|l| l.parse().ok())) {
-                return Some((path.to_owned(), line_no));
-            }
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    const PANIC: &str = "' panicked at ";
+    static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
+        [
+            Finder::new(PANIC),
+            Finder::new("_test.go:"),
+            Finder::new(".py:"),
+        ]
+    });
+    if let Some(i) = FINDERS[0].find(stack.as_bytes()) {
+        let rest = &stack[i + PANIC.len()..];
+        let header = rest
+            .split('\n')
+            .next()
+            .unwrap_or(rest)
+            .trim_end_matches(':');
+        let mut parts = header.rsplitn(3, ':');
+        let (_column, line, path) = (parts.next(), parts.next(), parts.next());
+        if let (Some(path), Some(line)) = (path, line.and_then(|l| l.parse().ok())) {
+            return Some((path.to_owned(), line));
         }
-        let Some((path, rest)) = line.split_once(':') else {
+    }
+    for (finder, marker) in FINDERS[1..].iter().zip(["_test.go:", ".py:"]) {
+        let Some(i) = finder.find(stack.as_bytes()) else {
             continue;
         };
-        let is_source = path.ends_with("_test.go") || path.ends_with(".py");
-        if is_source && !path.contains(' ') {
-            let (number, _) = rest.split_once(':').unwrap_or((rest, ""));
-            if let Ok(n) = number.trim().parse() {
-                return Some((path.to_owned(), n));
-            }
+        let end = i + marker.len() - 1;
+        let start = stack[..i]
+            .rfind(|c: char| c.is_whitespace())
+            .map_or(0, |p| p + 1);
+        let digits: String = stack[end + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(line) = digits.parse() {
+            return Some((stack[start..end].to_owned(), line));
         }
     }
     None

@@ -41,6 +41,9 @@ impl Bounded {
         if !self.head_full {
             let room = self.head_cap - self.head.len();
             let mut take = bytes.len().min(room);
+            if self.head.capacity() == 0 {
+                self.head.reserve_exact(take.max(256).min(room));
+            }
             // Stop at the line limit.
             for i in memchr::memchr_iter(b'\n', &bytes[..take]) {
                 self.lines += 1;
@@ -207,17 +210,18 @@ pub(crate) fn parse_time(raw: &str) -> Option<f64> {
     if text.is_empty() {
         return None;
     }
-    let value = match (text.rfind('.'), text.rfind(',')) {
-        (Some(dot), Some(comma)) if comma > dot => text.replace('.', "").replace(',', "."),
-        (Some(_), Some(_)) => text.replace(',', ""),
-        (None, Some(_)) if text.matches(',').count() == 1 => text.replace(',', "."),
-        (None, Some(_)) => text.replace(',', ""),
-        _ => text.to_owned(),
-    };
-    value
+    let parsed = if !text.contains(',') {
+        text.parse::<f64>()
+    } else {
+        match (text.rfind('.'), text.rfind(',')) {
+            (Some(dot), Some(comma)) if comma > dot => text.replace('.', "").replace(',', "."),
+            (Some(_), Some(_)) => text.replace(',', ""),
+            (None, Some(_)) if text.matches(',').count() == 1 => text.replace(',', "."),
+            _ => text.replace(',', ""),
+        }
         .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    parsed.ok().filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 #[cfg(test)]
