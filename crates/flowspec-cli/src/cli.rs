@@ -15,7 +15,8 @@ Examples:
   flowspec results ingest target/junit.xml --run 9876543210
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 10 results check failed, 11 report unreadable, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 10 results check failed, 11 report unreadable, 130 interrupted.
+Docs: docs/cli.md, docs/hooks.md, docs/results.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -89,6 +90,14 @@ Examples:
   flowspec audit --hook quality-gate --status failed --json
   flowspec audit --event-id 0193a5e2-...")]
     Audit(AuditArgs),
+
+    /// Receive signed webhooks and events over HTTP; store them durably; run the hooks.
+    #[command(after_help = crate::commands::serve::AFTER_HELP)]
+    Serve(crate::commands::serve::ServeArgs),
+
+    /// The server's durable event queue: list, show, replay.
+    #[command(subcommand)]
+    Events(crate::commands::events::EventsCommand),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),

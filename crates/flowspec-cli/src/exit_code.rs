@@ -13,6 +13,8 @@ pub const CONFIG_INVALID: u8 = 3;
 pub const HOOK_BLOCKED: u8 = 4;
 /// `flowspec hooks test`: the hook failed or timed out.
 pub const HOOK_FAILED: u8 = 5;
+/// `flowspec serve` could not start: no source has a secret, or the address is taken.
+pub const SERVE_FAILED: u8 = 6;
 /// `flowspec results check`: a test failed that quarantine does not excuse (or a
 /// report was cut short, so unknown tests may have failed).
 pub const RESULTS_FAILED: u8 = 10;

@@ -42,6 +42,7 @@ pub mod event;
 pub mod filter;
 pub mod output;
 pub mod project;
+pub mod queue;
 pub mod report;
 pub mod retry;
 pub mod secret;

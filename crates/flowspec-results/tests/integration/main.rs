@@ -3,6 +3,7 @@
 mod coverage;
 mod dialects;
 mod hostile;
+mod postgres;
 mod roundtrip;
 mod store;
 
