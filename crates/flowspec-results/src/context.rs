@@ -174,9 +174,7 @@ impl<'a> FailureContextBuilder<'a> {
                         continue;
                     }
                     if needles.iter().any(|n| line.contains(n.as_str())) {
-                        let floor = log
-                            .last()
-                            .map_or(0, |e: &LogExcerpt| e.first_line - 1 + e.lines.len());
+                        let floor = covered.range(..i).next_back().map_or(0, |&c| c + 1);
                         let excerpt = excerpt(&lines, i, floor, o);
                         covered.extend(
                             excerpt.first_line - 1..excerpt.first_line - 1 + excerpt.lines.len(),
@@ -198,9 +196,7 @@ impl<'a> FailureContextBuilder<'a> {
             if covered.contains(&i) || !looks_like_error(line) {
                 continue;
             }
-            let floor = log_errors
-                .last()
-                .map_or(0, |e| e.first_line - 1 + e.lines.len());
+            let floor = covered.range(..i).next_back().map_or(0, |&c| c + 1);
             let excerpt = excerpt(&lines, i, floor, o);
             covered.extend(excerpt.first_line - 1..excerpt.first_line - 1 + excerpt.lines.len());
             log_errors.push(excerpt);
@@ -217,6 +213,16 @@ impl<'a> FailureContextBuilder<'a> {
 }
 
 impl LogExcerpt {
+    /// `line 7` or `lines 3–9`.
+    fn span(&self) -> String {
+        let last = self.first_line + self.lines.len().saturating_sub(1);
+        if last == self.first_line {
+            format!("line {last}")
+        } else {
+            format!("lines {}–{last}", self.first_line)
+        }
+    }
+
     fn contains(&self, index: usize) -> bool {
         index + 1 >= self.first_line && index + 1 < self.first_line + self.lines.len()
     }
@@ -345,12 +351,7 @@ impl FailureContext {
                 fence(&mut md, stack);
             }
             for excerpt in &entry.log {
-                let _ = writeln!(
-                    md,
-                    "Log, lines {}–{}:",
-                    excerpt.first_line,
-                    excerpt.first_line + excerpt.lines.len().saturating_sub(1)
-                );
+                let _ = writeln!(md, "Log, {}:", excerpt.span());
                 fence(&mut md, &excerpt.lines.join("\n"));
             }
         }
@@ -366,12 +367,7 @@ impl FailureContext {
             let _ = writeln!(md, "## Other errors in the log");
             let _ = writeln!(md);
             for excerpt in &self.log_errors {
-                let _ = writeln!(
-                    md,
-                    "Lines {}–{}:",
-                    excerpt.first_line,
-                    excerpt.first_line + excerpt.lines.len().saturating_sub(1)
-                );
+                let _ = writeln!(md, "Log, {}:", excerpt.span());
                 fence(&mut md, &excerpt.lines.join("\n"));
             }
         }

@@ -43,6 +43,15 @@ pub struct KnownFlaky {
 }
 
 impl KnownFlaky {
+    /// What a quarantine and a flaky analysis (`ResultsStore::flaky`) know.
+    pub fn new(quarantine: Quarantine, history: &crate::flaky::FlakyReport) -> Self {
+        KnownFlaky {
+            quarantine,
+            flaky: history.flaky.iter().map(|f| f.test.clone()).collect(),
+            broken: history.broken.iter().map(|b| b.test.clone()).collect(),
+        }
+    }
+
     /// Whether a failure of `test_id` is known noise.
     pub fn covers(&self, test_id: &str) -> bool {
         !self.broken.contains(test_id)

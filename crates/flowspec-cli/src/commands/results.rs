@@ -182,11 +182,17 @@ pub enum QuarantineCommand {
         /// Why (an issue link).
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Lift a stored quarantine.
     Remove {
         /// The test id or pattern, as added.
         test: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List quarantined tests (config and store).
     List {
@@ -262,7 +268,7 @@ fn parse(cx: &Context<'_>, args: ParseArgs) -> Result<u8, Failure> {
     } else {
         print_report(cx, &report, 50);
     }
-    print_errors(cx, &report, args.json);
+    print_errors(cx, &report);
     Ok(if report.partial {
         exit_code::REPORT_INVALID
     } else {
@@ -315,7 +321,7 @@ async fn ingest(cx: &Context<'_>, args: IngestArgs) -> Result<u8, Failure> {
         );
         print_failures(cx, &ingested.report, 10);
     }
-    print_errors(cx, &ingested.report, args.json);
+    print_errors(cx, &ingested.report);
     Ok(if ingested.report.partial {
         exit_code::REPORT_INVALID
     } else {
@@ -432,7 +438,7 @@ async fn check(cx: &Context<'_>, args: CheckArgs) -> Result<u8, Failure> {
     } else {
         print_check(cx, &report, &outcome);
     }
-    print_errors(cx, &report, args.json);
+    print_errors(cx, &report);
     Ok(if outcome.passed {
         exit_code::OK
     } else {
@@ -443,19 +449,21 @@ async fn check(cx: &Context<'_>, args: CheckArgs) -> Result<u8, Failure> {
 async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Result<u8, Failure> {
     let project = open(cx).await?;
     match command {
-        QuarantineCommand::Add { test, reason } => {
+        QuarantineCommand::Add { test, reason, json } => {
             let added = project
                 .store
                 .quarantine_add(&test, reason.as_deref())
                 .await
                 .map_err(store_failure)?;
-            if added {
+            if json {
+                print_json(&serde_json::json!({"test": test, "added": added}))?;
+            } else if added {
                 println!("quarantined {test}");
             } else {
                 println!("{test} was already quarantined");
             }
         }
-        QuarantineCommand::Remove { test } => {
+        QuarantineCommand::Remove { test, json } => {
             let removed = project
                 .store
                 .quarantine_remove(&test)
@@ -477,7 +485,11 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
                     "{test} is not in the stored quarantine{hint}"
                 )));
             }
-            println!("lifted the quarantine of {test}");
+            if json {
+                print_json(&serde_json::json!({"test": test, "removed": true}))?;
+            } else {
+                println!("lifted the quarantine of {test}");
+            }
         }
         QuarantineCommand::List { json } => {
             let mut all = project.config.quarantine.clone();
@@ -734,7 +746,7 @@ fn print_check(cx: &Context<'_>, report: &Report, outcome: &quarantine::CheckOut
 }
 
 /// Reading errors go to stderr, so that --json output stays clean.
-fn print_errors(cx: &Context<'_>, report: &Report, _json: bool) {
+fn print_errors(cx: &Context<'_>, report: &Report) {
     for error in &report.errors {
         let shown = match &error.file {
             Some(file) => error.clone().in_file(cx.show_path(Path::new(file))),
