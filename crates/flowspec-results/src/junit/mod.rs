@@ -1,4 +1,4 @@
-//! JUnit XML: the streaming [`JunitReader`] and a [`write`]r.
+//! JUnit XML: the streaming [`JunitReader`] and a writer, [`write()`].
 //!
 //! Dialects read (see docs/results.md for what each looks like): Maven Surefire and
 //! Failsafe (with `flakyFailure`/`flakyError`/`rerunFailure`/`rerunError`), Gradle,
