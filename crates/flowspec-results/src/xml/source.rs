@@ -140,23 +140,55 @@ impl<R: Read> Source<R> {
     }
 
     fn compact(&mut self) {
-        let dropped = &self.buf[..self.start];
-        // The tag start leaves the buffer: remember its position now.
         let dropped_end = self.base + self.start as u64;
-        if self.mark >= self.base && self.mark < dropped_end {
-            self.mark_position = Some(self.position(self.mark));
+        let in_dropped = |offset: u64| offset >= self.base && offset < dropped_end;
+        // Offsets whose position must be known before their bytes leave: the current
+        // tag's start and open elements that started here. One pass over the dropped
+        // bytes counts lines up to each of them, then to the end.
+        let mut wanted: Vec<u64> = self
+            .watched
+            .iter()
+            .filter(|(offset, known)| known.is_none() && in_dropped(*offset))
+            .map(|(offset, _)| *offset)
+            .collect();
+        if in_dropped(self.mark) {
+            wanted.push(self.mark);
         }
-        for i in 0..self.watched.len() {
-            let (offset, known) = self.watched[i];
-            if known.is_none() && offset >= self.base && offset < dropped_end {
-                self.watched[i].1 = Some(self.position(offset));
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut lines = self.base_lines;
+        let mut line_start = self.base_line_start;
+        let mut from = 0usize;
+        let mut resolved: Vec<(u64, (u64, u64))> = Vec::with_capacity(wanted.len());
+        for offset in wanted {
+            let to = (offset - self.base) as usize;
+            let segment = &self.buf[from..to];
+            lines += memchr::memchr_iter(b'\n', segment).count() as u64;
+            if let Some(i) = memchr::memrchr(b'\n', segment) {
+                line_start = self.base + (from + i) as u64 + 1;
+            }
+            resolved.push((offset, (lines + 1, offset - line_start + 1)));
+            from = to;
+        }
+        let segment = &self.buf[from..self.start];
+        lines += memchr::memchr_iter(b'\n', segment).count() as u64;
+        if let Some(i) = memchr::memrchr(b'\n', segment) {
+            line_start = self.base + (from + i) as u64 + 1;
+        }
+        for (offset, position) in resolved {
+            if offset == self.mark {
+                self.mark_position = Some(position);
+            }
+            for entry in self
+                .watched
+                .iter_mut()
+                .filter(|(o, known)| *o == offset && known.is_none())
+            {
+                entry.1 = Some(position);
             }
         }
-        let lines = memchr::memchr_iter(b'\n', dropped).count() as u64;
-        if let Some(i) = memchr::memrchr(b'\n', dropped) {
-            self.base_line_start = self.base + i as u64 + 1;
-        }
-        self.base_lines += lines;
+        self.base_lines = lines;
+        self.base_line_start = line_start;
         self.base += self.start as u64;
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;

@@ -212,3 +212,20 @@ fn should_stream_a_gigabyte_in_constant_memory() {
     assert_eq!((seen, failed), (cases, cases / 10));
     assert!(reader.offset() > cases * 500, "{}", reader.offset());
 }
+
+#[test]
+fn should_name_where_an_unclosed_element_opened_even_megabytes_earlier() {
+    let mut xml = String::from("<testsuites>\n  <testsuite name=\"s\">\n");
+    for i in 0..20_000 {
+        xml.push_str(&format!("    <testcase name=\"t{i}\" time=\"0.1\"/>\n"));
+    }
+    let report = parse_text(&xml);
+    assert_eq!(report.totals.tests, 20_000);
+    let e = &report.errors[0];
+    assert_eq!(e.kind, ParseErrorKind::Truncated);
+    assert_eq!((e.line, e.column), (20_003, 1), "{e}");
+    assert!(
+        e.message.contains("<testsuite> opened at line 2, column 3"),
+        "{e}"
+    );
+}
