@@ -794,6 +794,11 @@ pub struct SecretVar {
     pub description: &'static str,
     /// A realistic fake value (docs, and the conformance suite builds with it).
     pub example: &'static str,
+    /// Whether the value is a secret (refused when written literally in the config).
+    /// `false` for settings such as an organization name or a base URL, which seed 003
+    /// lets users write in the file or set in the environment
+    /// ([`SecretVar::setting`], [`NotifierContext::setting`]).
+    pub secret: bool,
 }
 
 impl SecretVar {
@@ -810,6 +815,7 @@ impl SecretVar {
             required: true,
             description,
             example,
+            secret: true,
         }
     }
 
@@ -826,6 +832,26 @@ impl SecretVar {
             required: false,
             description,
             example,
+            secret: true,
+        }
+    }
+
+    /// A required setting that is not a secret (`JIRA_BASE_URL`, `AZURE_DEVOPS_ORG`):
+    /// `option` may be written in the config (with or without `${VAR}`), else the
+    /// variable `env` is read. See [`NotifierContext::setting`].
+    pub const fn setting(
+        option: &'static str,
+        env: &'static str,
+        description: &'static str,
+        example: &'static str,
+    ) -> Self {
+        SecretVar {
+            option,
+            env,
+            required: true,
+            description,
+            example,
+            secret: false,
         }
     }
 }
@@ -883,6 +909,10 @@ pub struct Built {
     pub events: Vec<String>,
     /// Retry delays of its own (`retry_count`, `retry_schedule`): one delay per retry.
     pub retry_schedule: Option<Vec<Duration>>,
+    /// Events added to whatever the routing key selects, without narrowing an
+    /// integration that has no routing key (PagerDuty's `resolve_on`: the successes
+    /// that resolve the alerts `alert_on` opened).
+    pub extra_events: Vec<String>,
 }
 
 impl Built {
@@ -893,12 +923,19 @@ impl Built {
             notifier,
             events: Vec::new(),
             retry_schedule: None,
+            extra_events: Vec::new(),
         }
     }
 
     /// Adds events routed to it by its own options.
     pub fn with_events(mut self, events: Vec<String>) -> Self {
         self.events = events;
+        self
+    }
+
+    /// Adds events on top of the routing key's (see [`Built::extra_events`]).
+    pub fn with_extra_events(mut self, events: Vec<String>) -> Self {
+        self.extra_events = events;
         self
     }
 
@@ -1122,6 +1159,42 @@ impl<'a> NotifierContext<'a> {
         }
     }
 
+    /// Resolves a setting that is not a secret ([`SecretVar::setting`]): the option's
+    /// value when given (literal or with `${VAR}`), else the variable of `var`. A
+    /// missing one is an [`ConfigErrorKind::UnsetVariable`] error listed by
+    /// [`NotifierContext::missing_secrets`], like a missing secret.
+    pub fn setting(&self, given: Option<&Node>, var: &SecretVar) -> Result<String, ConfigError> {
+        let text = match given.filter(|n| !matches!(n.value, crate::config::Value::Null)) {
+            Some(node) => match node.scalar_text() {
+                Some(text) => text,
+                None => {
+                    return Err(self.error(
+                        Some(node),
+                        var.option,
+                        format!("`{}` must be a string", var.option),
+                    ));
+                }
+            },
+            None => format!("${{{}}}", var.env),
+        };
+        let value = self.interpolate(given, var.option, &text)?;
+        if value.trim().is_empty() {
+            self.missing.borrow_mut().push(var.env.to_owned());
+            return Err(self
+                .error_kind(
+                    ConfigErrorKind::UnsetVariable,
+                    given,
+                    var.option,
+                    format!("`{}` is empty (set it, or set {})", var.option, var.env),
+                )
+                .hint(format!(
+                    "set {} in the environment or in .flowspec/hooks/.env",
+                    var.env
+                )));
+        }
+        Ok(value)
+    }
+
     /// Secret values resolved so far (the delivery layer masks them everywhere).
     pub fn secret_values(&self) -> Vec<String> {
         self.secret_values.borrow().clone()
@@ -1210,6 +1283,26 @@ mod tests {
             .with_service_error(ServiceError::new("").with_code("invalid_payload"));
         assert!(!rejected.is_transient());
         assert_eq!(rejected.to_string(), "400 Bad Request: invalid_payload");
+    }
+
+    #[test]
+    fn should_read_settings_written_literally_or_from_their_variable() {
+        let var = SecretVar::setting("base_url", "JIRA_BASE_URL", "site", "https://x");
+        assert!(!var.secret);
+        let vars = Vars::from_pairs([("JIRA_BASE_URL", "https://env.atlassian.net")]);
+        let cx = NotifierContext::new("jira", "integrations.jira", &vars);
+        let literal = Node::parse("https://file.atlassian.net").unwrap();
+        assert_eq!(
+            cx.setting(Some(&literal), &var).unwrap(),
+            "https://file.atlassian.net"
+        );
+        assert_eq!(cx.setting(None, &var).unwrap(), "https://env.atlassian.net");
+
+        let empty = Vars::default();
+        let cx = NotifierContext::new("jira", "integrations.jira", &empty);
+        let err = cx.setting(None, &var).unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::UnsetVariable);
+        assert_eq!(cx.missing_secrets(), ["JIRA_BASE_URL"]);
     }
 
     #[test]

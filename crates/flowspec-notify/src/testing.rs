@@ -189,6 +189,7 @@ impl Conformance {
         let secrets: Vec<&str> = f
             .secrets()
             .iter()
+            .filter(|s| s.secret)
             .map(|s| s.example)
             .filter(|s| s.len() >= 4)
             .collect();
@@ -248,7 +249,11 @@ impl Conformance {
         }
 
         // 4. A literal secret is refused, without echoing it.
-        for var in f.secrets().iter().filter(|v| !v.option.contains('.')) {
+        for var in f
+            .secrets()
+            .iter()
+            .filter(|v| v.secret && !v.option.contains('.'))
+        {
             let err = self
                 .load(
                     &full,
