@@ -12,9 +12,11 @@ Examples:
   echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
   flowspec hooks validate                         list every problem in hooks.yaml
   flowspec audit --since 1h --status failed
+  flowspec integrations list                      configured notifiers, missing secrets
+  flowspec notify test slack                      send a sample notification
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 6 notification not delivered, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -88,6 +90,14 @@ Examples:
   flowspec audit --hook quality-gate --status failed --json
   flowspec audit --event-id 0193a5e2-...")]
     Audit(AuditArgs),
+
+    /// Send notifications: test an integration, send an event, replay dead letters.
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
+
+    /// List the integrations of flowspec.yaml and what they are missing.
+    #[command(subcommand)]
+    Integrations(crate::commands::notify::IntegrationsCommand),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),

@@ -794,11 +794,10 @@ pub struct SecretVar {
     pub description: &'static str,
     /// A realistic fake value (docs, and the conformance suite builds with it).
     pub example: &'static str,
-    /// Whether the value is a secret (refused when written literally in the config).
-    /// `false` for settings such as an organization name or a base URL, which seed 003
-    /// lets users write in the file or set in the environment
-    /// ([`SecretVar::setting`], [`NotifierContext::setting`]).
-    pub secret: bool,
+    /// Whether the value is a secret (masked, never written in config files). Settings
+    /// read from the environment by default, such as `SMTP_HOST` or `JIRA_BASE_URL`,
+    /// are not.
+    pub sensitive: bool,
 }
 
 impl SecretVar {
@@ -815,7 +814,7 @@ impl SecretVar {
             required: true,
             description,
             example,
-            secret: true,
+            sensitive: true,
         }
     }
 
@@ -832,13 +831,12 @@ impl SecretVar {
             required: false,
             description,
             example,
-            secret: true,
+            sensitive: true,
         }
     }
 
-    /// A required setting that is not a secret (`JIRA_BASE_URL`, `AZURE_DEVOPS_ORG`):
-    /// `option` may be written in the config (with or without `${VAR}`), else the
-    /// variable `env` is read. See [`NotifierContext::setting`].
+    /// A required setting that is not secret (`SMTP_HOST`, `JIRA_BASE_URL`): it may be
+    /// written in the config file, and is read from `env` when it is not.
     pub const fn setting(
         option: &'static str,
         env: &'static str,
@@ -851,7 +849,7 @@ impl SecretVar {
             required: true,
             description,
             example,
-            secret: false,
+            sensitive: false,
         }
     }
 }
@@ -1091,9 +1089,9 @@ impl<'a> NotifierContext<'a> {
         Ok(SecretString::from(out.value))
     }
 
-    /// Resolves a secret: the option's value when given (it must be a `${VAR}`
-    /// reference — secrets are never written in config files), else the default
-    /// variable of `var`. `Ok(None)` when an optional secret is absent; a missing
+    /// Resolves a secret: the option's value when given (for a sensitive `var` it must
+    /// be a `${VAR}` reference — secrets are never written in config files), else the
+    /// default variable of `var`. `Ok(None)` when an optional secret is absent; a missing
     /// required secret is an [`ConfigErrorKind::UnsetVariable`] error and is listed by
     /// [`NotifierContext::missing_secrets`].
     pub fn secret(
@@ -1115,10 +1113,22 @@ impl<'a> NotifierContext<'a> {
                         ),
                     ));
                 };
-                if !text.trim_start().starts_with("${") || !text.contains('}') {
-                    return Err(self
-                        .error(Some(node), var.option, format!("`{}` is a secret and must not be written in the config file", var.option))
-                        .hint(format!("reference an environment variable instead: `{}: \"${{{}}}\"` (set it in the environment or .flowspec/hooks/.env)", var.option, var.env)));
+                if var.sensitive && (!text.trim_start().starts_with("${") || !text.contains('}')) {
+                    // Located by line and column only: a snippet would print the secret.
+                    let mut error = ConfigError::new(
+                        ConfigErrorKind::InvalidValue,
+                        format!("`{}` is a secret and must not be written in the config file", var.option),
+                    )
+                    .path(format!("{}.{}", self.key_path, var.option))
+                    .at(node.loc)
+                    .hint(format!(
+                        "reference an environment variable instead: `{}: \"${{{}}}\"` (set it in the environment or .flowspec/hooks/.env)",
+                        var.option, var.env
+                    ));
+                    if let Some(file) = self.file {
+                        error = error.in_file(file, None);
+                    }
+                    return Err(error);
                 }
                 match interpolate(&text, self.vars) {
                     Ok(out) => (
@@ -1136,7 +1146,9 @@ impl<'a> NotifierContext<'a> {
         };
         match value {
             Some(v) if !v.is_empty() => {
-                self.secret_values.borrow_mut().push(v.clone());
+                if var.sensitive {
+                    self.secret_values.borrow_mut().push(v.clone());
+                }
                 Ok(Some(SecretString::from(v)))
             }
             _ if !var.required => Ok(None),
@@ -1157,42 +1169,6 @@ impl<'a> NotifierContext<'a> {
                     )))
             }
         }
-    }
-
-    /// Resolves a setting that is not a secret ([`SecretVar::setting`]): the option's
-    /// value when given (literal or with `${VAR}`), else the variable of `var`. A
-    /// missing one is an [`ConfigErrorKind::UnsetVariable`] error listed by
-    /// [`NotifierContext::missing_secrets`], like a missing secret.
-    pub fn setting(&self, given: Option<&Node>, var: &SecretVar) -> Result<String, ConfigError> {
-        let text = match given.filter(|n| !matches!(n.value, crate::config::Value::Null)) {
-            Some(node) => match node.scalar_text() {
-                Some(text) => text,
-                None => {
-                    return Err(self.error(
-                        Some(node),
-                        var.option,
-                        format!("`{}` must be a string", var.option),
-                    ));
-                }
-            },
-            None => format!("${{{}}}", var.env),
-        };
-        let value = self.interpolate(given, var.option, &text)?;
-        if value.trim().is_empty() {
-            self.missing.borrow_mut().push(var.env.to_owned());
-            return Err(self
-                .error_kind(
-                    ConfigErrorKind::UnsetVariable,
-                    given,
-                    var.option,
-                    format!("`{}` is empty (set it, or set {})", var.option, var.env),
-                )
-                .hint(format!(
-                    "set {} in the environment or in .flowspec/hooks/.env",
-                    var.env
-                )));
-        }
-        Ok(value)
     }
 
     /// Secret values resolved so far (the delivery layer masks them everywhere).
@@ -1283,26 +1259,6 @@ mod tests {
             .with_service_error(ServiceError::new("").with_code("invalid_payload"));
         assert!(!rejected.is_transient());
         assert_eq!(rejected.to_string(), "400 Bad Request: invalid_payload");
-    }
-
-    #[test]
-    fn should_read_settings_written_literally_or_from_their_variable() {
-        let var = SecretVar::setting("base_url", "JIRA_BASE_URL", "site", "https://x");
-        assert!(!var.secret);
-        let vars = Vars::from_pairs([("JIRA_BASE_URL", "https://env.atlassian.net")]);
-        let cx = NotifierContext::new("jira", "integrations.jira", &vars);
-        let literal = Node::parse("https://file.atlassian.net").unwrap();
-        assert_eq!(
-            cx.setting(Some(&literal), &var).unwrap(),
-            "https://file.atlassian.net"
-        );
-        assert_eq!(cx.setting(None, &var).unwrap(), "https://env.atlassian.net");
-
-        let empty = Vars::default();
-        let cx = NotifierContext::new("jira", "integrations.jira", &empty);
-        let err = cx.setting(None, &var).unwrap_err();
-        assert_eq!(err.kind(), ConfigErrorKind::UnsetVariable);
-        assert_eq!(cx.missing_secrets(), ["JIRA_BASE_URL"]);
     }
 
     #[test]

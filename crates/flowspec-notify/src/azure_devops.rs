@@ -517,8 +517,12 @@ impl NotifierFactory for Factory {
     fn build(&self, config: &Node, cx: &NotifierContext<'_>) -> Result<Vec<Built>, ConfigErrors> {
         let parsed: AzureDevopsConfig = cx.deserialize(config)?;
         let mut errors = ConfigErrors::default();
-        let org = cx.setting(config.get("organization"), &ORG);
-        let project = cx.setting(config.get("project"), &PROJECT);
+        let org = cx
+            .secret(config.get("organization"), &ORG)
+            .map(|v| v.map(|v| v.expose_secret().to_owned()).unwrap_or_default());
+        let project = cx
+            .secret(config.get("project"), &PROJECT)
+            .map(|v| v.map(|v| v.expose_secret().to_owned()).unwrap_or_default());
         let pat = cx.secret(config.get("pat"), &PAT);
         let mappings = config.get("state_mappings");
         for status in parsed.state_mappings.keys() {

@@ -509,7 +509,9 @@ impl NotifierFactory for Factory {
         let parsed: GithubProjectsConfig = cx.deserialize(config)?;
         let mut errors = ConfigErrors::default();
         let token = cx.secret(config.get("token"), &TOKEN);
-        let owner = cx.setting(config.get("owner"), &OWNER);
+        let owner = cx
+            .secret(config.get("owner"), &OWNER)
+            .map(|v| v.map(|v| v.expose_secret().to_owned()).unwrap_or_default());
         if parsed.project_number == 0 {
             errors.push(cx.error(
                 config.get("project_number"),

@@ -736,7 +736,9 @@ impl NotifierFactory for Factory {
     fn build(&self, config: &Node, cx: &NotifierContext<'_>) -> Result<Vec<Built>, ConfigErrors> {
         let parsed: JiraConfig = cx.deserialize(config)?;
         let mut errors = ConfigErrors::default();
-        let site = cx.setting(config.get("base_url"), &BASE_URL);
+        let site = cx
+            .secret(config.get("base_url"), &BASE_URL)
+            .map(|v| v.map(|v| v.expose_secret().to_owned()).unwrap_or_default());
         let email = cx.secret(config.get("email"), &EMAIL);
         let token = cx.secret(config.get("api_token"), &API_TOKEN);
         if parsed.project_key.trim().is_empty() {

@@ -8,6 +8,10 @@
 //! | kind | service | routing key | default secrets |
 //! |---|---|---|---|
 //! | `slack` | Slack incoming webhook (text + Block Kit) | `notify_on` | `SLACK_WEBHOOK_URL` |
+//! | `teams` | Microsoft Teams Workflows webhook (Adaptive Card) | `notify_on` | `TEAMS_WEBHOOK_URL` |
+//! | `discord` | Discord webhook (content + embed) | `notify_on` | `DISCORD_WEBHOOK_URL` |
+//! | `email` | SMTP (STARTTLS / implicit TLS), text + HTML | `notify_on` or `recipients` | `SMTP_HOST`, `SMTP_USER`, `SMTP_PASSWORD` |
+//! | `webhooks` | custom HTTPS endpoints, signed (HMAC, Standard Webhooks) | endpoint `events` | per endpoint `${VAR}` |
 //! | `jira` | Jira Cloud issue per spec: ADF, custom fields, transitions, PR links | `notify_on` | `JIRA_BASE_URL`, `JIRA_EMAIL`, `JIRA_API_TOKEN` |
 //! | `linear` | Linear issue per spec (GraphQL): labels, workflow states | `notify_on` | `LINEAR_API_KEY` |
 //! | `azure_devops` | Azure DevOps work item per spec (JSON Patch) | `notify_on` | `AZURE_DEVOPS_ORG`, `AZURE_DEVOPS_PROJECT`, `AZURE_DEVOPS_PAT` |
@@ -37,16 +41,21 @@
 //! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod config;
+pub mod delivery;
 pub mod events;
 pub mod http;
 pub mod registry;
+pub mod state;
 pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub mod azure_devops;
 pub mod datadog;
+pub mod discord;
+pub mod email;
 pub mod github_projects;
 pub mod jira;
 pub mod linear;
@@ -54,8 +63,12 @@ pub mod new_relic;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod sentry;
+pub mod signature;
 pub mod slack;
+pub mod teams;
+pub mod webhooks;
 
+pub use delivery::{Delivery, DeliveryReport, DeliveryStatus, Notifications, Request, Route};
 pub use registry::Registry;
 
 use flowspec_core::notifier::NotifierFactory;
@@ -63,6 +76,10 @@ use flowspec_core::notifier::NotifierFactory;
 /// The built-in notifier kinds: one line each.
 pub const BUILTIN: &[&dyn NotifierFactory] = &[
     &slack::Factory,
+    &teams::Factory,
+    &discord::Factory,
+    &email::Factory,
+    &webhooks::Factory,
     &jira::Factory,
     &linear::Factory,
     &azure_devops::Factory,
@@ -72,6 +89,7 @@ pub const BUILTIN: &[&dyn NotifierFactory] = &[
     &datadog::Factory,
     &new_relic::Factory,
     &sentry::Factory,
+    // Add new kinds here, one line each (and `pub mod <kind>;` above).
 ];
 
 #[cfg(test)]
@@ -126,6 +144,12 @@ mod tests {
                 "slack" => {
                     suite.success(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
                 }
+                "teams" => suite.success(wiremock::ResponseTemplate::new(202)),
+                "discord" => suite.success(
+                    wiremock::ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"id": "1234", "channel_id": "5678"})),
+                ),
+                "email" => suite.not_http(),
                 kind => match conformance_success(kind) {
                     Some(body) => suite.success(body),
                     None => suite,

@@ -219,19 +219,44 @@ fn template_error(e: &minijinja::Error, node: &Node, key_path: &str) -> ConfigEr
 
 /// The context templates are trial-rendered with at load time.
 fn sample_context() -> Json {
-    let event = Event::builder("implement.failed")
+    let mut event = sample_event("implement.failed");
+    if let Ok(with_all) = Event::from_json({
+        let mut j = event.to_json();
+        j["pr"] = 42.into();
+        j["pr_url"] = "https://github.com/org/repo/pull/42".into();
+        j["reviewers"] = json!(["@team"]);
+        j
+    }) {
+        event = with_all;
+    }
+    context(&event)
+}
+
+/// A sample event of `event_type` with the fields seed 003's messages show (spec id
+/// `FEAT-0001`, title, branch; PR and reviewers for completed/created/merged events;
+/// error and logs link for failed ones): what `flowspec notify test` sends.
+pub fn sample_event(event_type: &str) -> Event {
+    let mut b = Event::builder(event_type)
         .feature("auth")
+        .source("flowspec-test")
         .field("spec_id", "FEAT-0001")
         .field("title", "User Authentication")
-        .field("branch", "spec/feat-0001")
-        .field("pr", 42)
-        .field("pr_url", "https://github.com/org/repo/pull/42")
-        .field("reviewers", json!(["@team"]))
-        .field("error", "Schema validation failed")
-        .field("logs_url", "https://github.com/org/repo/actions/runs/1")
-        .build()
-        .expect("the sample event is valid");
-    context(&event)
+        .field("branch", "spec/feat-0001");
+    let outcome = Outcome::of_event_type(event_type);
+    if outcome == Outcome::Completed || event_type.ends_with("created") {
+        b = b
+            .field("pr", 42)
+            .field("pr_url", "https://github.com/org/repo/pull/42")
+            .field("reviewers", json!(["@team"]));
+    }
+    if outcome == Outcome::Failed {
+        b = b
+            .field("error", "Schema validation failed")
+            .field("logs_url", "https://github.com/org/repo/actions/runs/1");
+    }
+    b.build().unwrap_or_else(|_| {
+        Event::new(flowspec_core::EventType::new("flowspec.test").expect("valid"))
+    })
 }
 
 /// The well-known fields of an event, read from common spellings.

@@ -31,11 +31,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use flowspec_core::Event;
 use flowspec_core::config::{ConfigErrorKind, Key, Node, Value, Vars};
 use flowspec_core::notifier::{
     Notification, Notifier, NotifierFactory, NotifyError, NotifyErrorKind, Receipt,
 };
-use flowspec_core::{Event, EventType};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -89,40 +89,14 @@ impl Notifier for RecordingNotifier {
     }
 }
 
-/// A sample event with the fields seed 003's messages show.
+/// [`crate::template::sample_event`] with a fixed id and timestamp, so rendered
+/// payloads can be snapshotted.
 pub fn sample_event(event_type: &str) -> Event {
-    let mut b = Event::builder(event_type)
-        .feature("auth")
-        .source("test")
-        .id("0193a5e2-0000-7000-8000-000000000001")
-        .field("spec_id", "FEAT-0001")
-        .field("title", "User Authentication")
-        .field("branch", "spec/feat-0001");
-    if event_type.ends_with("completed")
-        || event_type.ends_with("created")
-        || event_type.ends_with("merged")
-    {
-        b = b
-            .field("pr", 42)
-            .field("pr_url", "https://github.com/org/repo/pull/42")
-            .field("reviewers", serde_json::json!(["@team"]));
-    }
-    if event_type.ends_with("failed") {
-        b = b
-            .field("error", "Schema validation failed")
-            .field("logs_url", "https://github.com/org/repo/actions/runs/1");
-    }
-    let mut event = b.build().expect("sample events are valid");
-    // A fixed timestamp so rendered payloads can be snapshotted.
-    let fixed = Event::from_json(serde_json::json!({
-        "event_type": EventType::new(event_type).expect("valid").as_str(),
-        "timestamp": "2025-01-19T12:00:00.000Z",
-    }))
-    .expect("valid");
-    let mut json = event.to_json();
-    json["timestamp"] = fixed.to_json()["timestamp"].clone();
-    event = Event::from_json(json).expect("valid");
-    event
+    let mut json = crate::template::sample_event(event_type).to_json();
+    json["event_id"] = "0193a5e2-0000-7000-8000-000000000001".into();
+    json["timestamp"] = "2025-01-19T12:00:00.000Z".into();
+    json["source"] = "test".into();
+    Event::from_json(json).expect("sample events are valid")
 }
 
 /// The default notification of [`sample_event`].
@@ -189,7 +163,7 @@ impl Conformance {
         let secrets: Vec<&str> = f
             .secrets()
             .iter()
-            .filter(|s| s.secret)
+            .filter(|s| s.sensitive)
             .map(|s| s.example)
             .filter(|s| s.len() >= 4)
             .collect();
@@ -219,32 +193,35 @@ impl Conformance {
             }
         }
 
-        // 3. Missing variables are reported by name.
+        // 3. Missing variables are reported by name, never as a config error.
         let required: Vec<&str> = f
             .secrets()
             .iter()
-            .filter(|s| s.required)
+            .filter(|s| s.required && s.sensitive)
             .map(|s| s.env)
             .collect();
-        if !required.is_empty() {
-            let config = self.load(&Vars::default(), None).unwrap_or_else(|e| {
-                panic!("{kind}: missing secrets must not be a config error:\n{e}")
-            });
-            for integration in &config.integrations {
-                match &integration.state {
-                    State::MissingSecrets(names) => {
-                        for name in names {
-                            assert!(
-                                required.contains(&name.as_str()) || !name.is_empty(),
-                                "{kind}: unexpected missing `{name}`"
-                            );
-                        }
+        let config = self.load(&Vars::default(), None).unwrap_or_else(|e| {
+            panic!("{kind}: missing variables must not be a config error:\n{e}")
+        });
+        for integration in &config.integrations {
+            match &integration.state {
+                State::MissingSecrets(names) => {
+                    assert!(
+                        !names.is_empty(),
+                        "{kind}: MissingSecrets must name the variables"
+                    );
+                    for name in names {
+                        assert!(
+                            f.secrets().iter().any(|s| s.env == name) || !required.is_empty(),
+                            "{kind}: `{name}` is reported missing but is not among secrets()"
+                        );
                     }
-                    other => panic!(
-                        "{kind}: without {required:?}, `{}` must be MissingSecrets, is {other:?}",
-                        integration.name
-                    ),
                 }
+                other if !required.is_empty() => panic!(
+                    "{kind}: without {required:?}, `{}` must be MissingSecrets, is {other:?}",
+                    integration.name
+                ),
+                _ => {}
             }
         }
 
@@ -252,7 +229,7 @@ impl Conformance {
         for var in f
             .secrets()
             .iter()
-            .filter(|v| v.secret && !v.option.contains('.'))
+            .filter(|v| v.sensitive && !v.option.contains('.'))
         {
             let err = self
                 .load(

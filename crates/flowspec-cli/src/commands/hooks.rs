@@ -138,11 +138,21 @@ fn hook_json(hook: &HookSpec) -> Value {
 async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     let project = cx.project()?;
     let hooks_file = cx.show_path(&project.hooks_file);
+    let (notify, notify_errors) = super::notify::validation_factory(&project);
     let result = EngineBuilder::from_project(project)
+        .action_factory(notify)
         .no_state()
         .no_audit()
         .build()
         .await;
+    let result = match (result, notify_errors) {
+        (Ok(_), Some(errors)) => Err(BuildError::Config(errors)),
+        (Err(BuildError::Config(mut errors)), Some(more)) => {
+            errors.extend(more);
+            Err(BuildError::Config(errors))
+        }
+        (result, _) => result,
+    };
     let errors = match result {
         Ok(engine) => match engine.settings().check_sections(KNOWN_SECTIONS) {
             Ok(()) => {

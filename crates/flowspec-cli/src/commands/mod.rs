@@ -6,6 +6,7 @@ mod emit;
 mod event_input;
 mod hooks;
 mod init;
+pub mod notify;
 
 use std::future::Future;
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &[];
+const KNOWN_SECTIONS: &[&str] = &["integrations", "notifications"];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -101,7 +102,10 @@ impl Context<'_> {
         reporter: Arc<dyn Reporter>,
         with_state: bool,
     ) -> Result<Engine, Failure> {
-        let mut builder = EngineBuilder::from_project(project).reporter(reporter);
+        let notify = notify::action_factory(self, &project)?;
+        let mut builder = EngineBuilder::from_project(project)
+            .reporter(reporter)
+            .action_factory(notify);
         if !with_state {
             builder = builder.no_state().no_audit();
         }
@@ -177,6 +181,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Emit(args) => block_on(emit::run(&cx, args)),
         Command::Hooks(command) => block_on(hooks::run(&cx, command)),
         Command::Audit(args) => audit::run(&cx, args),
+        Command::Notify(command) => block_on(notify::run(&cx, command)),
+        Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
         Command::Init(args) => init::run(&cx, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -4,6 +4,7 @@ mod audit;
 mod emit;
 mod hooks;
 mod init;
+mod notify;
 mod safety;
 
 use std::os::unix::fs::PermissionsExt;

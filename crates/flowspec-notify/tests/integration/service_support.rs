@@ -4,26 +4,11 @@
 use std::sync::Arc;
 
 use flowspec_core::Event;
-use flowspec_core::config::{ConfigErrors, Node, Vars};
 use flowspec_core::notifier::{Notification, Notifier};
-use flowspec_notify::Registry;
-use flowspec_notify::config::{self, IntegrationsConfig};
 use serde_json::Value;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::MockServer;
 
-/// Reads an `integrations:` document with `vars` as the environment.
-pub fn load(yaml: &str, vars: &[(&str, &str)]) -> Result<IntegrationsConfig, ConfigErrors> {
-    let root = Node::parse(yaml).expect("test YAML parses");
-    config::parse(
-        root.get("integrations"),
-        root.get("notifications"),
-        None,
-        None,
-        &Vars::from_pairs(vars.iter().copied()),
-        &Registry::with_builtins(),
-    )
-}
+pub use crate::{fallback, load};
 
 /// The notifier of the only integration in `yaml`.
 pub fn notifier(yaml: &str, vars: &[(&str, &str)]) -> Arc<dyn Notifier> {
@@ -41,22 +26,6 @@ pub fn config_error(yaml: &str, vars: &[(&str, &str)]) -> String {
         Ok(_) => panic!("the config must be refused:\n{yaml}"),
         Err(e) => e.to_string(),
     }
-}
-
-/// Answers every request no other mock matched with a 599 naming what was expected,
-/// so a wrong method, path, header or body fails the test with a readable message.
-pub async fn fallback(server: &MockServer, expected: &'static str) {
-    Mock::given(any())
-        .respond_with(move |req: &Request| {
-            ResponseTemplate::new(599).set_body_string(format!(
-                "unexpected request {} {} (expected: {expected})",
-                req.method,
-                req.url.path()
-            ))
-        })
-        .with_priority(u8::MAX)
-        .mount(server)
-        .await;
 }
 
 /// The notification of the sample event of `event_type` (seed 003's fields).
