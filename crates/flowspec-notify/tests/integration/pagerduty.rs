@@ -163,3 +163,45 @@ fn should_refuse_an_unknown_severity() {
     );
     insta::assert_snapshot!("pagerduty_config_severity", err);
 }
+
+#[tokio::test]
+async fn should_resolve_through_the_hub_what_a_routed_failure_triggered() {
+    let server = MockServer::start().await;
+    accept(&server, "trigger").await;
+    accept(&server, "resolve").await;
+    fallback(
+        &server,
+        "one trigger and one resolve, nothing for implement.started",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = crate::hub(&yaml(&server), VARS, dir.path());
+    let by_event = flowspec_notify::Request::by_event("test");
+
+    let mut statuses = Vec::new();
+    for event_type in [
+        "implement.started",
+        "implement.failed",
+        "implement.completed",
+    ] {
+        let event = flowspec_notify::testing::sample_event(event_type);
+        let report = hub.dispatch(&event, &by_event).await;
+        statuses.push(
+            report
+                .deliveries
+                .iter()
+                .map(|d| d.status)
+                .collect::<Vec<_>>(),
+        );
+    }
+    use flowspec_notify::DeliveryStatus::Delivered;
+    assert_eq!(statuses, [vec![], vec![Delivered], vec![Delivered]]);
+    let sent = bodies(&server, "/v2/enqueue").await;
+    assert_eq!(sent[0]["event_action"], "trigger");
+    assert_eq!(sent[1]["event_action"], "resolve");
+    assert_eq!(sent[0]["dedup_key"], sent[1]["dedup_key"]);
+    // Both deliveries audited, the key never written.
+    let audit = crate::audit(dir.path());
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(!serde_json::to_string(&audit).unwrap().contains(KEY));
+}
