@@ -121,9 +121,8 @@ fn default_issue_type() -> String {
     "Task".to_owned()
 }
 
-/// Where one event field goes.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// Where one event field goes: a custom field ID, or `{field, type}`.
+#[derive(Clone, Debug)]
 pub enum FieldMapping {
     /// The custom field ID; the value is converted as `type: auto`.
     Id(String),
@@ -132,9 +131,46 @@ pub enum FieldMapping {
         /// The custom field ID. Example: `"customfield_10002"`.
         field: String,
         /// How the value is sent. Example: `adf`.
-        #[serde(default, rename = "type")]
         kind: FieldKind,
     },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypedMapping {
+    field: String,
+    #[serde(default, rename = "type")]
+    kind: FieldKind,
+}
+
+impl<'de> Deserialize<'de> for FieldMapping {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Mapping;
+        impl<'de> serde::de::Visitor<'de> for Mapping {
+            type Value = FieldMapping;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a custom field ID such as \"customfield_10001\", or `{field: \"customfield_10001\", type: adf}`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldMapping, E> {
+                Ok(FieldMapping::Id(v.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<FieldMapping, A::Error> {
+                let t =
+                    TypedMapping::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldMapping::Typed {
+                    field: t.field,
+                    kind: t.kind,
+                })
+            }
+        }
+        d.deserialize_any(Mapping)
+    }
 }
 
 impl FieldMapping {

@@ -399,3 +399,20 @@ fn should_suggest_the_transition_option_on_a_typo() {
     );
     insta::assert_snapshot!("jira_config_typo", err);
 }
+
+#[test]
+fn should_accept_typed_field_mappings_and_name_a_bad_type() {
+    let yaml = |mapping: &str| {
+        format!(
+            "integrations:\n  jira:\n    enabled: true\n    base_url: \"https://x.atlassian.net\"\n    project_key: \"PROJ\"\n    field_mappings:\n      acceptance_criteria: {mapping}\n"
+        )
+    };
+    notifier(&yaml("{field: \"customfield_10002\", type: adf}"), VARS);
+    let err = config_error(
+        &yaml("{field: \"customfield_10002\", type: richtext}"),
+        VARS,
+    );
+    assert!(err.contains("richtext") && err.contains("adf"), "{err}");
+    let err = config_error(&yaml("{field: \"customfield_10002\", typ: adf}"), VARS);
+    assert!(err.contains("did you mean `type`?"), "{err}");
+}
