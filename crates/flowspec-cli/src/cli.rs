@@ -16,7 +16,8 @@ Examples:
   flowspec notify test slack                      send a sample notification
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 6 notification not delivered, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 6 serve could not start, 7 notification not delivered,
+130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -98,6 +99,14 @@ Examples:
     /// List the integrations of flowspec.yaml and what they are missing.
     #[command(subcommand)]
     Integrations(crate::commands::notify::IntegrationsCommand),
+
+    /// Receive signed webhooks and events over HTTP; store them durably; run the hooks.
+    #[command(after_help = crate::commands::serve::AFTER_HELP)]
+    Serve(crate::commands::serve::ServeArgs),
+
+    /// The server's durable event queue: list, show, replay.
+    #[command(subcommand)]
+    Events(crate::commands::events::EventsCommand),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),

@@ -13,7 +13,9 @@ pub const CONFIG_INVALID: u8 = 3;
 pub const HOOK_BLOCKED: u8 = 4;
 /// `flowspec hooks test`: the hook failed or timed out.
 pub const HOOK_FAILED: u8 = 5;
+/// `flowspec serve` could not start: no source has a secret, or the address is taken.
+pub const SERVE_FAILED: u8 = 6;
 /// `flowspec notify test|send|replay`: a notification could not be delivered.
-pub const NOTIFY_FAILED: u8 = 6;
+pub const NOTIFY_FAILED: u8 = 7;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

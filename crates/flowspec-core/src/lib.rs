@@ -43,6 +43,7 @@ pub mod filter;
 pub mod notifier;
 pub mod output;
 pub mod project;
+pub mod queue;
 pub mod report;
 pub mod retry;
 pub mod secret;

@@ -4,9 +4,11 @@
 mod audit;
 mod emit;
 mod event_input;
+pub mod events;
 mod hooks;
 mod init;
 pub mod notify;
+pub mod serve;
 
 use std::future::Future;
 use std::path::Path;
@@ -22,7 +24,7 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &["integrations", "notifications"];
+const KNOWN_SECTIONS: &[&str] = &["server", "integrations", "notifications"];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -183,6 +185,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&cx, args),
         Command::Notify(command) => block_on(notify::run(&cx, command)),
         Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
+        Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
+        Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Init(args) => init::run(&cx, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -213,6 +217,17 @@ pub fn run(cli: Cli) -> u8 {
 /// drives them all).
 fn block_on<F: Future<Output = Result<u8, Failure>>>(future: F) -> Result<u8, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(future)
+}
+
+/// Runs a future on a runtime with two worker threads (the server answers requests
+/// while hooks run).
+fn block_on_threads<F: Future<Output = Result<u8, Failure>>>(future: F) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;

@@ -33,7 +33,7 @@ Examples:
   flowspec notify replay msg_k3j2...              send one again (or --all)
   flowspec notify enable webhooks.analytics       after a 410 Gone disabled it
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 6 a delivery failed. Docs: docs/notify.md.";
+Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 7 a delivery failed. Docs: docs/notify.md.";
 
 /// `flowspec notify`.
 #[derive(Debug, Subcommand)]

@@ -100,7 +100,7 @@ async fn should_send_through_the_cli_and_audit_the_delivery() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn should_exit_6_when_a_test_notification_fails_and_keep_a_dead_letter() {
+async fn should_exit_7_when_a_test_notification_fails_and_keep_a_dead_letter() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
@@ -111,7 +111,7 @@ async fn should_exit_6_when_a_test_notification_fails_and_keep_a_dead_letter() {
         .cmd()
         .args(["notify", "test", "webhooks.sink"])
         .env("SINK_TOKEN", "tok_very_secret_1"));
-    assert_eq!(code, 6, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 7, "{}", shown(&stdout, &stderr));
     assert!(
         stdout.contains("webhooks.sink") && stdout.contains("failed"),
         "{stdout}"
