@@ -175,7 +175,10 @@ pub fn event_id(n: &Notification) -> String {
     let id = n.event.id().as_str();
     match uuid::Uuid::parse_str(id) {
         Ok(u) => u.simple().to_string(),
-        Err(_) => hex::encode(&Sha256::digest(id.as_bytes())[..16]),
+        Err(_) => Sha256::digest(id.as_bytes())[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
     }
 }
 
@@ -443,6 +446,22 @@ mod tests {
         assert!(Dsn::parse("https://k@o1.ingest.sentry.io/").is_err());
         let err = Dsn::parse("not a dsn with secret-ish text").unwrap_err();
         assert!(!err.contains("secret-ish"));
+    }
+
+    #[test]
+    fn should_derive_a_stable_event_id_from_any_event_id() {
+        let event = flowspec_core::Event::builder("implement.failed")
+            .id("ci-run-812")
+            .build()
+            .unwrap();
+        let n = crate::template::default_notification(&event);
+        let id = event_id(&n);
+        assert_eq!(id.len(), 32);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_eq!(id, event_id(&n));
     }
 
     #[test]
