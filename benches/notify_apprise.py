@@ -12,6 +12,8 @@ a = apprise.Apprise()
 a.add(url)
 for i in range(20):  # warm-up
     a.notify(title="warm-up", body="warm-up")
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu_before = usage.ru_utime + usage.ru_stime
 start = time.perf_counter()
 ok = 0
 for i in range(count):
@@ -21,11 +23,15 @@ for i in range(count):
     ):
         ok += 1
 seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu = usage.ru_utime + usage.ru_stime - cpu_before
 print(json.dumps({
     "tool": "apprise " + apprise.__version__,
     "count": count,
     "delivered": ok,
     "seconds": seconds,
     "per_sec": count / seconds,
+    "cpu_seconds": cpu,
+    "cpu_us_per_notification": cpu * 1e6 / count,
     "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))

@@ -23,6 +23,21 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds of this process so far (from /proc, 10 ms ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -70,12 +85,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (delivered, seconds) = runtime.block_on(async {
+    let (delivered, seconds, cpu) = runtime.block_on(async {
         let request = Request::by_event("bench");
         // Warm-up: connections, allocator, audit file.
         for i in 0..50 {
             hub.dispatch(&event(i), &request).await;
         }
+        let cpu_before = cpu_seconds();
         let started = Instant::now();
         let delivered = futures_util::stream::iter(0..count)
             .map(|i| {
@@ -89,7 +105,11 @@ fn main() {
             .buffer_unordered(in_flight)
             .fold(0usize, |acc, n| async move { acc + n })
             .await;
-        (delivered, started.elapsed().as_secs_f64())
+        (
+            delivered,
+            started.elapsed().as_secs_f64(),
+            cpu_seconds() - cpu_before,
+        )
     });
     let audit_lines = std::fs::read_to_string(&audit)
         .unwrap_or_default()
@@ -106,6 +126,8 @@ fn main() {
             "in_flight": in_flight,
             "seconds": seconds,
             "per_sec": count as f64 / seconds,
+            "cpu_seconds": cpu,
+            "cpu_us_per_notification": cpu * 1e6 / count as f64,
             "peak_rss_kb": peak_rss_kb(),
         })
     );

@@ -418,7 +418,16 @@ impl Notifications {
             .into_iter()
             .filter_map(|t| all.iter().position(|i| std::ptr::eq(i, t)))
             .collect();
-        let context = template::context(event);
+        // The template context costs a copy of the event: build it only if a template
+        // can apply.
+        let templated = request.templates.is_some()
+            || !self.inner.config.templates.is_empty()
+            || targets.iter().any(|&i| !all[i].templates.is_empty());
+        let context = if templated {
+            template::context(event)
+        } else {
+            Value::Null
+        };
         let concurrency = self.inner.config.concurrency.max(1);
         let context_ref = &context;
         let mut deliveries: Vec<(usize, Delivery)> = futures_util::stream::iter(targets)
@@ -603,7 +612,13 @@ impl Notifications {
                 }
                 scopes.push(&integration.templates);
                 scopes.push(&self.inner.config.templates);
-                for problem in template::apply(&mut n, &scopes, context) {
+                scopes.retain(|t| !t.is_empty());
+                let problems = if scopes.is_empty() {
+                    Vec::new()
+                } else {
+                    template::apply(&mut n, &scopes, context)
+                };
+                for problem in problems {
                     tracing::warn!(message = "Template failed; the default text is used.", integration = %integration.name, %problem);
                 }
                 if let Some(note) = dropped_note {

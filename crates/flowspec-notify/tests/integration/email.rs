@@ -205,3 +205,32 @@ fn should_refuse_plain_smtp_to_a_remote_host() {
     let err = crate::load(yaml, &[]).unwrap_err().to_string();
     insta::assert_snapshot!("email_plain_remote_refused", err);
 }
+
+#[tokio::test]
+async fn should_never_fall_back_to_plaintext_when_starttls_is_required() {
+    // aiosmtpd here offers no STARTTLS: a client that requires it must abort, not
+    // send the message (or a password) in clear.
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "integrations:\n  email:\n    enabled: true\n    smtp: {{host: \"127.0.0.1\", port: {}, tls: starttls}}\n    from: specs@example.com\n    to: [team@example.com]\n",
+        smtp.port
+    );
+    let hub = hub(&yaml, &[], dir.path());
+    let report = hub
+        .dispatch(
+            &sample_event("implement.failed"),
+            &Request::by_event("test"),
+        )
+        .await;
+    let d = &report.deliveries[0];
+    assert_eq!(d.status, DeliveryStatus::Failed, "{d:?}");
+    assert!(
+        smtp.messages().is_empty(),
+        "nothing may be sent without TLS"
+    );
+    assert_eq!(
+        d.target,
+        format!("smtp://127.0.0.1:{} (starttls)", smtp.port)
+    );
+}
