@@ -28,7 +28,10 @@
 //!    transition found by id or name → `204`. A transition that is not available from
 //!    the issue's current status (already applied) is skipped and noted in the receipt;
 //! 4. when the event names a PR (`pr_url`), `POST …/remotelink` with
-//!    `globalId: flowspec:pr:<url>` (updated, not duplicated, when sent again).
+//!    `globalId: flowspec:pr:<url>` (updated, not duplicated, when sent again);
+//! 5. with `create_subtasks: true`, one subtask per acceptance criterion of the event
+//!    (`POST /rest/api/3/issue` with `parent`), skipping those the issue already has
+//!    (`GET /rest/api/3/search/jql` with `parent = "PROJ-24"`).
 //!
 //! Auth: `Authorization: Basic base64(email:api_token)`. Errors are Jira's
 //! `ErrorCollection` (`{"errorMessages": [...], "errors": {"field": "..."}}`).
@@ -112,6 +115,15 @@ pub struct JiraConfig {
     /// Example: `["spec"]`.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Creates a subtask for each acceptance criterion of the event
+    /// (`acceptance_criteria`: a list, or lines of text); missing ones are added when a
+    /// later event lists more. Default false. Example: `true`.
+    #[serde(default)]
+    pub create_subtasks: bool,
+    /// The issue type of those subtasks (default `Subtask`; older company-managed
+    /// projects call it `Sub-task`). Example: `"Sub-task"`.
+    #[serde(default = "default_subtask_type")]
+    pub subtask_type: String,
     /// Replaces the site for API calls (a proxy, a mock); links still use `base_url`.
     /// Example: `"http://127.0.0.1:8080"`.
     pub api_url: Option<String>,
@@ -119,6 +131,33 @@ pub struct JiraConfig {
 
 fn default_issue_type() -> String {
     "Task".to_owned()
+}
+
+fn default_subtask_type() -> String {
+    "Subtask".to_owned()
+}
+
+/// The acceptance criteria of an event: the items of its `acceptance_criteria` list,
+/// or the non-empty lines of its text (bullets removed), as subtask summaries.
+pub fn acceptance_criteria(n: &Notification) -> Vec<String> {
+    let items: Vec<String> = match n.event.field("acceptance_criteria") {
+        Some(FieldValue::Json(Value::Array(items))) => items.iter().map(scalar_text).collect(),
+        Some(FieldValue::Json(Value::String(text))) => text.lines().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let item = item
+            .trim()
+            .trim_start_matches(['-', '*', '•'])
+            .trim()
+            .replace(['\n', '\r'], " ");
+        let item = truncate_chars(&item, 255);
+        if !item.is_empty() && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// Where one event field goes: a custom field ID, or `{field, type}`.
@@ -587,6 +626,69 @@ impl JiraNotifier {
         Ok(json!({"id": id, "name": name_of(found)}))
     }
 
+    /// Creates the subtasks of `key` that are missing for `n`'s acceptance criteria
+    /// (all of them when the issue was just created); returns how many it created.
+    async fn subtasks(
+        &self,
+        n: &Notification,
+        key: &str,
+        new_issue: bool,
+    ) -> Result<usize, NotifyError> {
+        let wanted = acceptance_criteria(n);
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let existing: Vec<String> = if new_issue {
+            Vec::new()
+        } else {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("jql", &format!("parent = {}", jql_quote(key)))
+                .append_pair("fields", "summary")
+                .append_pair("maxResults", "100")
+                .finish();
+            let answer = self
+                .call(
+                    Method::GET,
+                    &format!("rest/api/3/search/jql?{query}"),
+                    None,
+                    "list the subtasks",
+                )
+                .await?;
+            let body = answer.json().unwrap_or(Value::Null);
+            let Some(issues) = body.get("issues").and_then(Value::as_array) else {
+                return Err(unexpected("list the subtasks", &answer));
+            };
+            issues
+                .iter()
+                .filter_map(|i| i["fields"]["summary"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let mut created = 0;
+        for summary in wanted.iter().filter(|w| !existing.contains(w)) {
+            let body = Self::subtask(&self.config, key, summary);
+            self.call(
+                Method::POST,
+                "rest/api/3/issue",
+                Some(&body),
+                "create a subtask",
+            )
+            .await?;
+            created += 1;
+        }
+        Ok(created)
+    }
+
+    /// The create body of one subtask of `parent`.
+    pub fn subtask(config: &JiraConfig, parent: &str, summary: &str) -> Value {
+        json!({"fields": {
+            "project": {"key": config.project_key},
+            "parent": {"key": parent},
+            "issuetype": {"name": config.subtask_type},
+            "summary": summary,
+            "labels": ["flowspec"],
+        }})
+    }
+
     /// The remote link body for a PR URL.
     pub fn remote_link(n: &Notification, pr_url: &str) -> Value {
         let title = match n.field("pr") {
@@ -717,6 +819,12 @@ impl Notifier for JiraNotifier {
             )
             .await?;
             receipt = receipt.with_detail("linked", url);
+        }
+        if self.config.create_subtasks {
+            let created = self.subtasks(n, &key, action == "created").await?;
+            if created > 0 {
+                receipt = receipt.with_detail("subtasks_created", created);
+            }
         }
         Ok(receipt)
     }

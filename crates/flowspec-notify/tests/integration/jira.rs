@@ -416,3 +416,59 @@ fn should_accept_typed_field_mappings_and_name_a_bad_type() {
     let err = config_error(&yaml("{field: \"customfield_10002\", typ: adf}"), VARS);
     assert!(err.contains("did you mean `type`?"), "{err}");
 }
+
+#[tokio::test]
+async fn should_create_a_subtask_per_missing_acceptance_criterion() {
+    let server = MockServer::start().await;
+    search_answers(&server, json!([{"id": "10000", "key": "PROJ-24"}])).await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue/PROJ-24/comment"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "100"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/search/jql"))
+        .and(query_param("jql", "parent = \"PROJ-24\""))
+        .and(query_param("fields", "summary"))
+        .and(header("authorization", AUTH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issues": [
+            {"id": "10001", "key": "PROJ-25", "fields": {"summary": "Users can sign in"}}
+        ], "isLast": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .and(header("authorization", AUTH))
+        .and(body_partial_json(
+            json!({"fields": {"parent": {"key": "PROJ-24"}}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": "10002", "key": "PROJ-26"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    fallback(
+        &server,
+        "search, comment, list subtasks, one subtask create",
+    )
+    .await;
+
+    let n = sample_with(
+        "spec.approved",
+        &[(
+            "acceptance_criteria",
+            json!("- Users can sign in\n- Sessions expire after 24h\n"),
+        )],
+    );
+    let yaml = yaml(
+        &server,
+        "    create_subtasks: true\n    subtask_type: \"Sub-task\"\n",
+    )
+    .replace("    transition_on_approve: \"21\"\n", "");
+    let receipt = notifier(&yaml, VARS).notify(&n).await.unwrap();
+    assert_eq!(receipt.details["subtasks_created"], 1);
+    let created = bodies(&server, "/rest/api/3/issue").await;
+    insta::assert_json_snapshot!("jira_subtask_body", created[0]);
+}
