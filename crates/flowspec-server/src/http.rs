@@ -20,7 +20,7 @@ use crate::ratelimit::RateLimiter;
 use crate::sources::{Decoded, Reject, Request, Source};
 
 /// What the handlers share.
-pub struct AppState {
+pub(crate) struct AppState {
     pub(crate) sources: Vec<Box<dyn Source>>,
     pub(crate) intake: Intake,
     pub(crate) limiter: Option<RateLimiter>,
@@ -54,7 +54,7 @@ impl AppState {
     }
 
     /// The enabled sources as (name, path, scheme), for the startup line.
-    pub fn describe_sources(&self) -> Vec<(&'static str, &'static str, String)> {
+    pub(crate) fn describe_sources(&self) -> Vec<(&'static str, &'static str, String)> {
         self.sources
             .iter()
             .map(|s| (s.name(), s.path(), s.scheme()))
@@ -62,8 +62,8 @@ impl AppState {
     }
 }
 
-/// The router: mount it in another axum app, or let [`crate::Server`] serve it.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The router over the shared state.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))

@@ -17,8 +17,9 @@
 //! - Safety: body size limit (413), header and body read timeouts, per-source rate
 //!   limits (429 with `Retry-After`), replay protection by delivery id and timestamp.
 //!
-//! Embed the receiver in your own axum app with [`router`] and [`AppState`] (built by
-//! [`Server::bind`]), or run [`Server`].
+//! Embed the receiver in your own axum app with [`Receiver::start`] and
+//! [`Receiver::router`], or run [`Server`], which serves it with header timeouts and
+//! graceful shutdown.
 #![deny(missing_docs)]
 
 pub mod config;
@@ -27,10 +28,11 @@ mod http;
 mod intake;
 pub mod metrics;
 mod ratelimit;
+mod receiver;
 mod server;
 pub mod sources;
 
 pub use config::ServerConfig;
-pub use http::{AppState, router};
 pub use metrics::Metrics;
+pub use receiver::Receiver;
 pub use server::{Server, ServerError};

@@ -4,24 +4,19 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use flowspec_core::Engine;
-use flowspec_core::queue::{Queue, QueueError};
-use flowspec_core::store::Durability;
+use flowspec_core::queue::QueueError;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 
 use crate::config::ServerConfig;
-use crate::dispatcher::Dispatcher;
-use crate::http::{AppState, router};
-use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::receiver::Receiver;
 
 /// Why the server could not start or run.
 #[derive(Debug, Error)]
@@ -49,7 +44,7 @@ pub enum ServerError {
     Queue(#[from] QueueError),
 }
 
-/// A bound server, ready to [`run`](Server::run).
+/// A bound server, ready to [`run`](Server::run): a [`Receiver`] behind a listener.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -71,70 +66,34 @@ pub enum ServerError {
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
-    state: Arc<AppState>,
-    dispatcher: Dispatcher,
-    accepted: mpsc::UnboundedReceiver<String>,
-    ready: Arc<AtomicBool>,
+    receiver: Receiver,
     header_timeout: Duration,
-    replay_window: Duration,
-    recovered: usize,
-    intake_task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
-    /// Opens the queue (recovering events left by a crash), checks the sources and
-    /// binds the address.
+    /// Starts a [`Receiver`] and binds the address.
     pub async fn bind(
         engine: Engine,
         config: ServerConfig,
         metrics: Arc<Metrics>,
     ) -> Result<Server, ServerError> {
-        let store = engine.store().cloned().ok_or(ServerError::NoStore)?;
-        let queue = Queue::open(store, config.retry)
-            .await?
-            .with_durability(Durability::Synced);
-        let recovered = queue.recover().await?;
-        let (accepted_tx, accepted) = mpsc::unbounded_channel();
-        let (intake, intake_task) = Intake::start(queue.clone(), accepted_tx);
-        let ready = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(AppState::new(
-            &config,
-            intake,
-            metrics.clone(),
-            queue.clone(),
-            ready.clone(),
-        ));
-        if state.sources.is_empty() {
-            return Err(ServerError::NoSources);
-        }
-        let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: config.bind,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let (bind, header_timeout) = (config.bind, config.header_timeout);
+        let receiver = Receiver::start(engine, config, metrics).await?;
+        let listener = match TcpListener::bind(bind).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                receiver.shutdown().await;
+                return Err(ServerError::Bind { addr: bind, source });
+            }
+        };
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr: bind, source })?;
         Ok(Server {
             listener,
             local_addr,
-            state,
-            dispatcher: Dispatcher {
-                engine,
-                queue,
-                metrics,
-                workers: config.workers,
-                drain_timeout: config.drain_timeout,
-            },
-            accepted,
-            ready,
-            header_timeout: config.header_timeout,
-            replay_window: config.replay_window,
-            recovered,
-            intake_task,
+            receiver,
+            header_timeout,
         })
     }
 
@@ -145,35 +104,25 @@ impl Server {
 
     /// The enabled sources: (name, path, authentication).
     pub fn sources(&self) -> Vec<(&'static str, &'static str, String)> {
-        self.state.describe_sources()
+        self.receiver.sources()
     }
 
     /// How many events a previous run left unfinished (they are dispatched again).
     pub fn recovered(&self) -> usize {
-        self.recovered
+        self.receiver.recovered()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets running dispatches
-    /// finish (up to the drain timeout) and returns. Queued events wait for the next start.
+    /// Serves HTTP/1.1 until `shutdown` completes, then stops accepting, lets running
+    /// dispatches finish (up to the drain timeout) and returns. Queued events wait for
+    /// the next start.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
         let Server {
             listener,
-            state,
-            dispatcher,
-            accepted,
-            ready,
+            receiver,
             header_timeout,
-            replay_window,
-            intake_task,
             ..
         } = self;
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let queue = dispatcher.queue.clone();
-        let dispatch_task = tokio::spawn(dispatcher.run(accepted, stop_rx.clone()));
-        let janitor = tokio::spawn(forget_old_deliveries(queue, replay_window, stop_rx));
-        ready.store(true, Ordering::Relaxed);
-
-        let service = TowerToHyperService::new(router(state));
+        let service = TowerToHyperService::new(receiver.router());
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -202,30 +151,14 @@ impl Server {
             }
         }
         tracing::info!(message = "Shutting down: no new requests; finishing running dispatches.");
-        ready.store(false, Ordering::Relaxed);
         drop(listener);
-        let _ = stop_tx.send(true);
+        // Requests still arriving on open connections get 503 from here on.
+        receiver.stop_accepting();
         tokio::select! {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
-        let _ = dispatch_task.await;
-        let _ = janitor.await;
-        intake_task.abort();
+        receiver.shutdown().await;
         Ok(())
-    }
-}
-
-async fn forget_old_deliveries(queue: Queue, window: Duration, mut stop: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(Duration::from_secs(300));
-    loop {
-        tokio::select! {
-            _ = every.tick() => {
-                if let Err(error) = queue.forget_deliveries(window.as_millis() as i64).await {
-                    tracing::warn!(message = "Cannot forget old delivery ids.", %error);
-                }
-            }
-            _ = stop.changed() => return,
-        }
     }
 }

@@ -586,3 +586,131 @@ async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn should_work_mounted_inside_another_axum_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = RecordingAction::new();
+    let metrics = Arc::new(Metrics::new());
+    let engine = Engine::builder()
+        .hook(
+            HookSpec::builder("record")
+                .on("*")
+                .action(recorder.clone())
+                .build()
+                .unwrap(),
+        )
+        .state_path(dir.path().join("state.db"))
+        .reporter(metrics.reporter())
+        .build()
+        .await
+        .unwrap();
+    let mut config = ServerConfig::default();
+    config.sources.events.token = Some(SecretString::from(TOKEN.to_owned()));
+    let receiver = flowspec_server::Receiver::start(engine, config, metrics)
+        .await
+        .unwrap();
+    // A bot's own app with its own route, flowspec nested under /flowspec.
+    let app = axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "bot" }))
+        .nest("/flowspec", receiver.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let answer = client()
+        .post(format!("http://{addr}/flowspec/events"))
+        .bearer_auth(TOKEN)
+        .body(r#"{"event_type":"bot.asked","feature":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    assert_eq!(
+        client()
+            .get(format!("http://{addr}/hello"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "bot"
+    );
+    for _ in 0..200 {
+        if !recorder.events().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(recorder.events()[0].event_type().as_str(), "bot.asked");
+    receiver.shutdown().await;
+    serving.abort();
+}
+
+#[tokio::test]
+async fn should_verify_circleci_signatures_and_jenkins_tokens() {
+    let s = start(|c| {
+        c.sources.circleci = Some(SecretString::from("circle-secret".to_owned()));
+        c.sources.jenkins = Some(SecretString::from("jenkins-token".to_owned()));
+    })
+    .await;
+    let circle = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/circleci/workflow-completed.json"
+    ))
+    .unwrap();
+    let hex = sha256_header(b"circle-secret", &circle)
+        .trim_start_matches("sha256=")
+        .to_owned();
+    let post_circle = |signature: String| {
+        client()
+            .post(s.url("/webhooks/circleci"))
+            .header("circleci-signature", signature)
+            .body(circle.clone())
+            .send()
+    };
+    assert_eq!(
+        post_circle(format!("v1={hex}")).await.unwrap().status(),
+        202
+    );
+    assert_eq!(
+        post_circle(format!("v1={hex}")).await.unwrap().status(),
+        409,
+        "the payload id is the delivery id"
+    );
+    assert_eq!(post_circle("v1=00ff".into()).await.unwrap().status(), 401);
+
+    let jenkins = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/jenkins/completed.json"
+    ))
+    .unwrap();
+    let with_query = client()
+        .post(s.url("/webhooks/jenkins?token=jenkins-token"))
+        .body(jenkins.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_query.status(), 202);
+    let wrong = client()
+        .post(s.url("/webhooks/jenkins"))
+        .header("x-flowspec-token", "nope")
+        .body(jenkins)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let types: Vec<String> = s
+        .hook_runs(2)
+        .await
+        .iter()
+        .map(|e| format!("{} {}", e.source().unwrap(), e.event_type()))
+        .collect();
+    assert!(
+        types.contains(&"circleci ci.completed".to_owned())
+            && types.contains(&"jenkins ci.completed".to_owned()),
+        "{types:?}"
+    );
+    s.stop().await;
+}

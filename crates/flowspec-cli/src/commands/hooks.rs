@@ -154,7 +154,7 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
         (result, _) => result,
     };
     let errors = match result {
-        Ok(engine) => match engine.settings().check_sections(KNOWN_SECTIONS) {
+        Ok(engine) => match check_settings(&engine) {
             Ok(()) => {
                 let enabled = engine.hooks().iter().filter(|h| h.enabled()).count();
                 if json {
@@ -195,6 +195,24 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
         eprintln!("{}", cx.config_failure(errors).message);
     }
     Ok(exit_code::CONFIG_INVALID)
+}
+
+/// The sections of flowspec.yaml that belong to other parts of flowspec, checked as
+/// they would be when used (`flowspec serve` for `server:`).
+fn check_settings(
+    engine: &flowspec_core::Engine,
+) -> Result<(), flowspec_core::config::ConfigErrors> {
+    let mut errors = flowspec_core::config::ConfigErrors::default();
+    if let Err(e) = engine.settings().check_sections(KNOWN_SECTIONS) {
+        errors.extend(e);
+    }
+    if engine.settings().section("server").is_some()
+        && let Err(e) =
+            flowspec_server::ServerConfig::from_settings(engine.settings(), engine.vars())
+    {
+        errors.extend(e);
+    }
+    errors.into_result(())
 }
 
 async fn test(

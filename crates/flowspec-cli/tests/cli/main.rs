@@ -6,6 +6,7 @@ mod hooks;
 mod init;
 mod notify;
 mod safety;
+mod serve;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

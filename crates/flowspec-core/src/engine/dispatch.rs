@@ -167,6 +167,7 @@ impl Engine {
         let payload = event.to_vec();
         self.inner.reporter.event_started(event, &[hook.name()]);
         let (report, _) = self.execute(hook, event, &payload, 1, true).await;
+        self.record(event, &report);
         Ok(report)
     }
 
@@ -282,7 +283,9 @@ impl Engine {
             None => None,
         };
         let Some(store) = &self.inner.store else {
-            return Ok(self.execute(hook, event, payload, 1, false).await);
+            let (report, events) = self.execute(hook, event, payload, 1, false).await;
+            self.record(event, &report);
+            return Ok((report, events));
         };
         let lease = hook.timeout() + self.inner.kill_grace + LEASE_MARGIN;
         let token = match store
@@ -304,13 +307,17 @@ impl Engine {
         let (report, events) = self
             .execute(hook, event, payload, token.attempt, false)
             .await;
+        // Record the result before the audit line: an audit line always means the run is
+        // recorded and will not run again, even if the process dies right after.
         store
             .finish(&token, report.status, report.exit_code)
             .await?;
+        self.record(event, &report);
         Ok((report, events))
     }
 
-    /// Runs the hook's action with its timeout, then reports and audits.
+    /// Runs the hook's action with its timeout and builds its report (the caller records
+    /// it: store first, then [`Engine::record`]).
     async fn execute(
         &self,
         hook: &HookSpec,
@@ -393,7 +400,6 @@ impl Engine {
             duration_ms = report.duration_ms,
             attempt,
         );
-        self.record(event, &report);
         (report, outcome.follow_ups)
     }
 
