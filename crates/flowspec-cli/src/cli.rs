@@ -14,11 +14,13 @@ Examples:
   flowspec audit --since 1h --status failed
   flowspec integrations list                      configured notifiers, missing secrets
   flowspec notify test slack                      send a sample notification
+  flowspec results ingest target/junit.xml --run 9876543210
   flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
 5 hook test failed, 6 serve could not start, 7 notification not delivered,
-8 watch --once: some file failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+8 watch --once: some file failed, 10 results check failed, 11 report unreadable, 130 interrupted.
+Docs: docs/cli.md, docs/hooks.md, docs/results.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -115,6 +117,10 @@ Examples:
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),
+
+    /// Test reports and coverage: parse, store per CI run, show, flaky tests, check.
+    #[command(subcommand, after_help = crate::commands::results::AFTER_HELP)]
+    Results(crate::commands::results::ResultsCommand),
 
     /// Print shell completions.
     #[command(

@@ -19,5 +19,11 @@ pub const SERVE_FAILED: u8 = 6;
 pub const NOTIFY_FAILED: u8 = 7;
 /// `flowspec watch --once`: at least one file went to failed/.
 pub const WATCH_FILES_FAILED: u8 = 8;
+/// `flowspec results check`: a test failed that quarantine does not excuse (or a
+/// report was cut short, so unknown tests may have failed).
+pub const RESULTS_FAILED: u8 = 10;
+/// `flowspec results parse`/`ingest`: a report could not be read to its end, or no
+/// file held a report (what was read is still printed or stored).
+pub const REPORT_INVALID: u8 = 11;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

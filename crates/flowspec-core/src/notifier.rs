@@ -907,6 +907,10 @@ pub struct Built {
     pub events: Vec<String>,
     /// Retry delays of its own (`retry_count`, `retry_schedule`): one delay per retry.
     pub retry_schedule: Option<Vec<Duration>>,
+    /// Events added to whatever the routing key selects, without narrowing an
+    /// integration that has no routing key (PagerDuty's `resolve_on`: the successes
+    /// that resolve the alerts `alert_on` opened).
+    pub extra_events: Vec<String>,
 }
 
 impl Built {
@@ -917,12 +921,19 @@ impl Built {
             notifier,
             events: Vec::new(),
             retry_schedule: None,
+            extra_events: Vec::new(),
         }
     }
 
     /// Adds events routed to it by its own options.
     pub fn with_events(mut self, events: Vec<String>) -> Self {
         self.events = events;
+        self
+    }
+
+    /// Adds events on top of the routing key's (see [`Built::extra_events`]).
+    pub fn with_extra_events(mut self, events: Vec<String>) -> Self {
+        self.extra_events = events;
         self
     }
 

@@ -611,6 +611,16 @@ impl Loader<'_> {
                         (None, true) => EventMatcher::all(),
                     };
                     matcher.extend(own_events);
+                    match EventMatcher::parse(&b.extra_events) {
+                        Ok(extra) => matcher.extend(extra),
+                        Err(message) => {
+                            self.push(
+                                ConfigError::new(ConfigErrorKind::InvalidValue, message)
+                                    .path(path.clone()),
+                            );
+                            continue;
+                        }
+                    }
                     let state = if enabled {
                         State::Ready(b.notifier.clone())
                     } else {

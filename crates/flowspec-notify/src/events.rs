@@ -142,6 +142,45 @@ pub fn selector_for(entry: &str) -> Result<EventSelector, String> {
     EventSelector::new(entry).map_err(|e| e.to_string())
 }
 
+/// The spec statuses events move a spec to, in the order of its life: the keys of
+/// `state_mappings` (Linear, Azure DevOps), `status_mappings` (GitHub Projects) and
+/// Jira's `transition_on_*` options.
+pub const SPEC_STATUSES: &[&str] = &["draft", "in_progress", "review", "approved", "implemented"];
+
+/// The spec status `event` moves its spec to, if any: the event's own `status` (or
+/// `spec.status`) field when it has one, else from its type: `spec.created` →
+/// `draft`, `implement.started` → `in_progress`, `pr.created` → `review`,
+/// `spec.approved` → `approved`, `implement.completed` and `pr.merged` →
+/// `implemented`.
+///
+/// ```
+/// use flowspec_core::Event;
+/// use flowspec_notify::events::spec_status;
+/// let approved = Event::builder("spec.approved").build().unwrap();
+/// assert_eq!(spec_status(&approved).as_deref(), Some("approved"));
+/// let moved = Event::builder("spec.updated").field("status", "review").build().unwrap();
+/// assert_eq!(spec_status(&moved).as_deref(), Some("review"));
+/// ```
+pub fn spec_status(event: &Event) -> Option<String> {
+    for path in ["status", "spec.status"] {
+        if let Some(flowspec_core::event::FieldValue::Json(serde_json::Value::String(s))) =
+            event.field(path)
+            && !s.trim().is_empty()
+        {
+            return Some(s.trim().to_ascii_lowercase());
+        }
+    }
+    let status = match event.event_type().as_str() {
+        "spec.created" => "draft",
+        "implement.started" => "in_progress",
+        "pr.created" => "review",
+        "spec.approved" => "approved",
+        "implement.completed" | "pr.merged" => "implemented",
+        _ => return None,
+    };
+    Some(status.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,16 @@ async fn read_body(mut response: flowspec_http::reqwest::Response) -> String {
 /// other 4xx → rejected. `service` is the service's own error read from the body, if
 /// the caller parsed one. The message names the redacted target, never the URL.
 pub fn classify(error: &HttpError, target: &Target, service: Option<ServiceError>) -> NotifyError {
+    classify_request(error, &Method::POST, target, service)
+}
+
+/// [`classify`] for a request of any method (the message names it: `GET https://…`).
+pub fn classify_request(
+    error: &HttpError,
+    method: &Method,
+    target: &Target,
+    service: Option<ServiceError>,
+) -> NotifyError {
     let status = error.status();
     let kind = match (error.kind(), status) {
         (_, Some(StatusCode::GONE)) => NotifyErrorKind::Gone,
@@ -220,7 +230,7 @@ pub fn classify(error: &HttpError, target: &Target, service: Option<ServiceError
     };
     let mut out = NotifyError::new(
         kind,
-        format!("POST {}: {}", target.shown(), error.message()),
+        format!("{method} {}: {}", target.shown(), error.message()),
     );
     if let Some(status) = status {
         out = out.with_status(status.as_u16());
@@ -244,6 +254,24 @@ pub fn classify(error: &HttpError, target: &Target, service: Option<ServiceError
         }
         _ => out,
     }
+}
+
+/// `text` percent-encoded for use as one URL path segment (`User Story` →
+/// `User%20Story`, `a/b` → `a%2Fb`).
+///
+/// ```
+/// assert_eq!(flowspec_notify::http::path_segment("$User Story"), "%24User%20Story");
+/// ```
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `text` cut at `max` bytes on a character boundary, with `…` when cut.

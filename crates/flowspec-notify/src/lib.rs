@@ -12,6 +12,15 @@
 //! | `discord` | Discord webhook (content + embed) | `notify_on` | `DISCORD_WEBHOOK_URL` |
 //! | `email` | SMTP (STARTTLS / implicit TLS), text + HTML | `notify_on` or `recipients` | `SMTP_HOST`, `SMTP_USER`, `SMTP_PASSWORD` |
 //! | `webhooks` | custom HTTPS endpoints, signed (HMAC, Standard Webhooks) | endpoint `events` | per endpoint `${VAR}` |
+//! | `jira` | Jira Cloud issue per spec: ADF, custom fields, transitions, PR links | `notify_on` | `JIRA_BASE_URL`, `JIRA_EMAIL`, `JIRA_API_TOKEN` |
+//! | `linear` | Linear issue per spec (GraphQL): labels, workflow states | `notify_on` | `LINEAR_API_KEY` |
+//! | `azure_devops` | Azure DevOps work item per spec (JSON Patch) | `notify_on` | `AZURE_DEVOPS_ORG`, `AZURE_DEVOPS_PROJECT`, `AZURE_DEVOPS_PAT` |
+//! | `github_projects` | GitHub Projects v2 item and Status (GraphQL) | `notify_on` | `GITHUB_TOKEN`, `GITHUB_REPOSITORY_OWNER` |
+//! | `pagerduty` | PagerDuty Events API v2: trigger and resolve | `alert_on` | `PAGERDUTY_ROUTING_KEY` |
+//! | `opsgenie` | Opsgenie alerts: create and close (US/EU) | `alert_on` | `OPSGENIE_API_KEY` |
+//! | `datadog` | Datadog events and metrics (any site) | `notify_on` | `DATADOG_API_KEY` (`DATADOG_APP_KEY` unused) |
+//! | `new_relic` | New Relic custom events (US/EU) | `notify_on` | `NEW_RELIC_API_KEY` |
+//! | `sentry` | Sentry events via envelope, from the DSN | `report_on` | `SENTRY_DSN` |
 //!
 //! ## Pieces
 //! - [`config`]: `integrations:` and `notifications:` → [`config::Integration`]s, with
@@ -43,8 +52,17 @@ pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub mod azure_devops;
+pub mod datadog;
 pub mod discord;
 pub mod email;
+pub mod github_projects;
+pub mod jira;
+pub mod linear;
+pub mod new_relic;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod sentry;
 pub mod signature;
 pub mod slack;
 pub mod teams;
@@ -62,6 +80,15 @@ pub const BUILTIN: &[&dyn NotifierFactory] = &[
     &discord::Factory,
     &email::Factory,
     &webhooks::Factory,
+    &jira::Factory,
+    &linear::Factory,
+    &azure_devops::Factory,
+    &github_projects::Factory,
+    &pagerduty::Factory,
+    &opsgenie::Factory,
+    &datadog::Factory,
+    &new_relic::Factory,
+    &sentry::Factory,
     // Add new kinds here, one line each (and `pub mod <kind>;` above).
 ];
 
@@ -123,9 +150,57 @@ mod tests {
                         .set_body_json(serde_json::json!({"id": "1234", "channel_id": "5678"})),
                 ),
                 "email" => suite.not_http(),
-                _ => suite,
+                kind => match conformance_success(kind) {
+                    Some(body) => suite.success(body),
+                    None => suite,
+                },
             };
             suite.run().await;
+        }
+    }
+
+    /// What the API notifiers' services answer on success: one body that satisfies
+    /// every request a notification makes (lookups, then creates).
+    fn conformance_success(kind: &str) -> Option<wiremock::ResponseTemplate> {
+        use serde_json::json;
+        let ok = |status: u16, body: serde_json::Value| {
+            Some(wiremock::ResponseTemplate::new(status).set_body_json(body))
+        };
+        match kind {
+            "jira" => ok(201, json!({"issues": [], "id": "10000", "key": "PROJ-1"})),
+            "linear" => ok(
+                200,
+                json!({"data": {
+                    "teams": {"nodes": [{"id": "t1", "key": "ENG", "states": {"nodes": []}}]},
+                    "issueLabels": {"nodes": [
+                        {"id": "l1", "name": "spec", "team": null},
+                        {"id": "l2", "name": "automated", "team": null}
+                    ]},
+                    "issues": {"nodes": []},
+                    "issueCreate": {"success": true, "issue": {"id": "i1", "identifier": "ENG-1", "url": "https://linear.app/x/issue/ENG-1"}}
+                }}),
+            ),
+            "azure_devops" => ok(200, json!({"workItems": [], "id": 1})),
+            "github_projects" => ok(
+                200,
+                json!({"data": {
+                    "repositoryOwner": {"projectV2": {"id": "P1", "field": {"id": "F1", "options": []}}},
+                    "node": {"items": {"pageInfo": {"hasNextPage": false}, "nodes": []}},
+                    "addProjectV2DraftIssue": {"projectItem": {"id": "I1"}}
+                }}),
+            ),
+            "pagerduty" => ok(
+                202,
+                json!({"status": "success", "message": "Event processed"}),
+            ),
+            "opsgenie" => ok(
+                202,
+                json!({"result": "Request will be processed", "requestId": "r1"}),
+            ),
+            "datadog" => ok(202, json!({"status": "ok", "errors": []})),
+            "new_relic" => ok(200, json!({"success": true, "uuid": "u1"})),
+            "sentry" => ok(200, json!({"id": "e1"})),
+            _ => None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod events;
 mod hooks;
 mod init;
 pub mod notify;
+pub mod results;
 pub mod serve;
 pub mod watch;
 
@@ -25,7 +26,12 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &["server", "integrations", "notifications"];
+const KNOWN_SECTIONS: &[&str] = &[
+    "server",
+    "integrations",
+    "notifications",
+    flowspec_results::config::SECTION,
+];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -190,6 +196,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
+        Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "flowspec", &mut std::io::stdout());

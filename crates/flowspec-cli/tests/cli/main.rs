@@ -5,6 +5,7 @@ mod emit;
 mod hooks;
 mod init;
 mod notify;
+mod results;
 mod safety;
 mod serve;
 mod watch;

@@ -11,6 +11,20 @@ mod slack;
 mod teams;
 mod webhooks;
 
+// Jira, Linear, Azure DevOps, GitHub Projects, PagerDuty, Opsgenie, Datadog, New Relic
+// and Sentry, with their shared helpers.
+mod service_support;
+
+mod azure_devops;
+mod datadog;
+mod github_projects;
+mod jira;
+mod linear;
+mod new_relic;
+mod opsgenie;
+mod pagerduty;
+mod sentry;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
