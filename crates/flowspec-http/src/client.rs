@@ -34,6 +34,8 @@ pub struct HttpConfig {
     pub retry: RetryPolicy,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Whether to follow redirects (up to 10). Off for webhook deliveries.
+    pub follow_redirects: bool,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +46,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent: format!("flowspec/{}", env!("CARGO_PKG_VERSION")),
+            follow_redirects: true,
         }
     }
 }
@@ -72,7 +75,13 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client with `config`.
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
+        let redirects = if config.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let inner = reqwest::Client::builder()
+            .redirect(redirects)
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .user_agent(&config.user_agent)
@@ -92,6 +101,23 @@ impl HttpClient {
         SHARED
             .get_or_init(|| {
                 HttpClient::new(HttpConfig::default()).expect("the default HTTP client builds")
+            })
+            .clone()
+    }
+
+    /// The process-wide client for notifications and webhook deliveries: like
+    /// [`HttpClient::shared`], but a redirect is not followed. A `3xx` answer is a
+    /// failure, so a payload is never re-sent to a URL nobody configured (and Standard
+    /// Webhooks asks senders not to follow redirects).
+    pub fn without_redirects() -> HttpClient {
+        static NO_REDIRECTS: OnceLock<HttpClient> = OnceLock::new();
+        NO_REDIRECTS
+            .get_or_init(|| {
+                let config = HttpConfig {
+                    follow_redirects: false,
+                    ..HttpConfig::default()
+                };
+                HttpClient::new(config).expect("the default HTTP client builds")
             })
             .clone()
     }
@@ -345,6 +371,29 @@ mod tests {
             "a reset far in the future is not waited for"
         );
         assert!(err.error.reset_at().is_some());
+    }
+
+    #[tokio::test]
+    async fn should_not_follow_redirects_when_asked_not_to() {
+        let server = MockServer::start().await;
+        Mock::given(path("/moved"))
+            .respond_with(
+                ResponseTemplate::new(302).insert_header("location", format!("{}/x", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(path("/x"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let c = HttpClient::without_redirects();
+        let url = format!("{}/moved", server.uri());
+        let err = c
+            .send_with_retry(Idempotency::Unsafe, || c.reqwest().post(&url))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error.status().map(|s| s.as_u16()), Some(302));
     }
 
     #[tokio::test]

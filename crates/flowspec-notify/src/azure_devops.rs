@@ -566,7 +566,7 @@ impl NotifierFactory for Factory {
             project: project.trim().to_owned(),
             auth: SecretString::from(format!("Basic {basic}")),
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
             created: Mutex::default(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])

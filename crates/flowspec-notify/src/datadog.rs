@@ -475,7 +475,7 @@ impl NotifierFactory for Factory {
             base,
             api_key: key,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])
     }

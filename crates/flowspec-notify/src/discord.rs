@@ -289,7 +289,7 @@ impl NotifierFactory for Factory {
         let notifier = DiscordNotifier {
             target,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])
     }

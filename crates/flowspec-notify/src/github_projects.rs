@@ -552,7 +552,7 @@ impl NotifierFactory for Factory {
             owner: owner.trim().to_owned(),
             auth: token,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
             created: Mutex::default(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])

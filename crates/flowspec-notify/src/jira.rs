@@ -927,7 +927,7 @@ impl NotifierFactory for Factory {
             site,
             auth: SecretString::from(format!("Basic {basic}")),
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
             created: Mutex::default(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])

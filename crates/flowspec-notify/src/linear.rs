@@ -637,7 +637,7 @@ impl NotifierFactory for Factory {
             endpoint,
             auth,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
             created: Mutex::default(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])

@@ -333,7 +333,7 @@ impl NotifierFactory for Factory {
             target,
             key,
             config,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])
     }

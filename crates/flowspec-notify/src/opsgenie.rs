@@ -329,7 +329,7 @@ impl NotifierFactory for Factory {
             auth: key,
             priority,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![
             Built::new(cx.name(), Arc::new(notifier)).with_extra_events(close_on),

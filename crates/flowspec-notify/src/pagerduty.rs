@@ -335,7 +335,7 @@ impl NotifierFactory for Factory {
             routing_key: key,
             severity,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![
             Built::new(cx.name(), Arc::new(notifier)).with_extra_events(resolve_on),

@@ -429,7 +429,7 @@ impl NotifierFactory for Factory {
             target,
             auth: SecretString::from(dsn.auth_header()),
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
             limited_until: Mutex::default(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])

@@ -278,7 +278,7 @@ impl NotifierFactory for Factory {
         let notifier = SlackNotifier {
             target,
             config: parsed,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])
     }

@@ -231,7 +231,7 @@ impl NotifierFactory for Factory {
         let notifier = TeamsNotifier {
             target,
             adaptive: parsed.use_adaptive_cards,
-            client: HttpClient::shared(),
+            client: HttpClient::without_redirects(),
         };
         Ok(vec![Built::new(cx.name(), Arc::new(notifier))])
     }

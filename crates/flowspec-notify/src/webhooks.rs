@@ -450,7 +450,7 @@ impl NotifierFactory for Factory {
                 secret,
                 keys,
                 timeout,
-                client: HttpClient::shared(),
+                client: HttpClient::without_redirects(),
             };
             let mut b = Built::new(name, Arc::new(notifier)).with_events(endpoint.events.clone());
             if let Some(schedule) = schedule {
