@@ -10,8 +10,9 @@
 //! | `gitlab` | `gitlab` | GitLab CI (gitlab.com and self-hosted), via the gitlab crate |
 //!
 //! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
-//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles).
-//! The trait and model live in
+//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
+//! [`wait`] (adaptive polling until a run ends), [`download`] (streaming and safe
+//! zip unpacking), [`action`] (the `ci:` hook action). The trait and model live in
 //! [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
 //! ```no_run
@@ -32,13 +33,21 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod common;
 pub mod config;
+pub mod download;
+pub mod github;
+pub mod gitlab;
+pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;
 
 /// Every provider compiled in. Adding a platform = one file + one line here.
-pub static BUILTIN: &[&dyn ProviderFactory] = &[];
+pub static BUILTIN: &[&dyn ProviderFactory] = &[
+    &github::Factory,
+    &gitlab::Factory,
+];
 
 /// The built-in providers as a registry (embedders add theirs with
 /// [`ProviderRegistry::register`](flowspec_core::provider::ProviderRegistry::register)).
