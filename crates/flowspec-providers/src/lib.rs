@@ -44,10 +44,7 @@ pub mod wait;
 use flowspec_core::provider::ProviderFactory;
 
 /// Every provider compiled in. Adding a platform = one file + one line here.
-pub static BUILTIN: &[&dyn ProviderFactory] = &[
-    &github::Factory,
-    &gitlab::Factory,
-];
+pub static BUILTIN: &[&dyn ProviderFactory] = &[&github::Factory, &gitlab::Factory];
 
 /// The built-in providers as a registry (embedders add theirs with
 /// [`ProviderRegistry::register`](flowspec_core::provider::ProviderRegistry::register)).
