@@ -460,3 +460,24 @@ async fn should_point_at_the_config_line_of_an_unknown_provider() {
         shown(&stdout, &stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_refuse_a_ci_hook_without_a_ci_section_and_say_what_to_add() {
+    let p = TestProject::new(
+        "hooks:\n  - name: t\n    events:\n      - type: implement.completed\n    ci:\n      workflow: ci.yml\n      inputs:\n        feature: \"{feature}\"\n",
+    );
+    let mut cmd = p.cmd();
+    cmd.args(["hooks", "validate"]);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(code, 3, "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("has no `ci:` section"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("use `{event.FIELD}`"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+}
