@@ -138,11 +138,18 @@ fn hook_json(hook: &HookSpec) -> Value {
 async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     let project = cx.project()?;
     let hooks_file = cx.show_path(&project.hooks_file);
-    let result = EngineBuilder::from_project(project)
-        .no_state()
-        .no_audit()
-        .build()
-        .await;
+    // The `ci:` action kind, as in every engine of this program.
+    let result = match super::ci::action_factory(&project) {
+        Ok(ci) => {
+            EngineBuilder::from_project(project)
+                .action_factory(ci)
+                .no_state()
+                .no_audit()
+                .build()
+                .await
+        }
+        Err(errors) => Err(BuildError::Config(errors)),
+    };
     let errors = match result {
         Ok(engine) => match engine.settings().check_sections(KNOWN_SECTIONS) {
             Ok(()) => {
