@@ -15,7 +15,7 @@ Examples:
   flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 6/7/8 CI run failed/cancelled/wait timed out, 9 CI request failed,
+5 hook test failed, 12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed,
 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
