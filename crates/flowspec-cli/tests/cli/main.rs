@@ -5,7 +5,10 @@ mod ci;
 mod emit;
 mod hooks;
 mod init;
+mod notify;
+mod results;
 mod safety;
+mod serve;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
