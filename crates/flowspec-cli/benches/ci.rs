@@ -294,12 +294,31 @@ fn main() {
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::os::unix::fs::symlink("/dev/null", out.join("big.zip")).expect("symlink");
-    let (code, stdout, rss_kib, wall) =
-        flowspec(dir.path(), &["ci", "artifacts", "--run", "7", "--output", out.to_str().unwrap(), "--json"]);
+    let (code, stdout, rss_kib, wall) = flowspec(
+        dir.path(),
+        &[
+            "ci",
+            "artifacts",
+            "--run",
+            "7",
+            "--output",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
     assert_eq!(code, 0, "ci artifacts failed: {stdout}");
     let written: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(written[0]["bytes"].as_u64(), Some(ARTIFACT_BYTES), "the whole artifact was streamed");
+    assert_eq!(
+        written[0]["bytes"].as_u64(),
+        Some(ARTIFACT_BYTES),
+        "the whole artifact was streamed"
+    );
     let mb_s = ARTIFACT_BYTES as f64 / 1e6 / wall.as_secs_f64();
     println!("ci artifacts, 1 GiB over loopback (written to /dev/null through the file path)");
-    println!("  peak RSS: {:.1} MB, wall {:.2}s, {:.0} MB/s", rss_kib as f64 / 1024.0, wall.as_secs_f64(), mb_s);
+    println!(
+        "  peak RSS: {:.1} MB, wall {:.2}s, {:.0} MB/s",
+        rss_kib as f64 / 1024.0,
+        wall.as_secs_f64(),
+        mb_s
+    );
 }
