@@ -145,7 +145,7 @@ async fn should_exit_12_with_a_json_verdict_when_the_run_fails() {
         ),
         (
             Some("failed"),
-            Some(6),
+            Some(12),
             Some("failed"),
             Some("completed/failure")
         )
