@@ -15,12 +15,13 @@ Examples:
   flowspec integrations list                      configured notifiers, missing secrets
   flowspec notify test slack                      send a sample notification
   flowspec results ingest target/junit.xml --run 9876543210
+  flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
   flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
 5 hook test failed, 6 serve could not start, 7 notification not delivered,
-10 results check failed, 11 report unreadable, 12/13/14 CI run failed/cancelled/wait
-timed out, 15 CI request failed, 130 interrupted.
+8 watch --once: some file failed, 10 results check failed, 11 report unreadable,
+12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted.
 Docs: docs/cli.md, docs/hooks.md, docs/results.md, docs/ci.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
@@ -111,6 +112,10 @@ Examples:
     /// The server's durable event queue: list, show, replay.
     #[command(subcommand)]
     Events(crate::commands::events::EventsCommand),
+
+    /// Watch a directory: files dropped there (*.json, *.trigger) become events.
+    #[command(after_help = crate::commands::watch::AFTER_HELP)]
+    Watch(crate::commands::watch::WatchArgs),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),

@@ -17,6 +17,8 @@ pub const HOOK_FAILED: u8 = 5;
 pub const SERVE_FAILED: u8 = 6;
 /// `flowspec notify test|send|replay`: a notification could not be delivered.
 pub const NOTIFY_FAILED: u8 = 7;
+/// `flowspec watch --once`: at least one file went to failed/.
+pub const WATCH_FILES_FAILED: u8 = 8;
 /// `flowspec results check`: a test failed that quarantine does not excuse (or a
 /// report was cut short, so unknown tests may have failed).
 pub const RESULTS_FAILED: u8 = 10;

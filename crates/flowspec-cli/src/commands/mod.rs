@@ -11,6 +11,7 @@ mod init;
 pub mod notify;
 pub mod results;
 pub mod serve;
+pub mod watch;
 
 use std::future::Future;
 use std::path::Path;
@@ -197,6 +198,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
+        Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
         Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),

@@ -9,6 +9,7 @@ mod notify;
 mod results;
 mod safety;
 mod serve;
+mod watch;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
