@@ -16,11 +16,13 @@ Examples:
   flowspec notify test slack                      send a sample notification
   flowspec results ingest target/junit.xml --run 9876543210
   flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
+  flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
 5 hook test failed, 6 serve could not start, 7 notification not delivered,
-8 watch --once: some file failed, 10 results check failed, 11 report unreadable, 130 interrupted.
-Docs: docs/cli.md, docs/hooks.md, docs/results.md.";
+8 watch --once: some file failed, 10 results check failed, 11 report unreadable,
+12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted.
+Docs: docs/cli.md, docs/hooks.md, docs/results.md, docs/ci.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -121,6 +123,9 @@ Examples:
     /// Test reports and coverage: parse, store per CI run, show, flaky tests, check.
     #[command(subcommand, after_help = crate::commands::results::AFTER_HELP)]
     Results(crate::commands::results::ResultsCommand),
+
+    /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI...): docs/ci.md.
+    Ci(crate::commands::ci::CiArgs),
 
     /// Print shell completions.
     #[command(

@@ -25,5 +25,14 @@ pub const RESULTS_FAILED: u8 = 10;
 /// `flowspec results parse`/`ingest`: a report could not be read to its end, or no
 /// file held a report (what was read is still printed or stored).
 pub const REPORT_INVALID: u8 = 11;
+/// `flowspec ci wait` (or `ci trigger --wait`): the run failed.
+pub const CI_RUN_FAILED: u8 = 12;
+/// `flowspec ci wait`: the run was cancelled.
+pub const CI_RUN_CANCELLED: u8 = 13;
+/// `flowspec ci wait`: the timeout passed before the run ended (the run keeps going).
+pub const CI_WAIT_TIMEOUT: u8 = 14;
+/// `flowspec ci ...`: the CI platform refused or failed a request (a rejected token,
+/// a run or workflow not found, a rate limit, a server error, an unusable answer).
+pub const CI_REQUEST_FAILED: u8 = 15;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

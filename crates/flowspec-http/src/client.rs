@@ -34,8 +34,22 @@ pub struct HttpConfig {
     pub retry: RetryPolicy,
     /// The User-Agent header.
     pub user_agent: String,
-    /// Whether to follow redirects (up to 10). Off for webhook deliveries.
-    pub follow_redirects: bool,
+    /// What to do with a `3xx` answer.
+    pub redirects: Redirects,
+}
+
+/// What a client does with a `3xx` answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Redirects {
+    /// Follow up to 10 (reqwest drops credentials when the host changes).
+    #[default]
+    Follow,
+    /// Do not follow: [`HttpClient::send`] returns the `3xx` response, for callers
+    /// that follow it by hand without their credentials (GitLab's `PRIVATE-TOKEN`).
+    Return,
+    /// Do not follow: a `3xx` is a failure (webhook deliveries must not be re-sent to
+    /// a URL nobody configured; Standard Webhooks asks senders not to follow them).
+    Fail,
 }
 
 impl Default for HttpConfig {
@@ -46,7 +60,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent: format!("flowspec/{}", env!("CARGO_PKG_VERSION")),
-            follow_redirects: true,
+            redirects: Redirects::Follow,
         }
     }
 }
@@ -55,6 +69,12 @@ impl HttpConfig {
     /// Sets the retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Sets whether redirects are followed.
+    pub fn redirects(mut self, redirects: Redirects) -> Self {
+        self.redirects = redirects;
         self
     }
 
@@ -75,10 +95,9 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client with `config`.
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
-        let redirects = if config.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
+        let redirects = match config.redirects {
+            Redirects::Follow => reqwest::redirect::Policy::limited(10),
+            Redirects::Return | Redirects::Fail => reqwest::redirect::Policy::none(),
         };
         let inner = reqwest::Client::builder()
             .redirect(redirects)
@@ -114,7 +133,7 @@ impl HttpClient {
         NO_REDIRECTS
             .get_or_init(|| {
                 let config = HttpConfig {
-                    follow_redirects: false,
+                    redirects: Redirects::Fail,
                     ..HttpConfig::default()
                 };
                 HttpClient::new(config).expect("the default HTTP client builds")
@@ -122,7 +141,8 @@ impl HttpClient {
             .clone()
     }
 
-    /// The same connection pool with another configuration (timeouts, retries).
+    /// The same connection pool with another configuration (timeouts, retries;
+    /// the redirect policy stays the pool's: use [`HttpClient::new`] to change it).
     pub fn with_config(&self, config: HttpConfig) -> HttpClient {
         HttpClient {
             inner: self.inner.clone(),
@@ -160,7 +180,9 @@ impl HttpClient {
             }
         };
         let status = response.status();
-        if status.is_success() {
+        if status.is_success()
+            || (status.is_redirection() && self.config.redirects == Redirects::Return)
+        {
             return Ok(response);
         }
         let headers = response.headers().clone();

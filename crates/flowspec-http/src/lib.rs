@@ -33,6 +33,6 @@ pub mod rate_limit;
 pub mod signature;
 pub mod target;
 
-pub use client::{HttpClient, HttpConfig, Idempotency};
+pub use client::{HttpClient, HttpConfig, Idempotency, Redirects};
 pub use error::{HttpError, HttpErrorKind};
 pub use reqwest;

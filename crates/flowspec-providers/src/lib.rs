@@ -1,16 +1,118 @@
 //! # flowspec-providers
 //!
-//! One `CiProvider` per CI platform, each in its own file with the same shape
-//! (`XConfig`, `XProvider`, a `Factory` registered in `BUILTIN`):
+//! One [`CiProvider`](flowspec_core::CiProvider) per CI platform, each in its own
+//! file with the same shape (`XConfig`, `XProvider`, a `Factory` registered in
+//! [`BUILTIN`]):
 //!
-//! | module | platform |
-//! |---|---|
-//! | `github` | GitHub Actions (github.com and Enterprise), via octocrab |
-//! | `gitlab` | GitLab CI (gitlab.com and self-hosted), via the gitlab crate |
-//! | `jenkins` | Jenkins remote access API |
-//! | `circleci` | CircleCI API v2 |
-//! | `custom` | any HTTP CI described by URL templates and JSON pointers |
+//! | module | `provider:` | platform |
+//! |---|---|---|
+//! | `github` | `github` | GitHub Actions (github.com and Enterprise), via octocrab |
+//! | `gitlab` | `gitlab` | GitLab CI (gitlab.com and self-hosted), via the gitlab crate |
 //!
-//! The trait lives in `flowspec-core`; HTTP goes through `flowspec-http`.
-//! (The providers arrive with the CI issue; this crate reserves their place.)
+//! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
+//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
+//! [`wait`] (adaptive polling until a run ends), [`download`] (streaming and safe
+//! zip unpacking), [`action`] (the `ci:` hook action). The trait and model live in
+//! [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
+//!
+//! ```no_run
+//! use flowspec_core::config::Vars;
+//! use flowspec_core::provider::{ProviderRegistry, TriggerRequest};
+//! use flowspec_core::settings::Settings;
+//! use flowspec_providers::config::CiSettings;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let root = std::path::Path::new(".");
+//! let settings = Settings::load(&root.join(".flowspec/flowspec.yaml"))?;
+//! let ci = CiSettings::from_settings(&settings)?.expect("a `ci:` section");
+//! let registry = ProviderRegistry::from_static(flowspec_providers::BUILTIN);
+//! let provider = ci.build(None, &registry, &Vars::from_process(None)?, root)?;
+//! let run = provider.trigger(&TriggerRequest::new("ci.yml").input("feature", "auth")).await?;
+//! println!("started run {}", run.id);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+pub mod action;
+pub mod common;
+pub mod config;
+pub mod download;
+pub mod github;
+pub mod gitlab;
+pub mod wait;
+
+use flowspec_core::provider::ProviderFactory;
+
+/// Every provider compiled in. Adding a platform = one file + one line here.
+pub static BUILTIN: &[&dyn ProviderFactory] = &[&github::Factory, &gitlab::Factory];
+
+/// The built-in providers as a registry (embedders add theirs with
+/// [`ProviderRegistry::register`](flowspec_core::provider::ProviderRegistry::register)).
+pub fn registry() -> flowspec_core::provider::ProviderRegistry {
+    flowspec_core::provider::ProviderRegistry::from_static(BUILTIN)
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use flowspec_core::config::{Node, Vars};
+
+    use super::*;
+    use crate::config::CiSettings;
+
+    fn vars() -> Vars {
+        Vars::from_pairs([
+            ("GITHUB_TOKEN", "ghp_example_token"),
+            ("GITLAB_TOKEN", "glpat-example"),
+            ("CIRCLECI_TOKEN", "circle-example"),
+            ("JENKINS_USER", "bot"),
+            ("JENKINS_API_TOKEN", "jenkins-example"),
+            ("CI_TOKEN", "custom-example"),
+        ])
+    }
+
+    #[test]
+    fn should_have_unique_snake_case_kinds() {
+        let mut seen = HashSet::new();
+        for f in BUILTIN {
+            let kind = f.kind();
+            assert!(seen.insert(kind), "duplicate kind {kind}");
+            assert!(
+                !kind.is_empty()
+                    && kind
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "kind `{kind}` is not snake_case"
+            );
+            assert!(!f.describe().is_empty(), "{kind} has no description");
+        }
+    }
+
+    #[test]
+    fn should_parse_and_build_every_example() {
+        let registry = registry();
+        for f in BUILTIN {
+            let root = Node::parse(f.example_yaml())
+                .unwrap_or_else(|e| panic!("{}: example is not YAML: {e}", f.kind()));
+            let ci = root
+                .get("ci")
+                .unwrap_or_else(|| panic!("{}: example has no `ci:` section", f.kind()));
+            let settings = CiSettings::parse(ci, None, None)
+                .unwrap_or_else(|e| panic!("{}: example does not parse: {e}", f.kind()));
+            for profile in settings.profiles() {
+                assert_eq!(profile.provider, f.kind(), "example uses another provider");
+                let provider = settings
+                    .build(
+                        Some(&profile.name),
+                        &registry,
+                        &vars(),
+                        Path::new("/nonexistent"),
+                    )
+                    .unwrap_or_else(|e| panic!("{}: example does not build: {e}", f.kind()));
+                assert_eq!(provider.kind(), f.kind());
+            }
+        }
+    }
+}

@@ -139,13 +139,23 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     let project = cx.project()?;
     let hooks_file = cx.show_path(&project.hooks_file);
     let (notify, notify_errors) = super::notify::validation_factory(&project);
-    let result = EngineBuilder::from_project(project)
-        .action_factory(notify)
-        .no_state()
-        .no_audit()
-        .build()
-        .await;
-    let result = match (result, notify_errors) {
+    // The `ci:` action kind, as in every engine of this program.
+    let (ci, ci_errors) = match super::ci::action_factory(&project) {
+        Ok(ci) => (Some(ci), None),
+        Err(errors) => (None, Some(errors)),
+    };
+    let mut builder = EngineBuilder::from_project(project).action_factory(notify);
+    if let Some(ci) = ci {
+        builder = builder.action_factory(ci);
+    }
+    let result = builder.no_state().no_audit().build().await;
+    let mut extra = notify_errors;
+    match (&mut extra, ci_errors) {
+        (Some(errors), Some(more)) => errors.extend(more),
+        (None, Some(more)) => extra = Some(more),
+        _ => {}
+    }
+    let result = match (result, extra) {
         (Ok(_), Some(errors)) => Err(BuildError::Config(errors)),
         (Err(BuildError::Config(mut errors)), Some(more)) => {
             errors.extend(more);

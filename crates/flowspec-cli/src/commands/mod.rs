@@ -2,6 +2,7 @@
 //! engine composition, and turning errors into messages and exit codes.
 
 mod audit;
+pub mod ci;
 mod emit;
 mod event_input;
 pub mod events;
@@ -31,6 +32,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "integrations",
     "notifications",
     flowspec_results::config::SECTION,
+    "ci",
 ];
 
 /// A command's failure: what to print and the exit code.
@@ -112,9 +114,11 @@ impl Context<'_> {
         with_state: bool,
     ) -> Result<Engine, Failure> {
         let notify = notify::action_factory(self, &project)?;
+        let ci = ci::action_factory(&project).map_err(|e| self.config_failure(e))?;
         let mut builder = EngineBuilder::from_project(project)
             .reporter(reporter)
-            .action_factory(notify);
+            .action_factory(notify)
+            .action_factory(ci);
         if !with_state {
             builder = builder.no_state().no_audit();
         }
@@ -197,6 +201,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
         Command::Results(command) => block_on(results::run(&cx, command)),
+        Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "flowspec", &mut std::io::stdout());
