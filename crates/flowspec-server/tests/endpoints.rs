@@ -485,6 +485,21 @@ async fn should_serve_health_readiness_and_metrics() {
         .await
         .unwrap();
     s.hook_runs(1).await;
+    // The metrics reporter hears of the run after the action returns: poll briefly.
+    for _ in 0..200 {
+        let text = client()
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(r#"flowspec_hook_runs_total{hook="record",status="success"} 1"#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let response = client().get(s.url("/metrics")).send().await.unwrap();
     assert!(
         response.headers()["content-type"]
@@ -561,20 +576,22 @@ async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 202);
+    // The metrics reporter hears of the run after the action returns: poll briefly.
+    let mut text = String::new();
     for _ in 0..200 {
-        if !recorder.events().is_empty() {
+        text = client()
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(r#"hooks_cicd_triggers_total{status="success"} 1"#) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let text = client()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(
         text.contains(r#"hooks_cicd_triggers_total{status="success"} 1"#),
         "{text}"
