@@ -12,9 +12,11 @@ Examples:
   echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
   flowspec hooks validate                         list every problem in hooks.yaml
   flowspec audit --since 1h --status failed
+  flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 6/7/8 CI run failed/cancelled/wait timed out, 9 CI request failed,
+130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -91,6 +93,9 @@ Examples:
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),
+
+    /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI...): docs/ci.md.
+    Ci(crate::commands::ci::CiArgs),
 
     /// Print shell completions.
     #[command(

@@ -13,5 +13,14 @@ pub const CONFIG_INVALID: u8 = 3;
 pub const HOOK_BLOCKED: u8 = 4;
 /// `flowspec hooks test`: the hook failed or timed out.
 pub const HOOK_FAILED: u8 = 5;
+/// `flowspec ci wait` (or `ci trigger --wait`): the run failed.
+pub const CI_RUN_FAILED: u8 = 6;
+/// `flowspec ci wait`: the run was cancelled.
+pub const CI_RUN_CANCELLED: u8 = 7;
+/// `flowspec ci wait`: the timeout passed before the run ended (the run keeps going).
+pub const CI_WAIT_TIMEOUT: u8 = 8;
+/// `flowspec ci ...`: the CI platform refused or failed a request (a rejected token,
+/// a run or workflow not found, a rate limit, a server error, an unusable answer).
+pub const CI_REQUEST_FAILED: u8 = 9;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;

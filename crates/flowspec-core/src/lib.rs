@@ -43,6 +43,7 @@ pub mod filter;
 pub mod output;
 pub mod project;
 pub mod provider;
+pub mod queue;
 pub mod report;
 pub mod retry;
 pub mod secret;

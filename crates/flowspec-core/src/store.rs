@@ -57,6 +57,20 @@ pub enum Backend {
     Postgres,
 }
 
+/// How hard a commit tries to reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// SQLite `synchronous=NORMAL` in WAL mode: a killed process loses nothing; a power
+    /// cut may lose the last commits. Right for `flowspec emit`.
+    #[default]
+    Normal,
+    /// SQLite `synchronous=FULL`: each commit is fsynced before it returns. The server
+    /// uses it so that an event answered with 202 survives a power cut; it batches
+    /// events into one commit (group commit) to pay the fsync once per batch.
+    /// (PostgreSQL always syncs commits.)
+    Synced,
+}
+
 /// The idempotency store.
 #[derive(Clone)]
 pub struct Store {
@@ -135,6 +149,14 @@ static DRIVERS: Once = Once::new();
 impl Store {
     /// Opens (creating if needed) the SQLite store at `path`.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        Store::open_sqlite_with(path, Durability::Normal).await
+    }
+
+    /// Opens the SQLite store at `path` with the given durability.
+    pub async fn open_sqlite_with(
+        path: &Path,
+        durability: Durability,
+    ) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
                 location: path.display().to_string(),
@@ -142,15 +164,24 @@ impl Store {
             })?;
         }
         let url = format!("sqlite://{}?mode=rwc", percent_encode_path(path));
-        Store::connect(&url, &path.display().to_string()).await
+        Store::connect(&url, &path.display().to_string(), durability).await
     }
 
     /// Opens a store by URL: `sqlite://PATH` or `postgres://...`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        Store::connect(url, &redact_url(url)).await
+        Store::open_with(url, Durability::Normal).await
     }
 
-    async fn connect(url: &str, location: &str) -> Result<Store, StoreError> {
+    /// Opens a store by URL with the given durability.
+    pub async fn open_with(url: &str, durability: Durability) -> Result<Store, StoreError> {
+        Store::connect(url, &redact_url(url), durability).await
+    }
+
+    async fn connect(
+        url: &str,
+        location: &str,
+        durability: Durability,
+    ) -> Result<Store, StoreError> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -164,12 +195,18 @@ impl Store {
             source,
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            // SQLite has one writer: one connection queues writes in-process instead of
+            // making them sleep in SQLite's busy handler.
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
             .min_connections(0)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute(match durability {
+                            Durability::Normal => "PRAGMA synchronous = NORMAL",
+                            Durability::Synced => "PRAGMA synchronous = FULL",
+                        })
+                        .await?;
                     }
                     Ok(())
                 })
@@ -200,6 +237,13 @@ impl Store {
             backend,
             owner: Owner::current(),
         })
+    }
+
+    /// The connection pool, for crates that keep tables of their own in the same
+    /// database (write SQL that both SQLite and PostgreSQL accept: `$1` placeholders,
+    /// `BIGINT`, `ON CONFLICT`).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Which database this is.
@@ -348,7 +392,14 @@ impl Store {
         }
     }
 
-    fn owner_alive(&self, owner: &str) -> bool {
+    /// This process's owner id (`host|pid|nonce`), recorded on claims and queue leases.
+    pub fn owner_id(&self) -> &str {
+        &self.owner.id
+    }
+
+    /// Whether the process behind an owner id may still be running: false only when it
+    /// is on this host and its pid is gone (or is ours with another nonce).
+    pub fn owner_alive(&self, owner: &str) -> bool {
         if owner == self.owner.id {
             return true;
         }
@@ -408,7 +459,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
     e.to_string().contains("locked") || e.to_string().contains("busy")
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

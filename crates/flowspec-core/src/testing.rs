@@ -105,3 +105,153 @@ pub fn sample_event(event_type: &str) -> Event {
         .build()
         .expect("sample event types are valid")
 }
+
+/// A throwaway PostgreSQL server for tests: `initdb` into a temporary directory, then
+/// `postgres` on a free loopback port. Stopped and deleted on drop.
+///
+/// Needs the server binaries (`apt-get install -y postgresql`); when they are missing
+/// [`TempPostgres::start`] panics with that instruction rather than skipping. When the
+/// tests run as root, the server runs as the `postgres` user (PostgreSQL refuses root).
+pub struct TempPostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl TempPostgres {
+    /// Starts a server; returns once it accepts connections.
+    pub fn start() -> Self {
+        use std::process::{Command, Stdio};
+        let bin = postgres_bin_dir().unwrap_or_else(|| {
+            panic!(
+                "PostgreSQL server binaries (initdb, postgres) not found.\n\
+                 Install them with: apt-get install -y postgresql\n\
+                 (looked in PATH, `pg_config --bindir` and /usr/lib/postgresql/*/bin)"
+            )
+        });
+        let root = unsafe { libc::geteuid() } == 0;
+        let dir =
+            std::env::temp_dir().join(format!("flowspec-pg-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("create the PostgreSQL directory");
+        let data = dir.join("data");
+        let as_server_user = |program: std::path::PathBuf| {
+            if root {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", "postgres", "--"]).arg(program);
+                cmd
+            } else {
+                Command::new(program)
+            }
+        };
+        if root {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown");
+            assert!(
+                status.success(),
+                "cannot give {} to the postgres user",
+                dir.display()
+            );
+        }
+        let out = as_server_user(bin.join("initdb"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "flowspec",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let child = as_server_user(bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ])
+            .arg("-k")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres");
+        let server = TempPostgres {
+            dir,
+            port,
+            child: Some(child),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PostgreSQL did not start within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Accepting TCP is not quite ready for queries; the first connection retries.
+        server
+    }
+
+    /// A connection URL for the `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://flowspec@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM: smart shutdown. runuser forwards it to postgres.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    let has =
+        |dir: &std::path::Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Ok(out) = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+    {
+        let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has(&dir) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|d| has(d))
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

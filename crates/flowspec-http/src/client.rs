@@ -34,6 +34,11 @@ pub struct HttpConfig {
     pub retry: RetryPolicy,
     /// The User-Agent header.
     pub user_agent: String,
+    /// Whether redirects are followed. Off for clients that send credentials in
+    /// custom headers (`PRIVATE-TOKEN`): a redirect to storage on another host must
+    /// then be followed by hand, without them. With it off, [`HttpClient::send`]
+    /// returns 3xx responses instead of failing.
+    pub follow_redirects: bool,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +49,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             user_agent: format!("flowspec/{}", env!("CARGO_PKG_VERSION")),
+            follow_redirects: true,
         }
     }
 }
@@ -52,6 +58,12 @@ impl HttpConfig {
     /// Sets the retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Sets whether redirects are followed.
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
         self
     }
 
@@ -76,6 +88,11 @@ impl HttpClient {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .user_agent(&config.user_agent)
+            .redirect(if config.follow_redirects {
+                reqwest::redirect::Policy::default()
+            } else {
+                reqwest::redirect::Policy::none()
+            })
             .build()
             .map_err(|e| {
                 HttpError::new(
@@ -96,7 +113,8 @@ impl HttpClient {
             .clone()
     }
 
-    /// The same connection pool with another configuration (timeouts, retries).
+    /// The same connection pool with another configuration (timeouts, retries;
+    /// the redirect policy stays the pool's: use [`HttpClient::new`] to change it).
     pub fn with_config(&self, config: HttpConfig) -> HttpClient {
         HttpClient {
             inner: self.inner.clone(),
@@ -134,7 +152,7 @@ impl HttpClient {
             }
         };
         let status = response.status();
-        if status.is_success() {
+        if status.is_success() || (status.is_redirection() && !self.config.follow_redirects) {
             return Ok(response);
         }
         let headers = response.headers().clone();

@@ -59,8 +59,11 @@ impl HttpError {
         }
     }
 
-    /// An error for a non-2xx response.
-    pub(crate) fn from_status(
+    /// An error for a non-2xx response (for clients that received the response
+    /// through another library, such as octocrab): classified exactly like
+    /// [`HttpClient::send`](crate::HttpClient::send) does. `target` is shown in
+    /// messages: pass `METHOD` and a redacted URL, never a secret.
+    pub fn from_status(
         status: StatusCode,
         headers: &reqwest::header::HeaderMap,
         body: String,

@@ -521,16 +521,20 @@ impl CircleciProvider {
         common::from_http(error, what, self.token.as_ref().map(Token::source))
     }
 
-    fn request(&self, method: Method, url: &Url) -> RequestBuilder {
-        let request = self
-            .http
-            .reqwest()
-            .request(method, url.clone())
-            .header("accept", "application/json");
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
         match &self.token {
             Some(t) => request.header("Circle-Token", t.expose()),
             None => request,
         }
+    }
+
+    fn request(&self, method: Method, url: &Url) -> RequestBuilder {
+        self.authorize(
+            self.http
+                .reqwest()
+                .request(method, url.clone())
+                .header("accept", "application/json"),
+        )
     }
 
     async fn send(
@@ -1079,14 +1083,32 @@ impl CiProvider for CircleciProvider {
         let what = format!("download artifact `{}`", artifact.name);
         let url = flowspec_http::target::check_target(artifact.id.as_str())
             .map_err(|e| common::from_http(&e, &what, None))?;
-        let (response, _) = self
-            .http
+        // Redirects are followed by hand: `Circle-Token` must not travel to storage.
+        let direct = HttpClient::new(self.http.config().clone().follow_redirects(false))
+            .map_err(|e| common::from_http(&e, &what, None))?;
+        let (response, _) = direct
             .send_with_retry(Idempotency::Safe, || {
-                self.request(Method::GET, &url)
-                    .timeout(Duration::from_secs(24 * 3600))
+                // Large files: the read timeout guards silence, not the total time.
+                self.authorize(
+                    direct
+                        .reqwest()
+                        .get(url.clone())
+                        .timeout(Duration::from_secs(24 * 3600)),
+                )
             })
             .await
             .map_err(|e| self.error(&e.error, &what))?;
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(flowspec_http::reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
+            let target = url
+                .join(location)
+                .map_err(|e| ProviderError::malformed(&what, e))?;
+            return crate::download::stream_blob(&self.http, target.as_str(), &what, sink).await;
+        }
         crate::download::stream_response(response, &what, sink).await
     }
 

@@ -766,7 +766,11 @@ impl CustomProvider {
     }
 
     fn request(&self, method: Method, url: &Url, credentials: bool) -> RequestBuilder {
-        let mut request = self.http.reqwest().request(method, url.clone());
+        self.authorize(self.http.reqwest().request(method, url.clone()), credentials)
+    }
+
+    fn authorize(&self, request: RequestBuilder, credentials: bool) -> RequestBuilder {
+        let mut request = request;
         for (name, value) in &self.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -1083,11 +1087,20 @@ impl CiProvider for CustomProvider {
         let list = self.url(t, &[("run_id", run.as_str())])?;
         // Credentials only go to the CI's own origin.
         let own = url.origin() == list.origin();
-        let (response, _) = self
-            .http
+        // Redirects are followed by hand, without credentials (an `auth: header`
+        // key would otherwise travel to the redirect's host).
+        let direct = HttpClient::new(self.http.config().clone().follow_redirects(false))
+            .map_err(|e| common::from_http(&e, &what, None))?;
+        let (response, _) = direct
             .send_with_retry(Idempotency::Safe, || {
-                self.request(Method::GET, &url, own)
-                    .timeout(Duration::from_secs(24 * 3600))
+                // Large files: the read timeout guards silence, not the total time.
+                self.authorize(
+                    direct
+                        .reqwest()
+                        .get(url.clone())
+                        .timeout(Duration::from_secs(24 * 3600)),
+                    own,
+                )
             })
             .await
             .map_err(|e| {
@@ -1097,6 +1110,17 @@ impl CiProvider for CustomProvider {
                     common::from_http(&e.error, &what, None)
                 }
             })?;
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(flowspec_http::reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
+            let target = url
+                .join(location)
+                .map_err(|e| ProviderError::malformed(&what, e))?;
+            return crate::download::stream_blob(&self.http, target.as_str(), &what, sink).await;
+        }
         crate::download::stream_response(response, &what, sink).await
     }
 }

@@ -1,14 +1,17 @@
 //! Downloads shared by the providers: streaming a response into a writer in
-//! constant memory.
-//!
-//! (Placeholder of helper-1's `download.rs` on branch `issue-3`: same function and
-//! signature, replaced by theirs on merge.)
+//! constant memory, following a storage redirect without credentials, and
+//! unpacking a zip archive safely (no entry may land outside the target folder).
 
 use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 use flowspec_core::provider::{ArtifactSink, ProviderError, ProviderErrorKind};
 use flowspec_http::reqwest::Response;
+use flowspec_http::{HttpClient, Idempotency};
 use tokio::io::AsyncWriteExt;
+
+use crate::common;
 
 /// Streams `response`'s body into `sink`; returns the bytes written.
 pub async fn stream_response(
@@ -37,9 +40,205 @@ pub async fn stream_response(
     Ok(written)
 }
 
+/// Streams `location` (a pre-signed storage URL after a redirect) into `sink`,
+/// sending no credentials: HTTPS, or plain HTTP to loopback only.
+pub async fn stream_blob(
+    client: &HttpClient,
+    location: &str,
+    what: &str,
+    sink: &mut ArtifactSink<'_>,
+) -> Result<u64, ProviderError> {
+    let url = flowspec_http::target::check_target(location)
+        .map_err(|e| common::from_http(&e, what, None))?;
+    let (response, _) = client
+        .send_with_retry(Idempotency::Safe, || {
+            // Large artifacts: the read timeout guards silence, not the total time.
+            client
+                .reqwest()
+                .get(url.clone())
+                .timeout(Duration::from_secs(24 * 3600))
+        })
+        .await
+        .map_err(|e| common::from_http(&e.error, what, None))?;
+    stream_response(response, what, sink).await
+}
+
 pub(crate) fn write_error(what: &str, error: &io::Error) -> ProviderError {
     ProviderError::new(
         ProviderErrorKind::InvalidRequest,
         format!("{what}: cannot write: {error}"),
     )
+}
+
+/// Why a zip archive could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnzipError {
+    /// The file is not a zip archive, or is damaged.
+    #[error("{path} is not a valid zip archive: {message}")]
+    Invalid {
+        /// The archive.
+        path: PathBuf,
+        /// The reader's message.
+        message: String,
+    },
+    /// An entry's name would write outside the target folder (`../x`, `/etc/x`).
+    #[error("{archive} holds an unsafe entry `{entry}` (it would be written outside {dir}); nothing after it was unpacked")]
+    UnsafeEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry name as stored.
+        entry: String,
+        /// The target folder.
+        dir: PathBuf,
+    },
+    /// Reading or writing failed.
+    #[error("cannot unpack {path}: {source}")]
+    Io {
+        /// The file being written or read.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Unpacks the zip at `archive` into `dir`, streaming each entry; refuses (and
+/// stops at) any entry whose name is absolute or climbs out with `..`. Returns the
+/// files written, relative to `dir`.
+///
+/// ```no_run
+/// let files = flowspec_providers::download::unzip(
+///     std::path::Path::new("out/report.zip"),
+///     std::path::Path::new("out/report"),
+/// ).unwrap();
+/// println!("{} files", files.len());
+/// ```
+pub fn unzip(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>, UnzipError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| UnzipError::Io { path, source }
+    };
+    let file = std::fs::File::open(archive).map_err(io_err(archive))?;
+    let mut zip = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
+        UnzipError::Invalid {
+            path: archive.to_path_buf(),
+            message: e.to_string(),
+        }
+    })?;
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut written = Vec::new();
+    for index in 0..zip.len() {
+        let mut entry = zip.by_index(index).map_err(|e| UnzipError::Invalid {
+            path: archive.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let name = entry.name().to_owned();
+        let relative = safe_relative(&name).ok_or_else(|| UnzipError::UnsafeEntry {
+            archive: archive.to_path_buf(),
+            entry: name.clone(),
+            dir: dir.to_path_buf(),
+        })?;
+        let target = dir.join(&relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).map_err(io_err(&target))?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let mut out = std::fs::File::create(&target).map_err(io_err(&target))?;
+        io::copy(&mut entry, &mut out).map_err(io_err(&target))?;
+        written.push(relative);
+    }
+    Ok(written)
+}
+
+/// A relative path made of normal components only, or `None`.
+fn safe_relative(name: &str) -> Option<PathBuf> {
+    if name.contains('\\') && name.split('\\').any(|p| p == "..") {
+        return None;
+    }
+    let path = Path::new(name);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// A file name safe to create inside an output folder: path separators and `..`
+/// replaced, so a platform's artifact name cannot escape the folder.
+///
+/// ```
+/// use flowspec_providers::download::safe_file_name;
+/// assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+/// assert_eq!(safe_file_name("build/report.zip"), "build_report.zip");
+/// ```
+pub fn safe_file_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | '\0' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    while out.starts_with("..") {
+        out.replace_range(..1, "_");
+    }
+    if out.is_empty() || out == "." {
+        out = "_".into();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip_with(entries: &[(&str, &[u8])]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        for (name, data) in entries {
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn should_unpack_nested_entries() {
+        let archive = zip_with(&[("a.txt", b"A"), ("dir/b.txt", b"BB")]);
+        let out = tempfile::tempdir().unwrap();
+        let files = unzip(archive.path(), out.path()).unwrap();
+        assert_eq!(files, [PathBuf::from("a.txt"), PathBuf::from("dir/b.txt")]);
+        assert_eq!(std::fs::read(out.path().join("dir/b.txt")).unwrap(), b"BB");
+    }
+
+    #[test]
+    fn should_refuse_an_entry_that_climbs_out_of_the_folder() {
+        let archive = zip_with(&[("ok.txt", b"fine"), ("../evil.txt", b"pwned")]);
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("out");
+        let err = unzip(archive.path(), &out).unwrap_err();
+        assert!(matches!(err, UnzipError::UnsafeEntry { ref entry, .. } if entry == "../evil.txt"));
+        assert!(err.to_string().contains("unsafe entry `../evil.txt`"), "{err}");
+        assert!(!root.path().join("evil.txt").exists());
+    }
+
+    #[test]
+    fn should_refuse_absolute_entries() {
+        assert_eq!(safe_relative("/etc/passwd"), None);
+        assert_eq!(safe_relative("a/../../b"), None);
+        assert_eq!(safe_relative("./a/b"), Some(PathBuf::from("a/b")));
+    }
 }

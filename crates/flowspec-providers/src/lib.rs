@@ -13,8 +13,9 @@
 //! | [`custom`] | `custom` | any CI with an HTTP API, configured by URL templates and JSON pointers |
 //!
 //! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
-//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles).
-//! The trait and model live in
+//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
+//! [`wait`] (adaptive polling until a run ends), [`download`] (streaming and safe
+//! zip unpacking), [`action`] (the `ci:` hook action). The trait and model live in
 //! [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
 //! ```no_run
@@ -35,17 +36,23 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod circleci;
 pub mod common;
 pub mod config;
 pub mod custom;
 pub mod download;
+pub mod github;
+pub mod gitlab;
 pub mod jenkins;
+pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;
 
 /// Every provider compiled in. Adding a platform = one file + one line here.
 pub static BUILTIN: &[&dyn ProviderFactory] = &[
+    &github::Factory,
+    &gitlab::Factory,
     &jenkins::Factory,
     &circleci::Factory,
     &custom::Factory,

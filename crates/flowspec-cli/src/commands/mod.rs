@@ -2,6 +2,7 @@
 //! engine composition, and turning errors into messages and exit codes.
 
 mod audit;
+pub mod ci;
 mod emit;
 mod event_input;
 mod hooks;
@@ -21,7 +22,7 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &[];
+const KNOWN_SECTIONS: &[&str] = &["ci"];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -101,7 +102,10 @@ impl Context<'_> {
         reporter: Arc<dyn Reporter>,
         with_state: bool,
     ) -> Result<Engine, Failure> {
-        let mut builder = EngineBuilder::from_project(project).reporter(reporter);
+        let ci = ci::action_factory(&project).map_err(|e| self.config_failure(e))?;
+        let mut builder = EngineBuilder::from_project(project)
+            .reporter(reporter)
+            .action_factory(ci);
         if !with_state {
             builder = builder.no_state().no_audit();
         }
@@ -178,6 +182,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Hooks(command) => block_on(hooks::run(&cx, command)),
         Command::Audit(args) => audit::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
+        Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "flowspec", &mut std::io::stdout());

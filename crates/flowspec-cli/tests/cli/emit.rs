@@ -433,3 +433,78 @@ fn should_find_the_project_from_a_subdirectory_and_honour_config_and_c() {
     let (code, ..) = run(other.cmd().arg("-C").arg(p.path()).args(["emit", "x.y"]));
     assert_eq!(code, 0);
 }
+
+#[test]
+fn should_run_a_hook_again_after_flowspec_was_killed_mid_run() {
+    let p = TestProject::new(
+        "hooks:\n  - name: long\n    events: [a.b]\n    timeout: 60\n    command: |\n      echo $FLOWSPEC_ATTEMPT >> attempts.txt\n      echo $$ > hook.pid\n      test $FLOWSPEC_ATTEMPT -gt 1 || sleep 30\n",
+    );
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowspec"))
+        .current_dir(p.path())
+        .args(["emit", "a.b", "--event-id", "crash-1", "-q"])
+        .spawn()
+        .unwrap();
+    // Wait until the hook is running, then kill flowspec without a chance to clean up.
+    let started = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(25));
+        p.read("attempts.txt") == "1\n"
+    });
+    assert!(started, "the hook never started");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let orphan = p.read("hook.pid").trim().to_owned();
+
+    let (code, out, err) = run(p
+        .cmd()
+        .args(["emit", "a.b", "--event-id", "crash-1", "--json"]));
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &format!("-{orphan}")])
+        .status();
+    assert_eq!(code, 0, "{}", shown(&out, &err));
+    assert_eq!(
+        p.read("attempts.txt"),
+        "1\n2\n",
+        "the interrupted hook runs again, as attempt 2"
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["hooks"][0]["attempt"], 2);
+    assert_eq!(report["hooks"][0]["status"], "success");
+}
+
+#[test]
+fn should_log_json_lines_on_stderr_when_asked() {
+    let p = TestProject::new("hooks:\n  - name: a\n    events: [x.y]\n    command: 'true'\n");
+    let (code, out, err) = run(p.cmd().args([
+        "emit",
+        "x.y",
+        "-v",
+        "--log-format",
+        "json",
+        "--event-id",
+        "log-1",
+    ]));
+    assert_eq!(code, 0, "{}", shown(&out, &err));
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON log line"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "Dispatching event."
+                && l["fields"]["event_id"] == "log-1"),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "Hook finished."
+                && l["fields"]["status"] == "success"),
+        "{err}"
+    );
+    let (_, _, quiet_err) = run(p.cmd().args(["emit", "x.y"]));
+    assert!(
+        !quiet_err.contains("Dispatching"),
+        "info logs only with -v: {quiet_err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `flowspec` binary: each test gets a temporary project.
 
 mod audit;
+mod ci;
 mod emit;
 mod hooks;
 mod init;

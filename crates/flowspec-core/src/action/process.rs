@@ -419,6 +419,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn should_kill_a_process_that_ignores_sigterm_after_the_grace() {
+        // `trap '' TERM` is inherited by `sleep`: only SIGKILL ends them.
+        let action = ProcessAction::command("trap '' TERM; echo ready; sleep 30");
+        let (outcome, tail) = run(&action, Duration::from_millis(300)).await;
+        assert_eq!(outcome.result, super::super::ActionResult::TimedOut);
+        assert_eq!(tail, "ready\n");
+    }
+
+    #[tokio::test]
     async fn should_not_wait_for_background_children_holding_the_pipe() {
         let started = std::time::Instant::now();
         let (outcome, _) = run(

@@ -119,6 +119,14 @@ impl Engine {
             let payload = event.to_vec();
             let groups = self.plan(&event);
             let names: Vec<&str> = groups.iter().flatten().map(|h| h.name()).collect();
+            tracing::info!(
+                message = "Dispatching event.",
+                event_id = %event.id(),
+                event_type = %event.event_type(),
+                hooks = names.len(),
+                groups = groups.len(),
+                dry_run = options.dry_run,
+            );
             self.inner.reporter.event_started(&event, &names);
 
             let mut reports = Vec::with_capacity(names.len());
@@ -317,6 +325,14 @@ impl Engine {
             output: sink.tail(),
             details,
         };
+        tracing::info!(
+            message = "Hook finished.",
+            hook = %report.hook,
+            status = %report.status,
+            exit_code = ?report.exit_code,
+            duration_ms = report.duration_ms,
+            attempt,
+        );
         self.record(event, &report);
         (report, outcome.follow_ups)
     }

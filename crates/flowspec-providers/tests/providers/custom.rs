@@ -88,7 +88,7 @@ async fn should_render_a_trigger_body_template_and_url_placeholders() {
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx))
         .unwrap()
         .with_http(fast_http());
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(503),
         ResponseTemplate::new(200).set_body_json(json!({"id": "r-1"})),
     ]);
@@ -122,7 +122,7 @@ async fn should_render_a_trigger_body_template_and_url_placeholders() {
 #[tokio::test]
 async fn should_not_repeat_a_trigger_without_an_idempotency_key() {
     let (server, provider) = setup_with("").await;
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(500),
         ResponseTemplate::new(200).set_body_json(json!({"id": 1})),
     ]);
@@ -135,7 +135,7 @@ async fn should_not_repeat_a_trigger_without_an_idempotency_key() {
 #[tokio::test]
 async fn should_read_status_and_url_with_pointers_and_the_status_map() {
     let (server, provider) = full().await;
-    let (answers, _) = Sequence::new(vec![
+    let (answers, _) = Counted::new(vec![
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "Amber", "web_url": "https://ci/r/7"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "RED"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "aborted"}})),
@@ -183,7 +183,7 @@ async fn should_explain_a_pointer_that_finds_nothing() {
 #[tokio::test]
 async fn should_follow_logs_by_offset_until_the_run_ends() {
     let (server, provider) = full().await;
-    let (states, _) = Sequence::new(vec![
+    let (states, _) = Counted::new(vec![
         ResponseTemplate::new(200).set_body_json(json!({"run": {"state": "Amber"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"state": "Amber"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"state": "Green"}})),
@@ -400,7 +400,7 @@ async fn should_name_the_token_variable_on_401_and_report_rate_limits() {
 #[tokio::test]
 async fn should_retry_a_500_then_succeed_time_out_and_refuse_malformed_json() {
     let (server, provider) = setup_with("").await;
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(500),
         ResponseTemplate::new(200).set_body_json(json!({"status": "running"})),
     ]);

@@ -107,7 +107,7 @@ async fn should_trigger_with_parameters_and_the_crumb_then_follow_the_queue_to_t
         .expect(1)
         .mount(&server)
         .await;
-    let (queue, polls) = Sequence::new(vec![
+    let (queue, polls) = Counted::new(vec![
         queue_item(None, false),
         queue_item(None, false),
         queue_item(Some(57), false),
@@ -200,7 +200,7 @@ async fn should_fetch_a_new_crumb_when_jenkins_refuses_the_old_one() {
             json!({"crumb": value, "crumbRequestField": "Jenkins-Crumb"}),
         )
     };
-    let (crumbs, crumb_calls) = Sequence::new(vec![crumb("stale"), crumb("fresh")]);
+    let (crumbs, crumb_calls) = Counted::new(vec![crumb("stale"), crumb("fresh")]);
     Mock::given(path("/crumbIssuer/api/json"))
         .respond_with(crumbs)
         .mount(&server)
@@ -276,7 +276,7 @@ async fn should_map_a_build_with_its_commit_branch_and_times() {
 #[tokio::test]
 async fn should_report_a_running_build_and_a_finished_build_without_result_as_running() {
     let (server, provider) = setup().await;
-    let (answers, _) = Sequence::new(vec![
+    let (answers, _) = Counted::new(vec![
         ResponseTemplate::new(200).set_body_json(build_json(true, None)),
         ResponseTemplate::new(200).set_body_json(build_json(false, None)),
         ResponseTemplate::new(200).set_body_json(build_json(false, Some("ABORTED"))),
@@ -356,7 +356,7 @@ async fn should_follow_the_console_across_chunks_until_more_data_stops() {
     };
     at("0").respond_with(chunk("line1\n", "6", true)).mount(&server).await;
     // Nothing new on the first read at 6, then the next line.
-    let (at_six, _) = Sequence::new(vec![chunk("", "6", true), chunk("line2\n", "12", true)]);
+    let (at_six, _) = Counted::new(vec![chunk("", "6", true), chunk("line2\n", "12", true)]);
     at("6").respond_with(at_six).mount(&server).await;
     at("12")
         .respond_with(chunk("line3\nFinished: SUCCESS\n", "35", false))
@@ -507,7 +507,7 @@ async fn should_name_the_token_variable_when_jenkins_refuses_it() {
 #[tokio::test]
 async fn should_retry_a_500_then_succeed() {
     let (server, provider) = setup().await;
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(500).set_body_string("<html>Jenkins is restarting</html>"),
         ResponseTemplate::new(200).set_body_json(build_json(false, Some("SUCCESS"))),
     ]);

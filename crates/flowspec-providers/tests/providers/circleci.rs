@@ -531,7 +531,7 @@ async fn should_pass_on_circleci_messages_for_403_and_404() {
 #[tokio::test]
 async fn should_retry_a_500_then_succeed_but_never_repeat_a_trigger() {
     let (server, provider) = setup().await;
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(500).set_body_json(json!({"message": "internal"})),
         page(json!([]), None),
     ]);
@@ -544,7 +544,7 @@ async fn should_retry_a_500_then_succeed_but_never_repeat_a_trigger() {
     assert_eq!(run.status, RunStatus::Queued);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 
-    let (answers, calls) = Sequence::new(vec![
+    let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(502),
         ResponseTemplate::new(201).set_body_json(json!({"id": PIPELINE, "number": 1, "state": "created"})),
     ]);

@@ -1,5 +1,5 @@
-//! Shared test helpers: config nodes, a fast HTTP client, a catch-all fallback mock,
-//! answer sequences and snapshot filters.
+//! Helpers of the Jenkins, CircleCI and custom tests: config nodes and contexts, fast
+//! and impatient HTTP clients, counted answer sequences, received requests.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,17 +10,13 @@ use flowspec_core::config::{ConfigErrors, Node, Vars};
 use flowspec_core::provider::ProviderContext;
 use flowspec_core::retry::RetryPolicy;
 use flowspec_http::{HttpClient, HttpConfig};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 /// A client that retries 3 times with tiny delays and times out after 2 s.
 pub fn fast_http() -> HttpClient {
     HttpClient::new(
         HttpConfig::default()
-            .retry(
-                RetryPolicy::new(3)
-                    .base_delay(Duration::from_millis(5))
-                    .jitter(false),
-            )
+            .retry(crate::fast_retry())
             .request_timeout(Duration::from_secs(2)),
     )
     .unwrap()
@@ -58,38 +54,19 @@ pub fn render(errors: &ConfigErrors) -> String {
         .join("\n")
 }
 
-/// Answers every request no other mock matched with a 418 naming it, so a test
-/// that sends something unexpected fails with a message that says what was sent.
-pub async fn fallback(server: &MockServer) {
-    struct Unexpected;
-    impl Respond for Unexpected {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            ResponseTemplate::new(418).set_body_string(format!(
-                "no mock matched {} {}{} (check the method, path, query, headers and body the test expects)",
-                request.method,
-                request.url.path(),
-                request.url.query().map(|q| format!("?{q}")).unwrap_or_default()
-            ))
-        }
-    }
-    Mock::given(wiremock::matchers::any())
-        .respond_with(Unexpected)
-        .with_priority(u8::MAX)
-        .mount(server)
-        .await;
-}
+pub use crate::{bytes as sample_bytes, fallback};
 
 /// Answers with each template in turn (the last one repeats), counting calls.
-pub struct Sequence {
+pub struct Counted {
     pub calls: Arc<AtomicUsize>,
     responses: Vec<ResponseTemplate>,
 }
 
-impl Sequence {
+impl Counted {
     pub fn new(responses: Vec<ResponseTemplate>) -> (Self, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         (
-            Sequence {
+            Counted {
                 calls: calls.clone(),
                 responses,
             },
@@ -98,7 +75,7 @@ impl Sequence {
     }
 }
 
-impl Respond for Sequence {
+impl Respond for Counted {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         self.responses[n.min(self.responses.len() - 1)].clone()
@@ -116,15 +93,3 @@ pub async fn requests_to(server: &MockServer, path: &str) -> Vec<Request> {
         .collect()
 }
 
-/// Replaces the mock server's address in snapshots.
-pub fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"127\.0\.0\.1:\d+", "[server]");
-    s.add_filter(r"localhost:\d+", "[server]");
-    s
-}
-
-/// Bytes that are not all the same, for download checks.
-pub fn sample_bytes(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 % 251) as u8).collect()
-}

@@ -1,0 +1,658 @@
+//! The durable event queue: events accepted by the server (or replayed by hand) wait
+//! here until a worker has dispatched them.
+//!
+//! An event is `pending` until a worker takes it (`running`, with the worker's owner id
+//! and a lease), then `done`, or back to `pending` with a later `next_attempt_at` when
+//! some hook failed, or `dead` after `max_attempts`. A worker that dies leaves `running`
+//! rows behind; [`Queue::recover`] returns them to `pending` when their owner is gone.
+//! Re-dispatching an event is safe: hooks that already succeeded for its id are skipped
+//! by the store's claims, so only failed or interrupted hooks run again.
+//!
+//! Delivery ids (`X-GitHub-Delivery`, `webhook-id`...) are remembered for a window so a
+//! replayed request is refused.
+//!
+//! The SQL is the same for SQLite and PostgreSQL. With [`Durability::Synced`]
+//! (`crate::store::Durability`) an [`Queue::enqueue`] batch is one fsynced commit.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::event::{Event, EventError};
+use crate::store::{Store, StoreError, now_ms};
+
+/// The columns of [`QueuedEvent`], then `rest` (SQL must be static for sqlx).
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT event_id, event_type, source, status, attempts, received_at, next_attempt_at, updated_at, last_error FROM event_queue ",
+            $rest
+        )
+    };
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS event_queue (
+        event_id TEXT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        source TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        force_rerun BIGINT NOT NULL,
+        received_at BIGINT NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        owner TEXT,
+        lease_until BIGINT,
+        last_error TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS event_queue_ready ON event_queue (status, next_attempt_at)",
+    "CREATE TABLE IF NOT EXISTS delivery_ids (
+        source TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (source, delivery_id)
+    )",
+];
+
+/// Where an event is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueStatus {
+    /// Waiting for a worker (new, or to be retried at `next_attempt_at`).
+    Pending,
+    /// A worker is dispatching it.
+    Running,
+    /// Dispatched; no hook failed.
+    Done,
+    /// Gave up after `max_attempts`; replay it by hand.
+    Dead,
+}
+
+impl QueueStatus {
+    /// The lowercase name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStatus::Pending => "pending",
+            QueueStatus::Running => "running",
+            QueueStatus::Done => "done",
+            QueueStatus::Dead => "dead",
+        }
+    }
+
+    fn parse(text: &str) -> QueueStatus {
+        match text {
+            "running" => QueueStatus::Running,
+            "done" => QueueStatus::Done,
+            "dead" => QueueStatus::Dead,
+            _ => QueueStatus::Pending,
+        }
+    }
+}
+
+impl std::fmt::Display for QueueStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One event to enqueue.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// The event.
+    pub event: Event,
+    /// Where it came from (`github`, `gitlab`, `events`...).
+    pub source: String,
+    /// The sender's delivery id, for replay protection.
+    pub delivery_id: Option<String>,
+}
+
+/// What happened to one [`Incoming`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored; it will be dispatched.
+    Accepted,
+    /// An event with this id is already queued (or was dispatched): nothing new stored.
+    DuplicateEvent,
+    /// This delivery id was seen within the window: a replay, refused.
+    ReplayedDelivery,
+}
+
+/// A queued event as listed.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct QueuedEvent {
+    /// The event id.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The source it came from.
+    pub source: String,
+    /// Where it is.
+    pub status: QueueStatus,
+    /// Dispatch attempts so far.
+    pub attempts: u32,
+    /// When it was accepted (Unix ms).
+    pub received_at: i64,
+    /// When it may be tried next (Unix ms).
+    pub next_attempt_at: i64,
+    /// When it last changed (Unix ms).
+    pub updated_at: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// An event taken by a worker: dispatch it, then call [`Queue::complete`].
+#[derive(Clone, Debug)]
+pub struct Lease {
+    /// The event.
+    pub event: Event,
+    /// The attempt number (1 for the first dispatch).
+    pub attempt: u32,
+    /// Run hooks even if they already succeeded (set by `events replay --force`).
+    pub force: bool,
+}
+
+/// The result of a dispatch, for [`Queue::complete`].
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// No hook failed.
+    Done,
+    /// Something failed: retry later, unless attempts are used up.
+    Failed {
+        /// Why (masked), for `flowspec events show`.
+        error: String,
+    },
+}
+
+/// Queue errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored payload is no longer a valid event.
+    #[error("queued event {event_id} has an invalid payload: {source}")]
+    Payload {
+        /// The event.
+        event_id: String,
+        /// Why.
+        source: EventError,
+    },
+    /// No such event.
+    #[error("no queued event with id `{0}`")]
+    NotFound(String),
+}
+
+impl From<sqlx::Error> for QueueError {
+    fn from(e: sqlx::Error) -> Self {
+        QueueError::Store(StoreError::Query(e))
+    }
+}
+
+/// Retry settings of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetrySchedule {
+    /// Dispatch attempts before an event is `dead`.
+    pub max_attempts: u32,
+    /// The wait before the second attempt, doubled each time.
+    pub base_delay_ms: i64,
+    /// The longest wait.
+    pub max_delay_ms: i64,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        RetrySchedule {
+            max_attempts: 5,
+            base_delay_ms: 10_000,
+            max_delay_ms: 600_000,
+        }
+    }
+}
+
+/// The durable queue over a [`Store`].
+#[derive(Clone, Debug)]
+pub struct Queue {
+    store: Store,
+    schedule: RetrySchedule,
+}
+
+impl Queue {
+    /// Opens the queue in `store`, creating its tables.
+    pub async fn open(store: Store, schedule: RetrySchedule) -> Result<Queue, QueueError> {
+        for statement in SCHEMA {
+            sqlx::query(*statement).execute(store.pool()).await?;
+        }
+        Ok(Queue { store, schedule })
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stores a batch of events in one transaction (one fsync with synced durability)
+    /// and says, per event, whether it was accepted.
+    pub async fn enqueue(&self, batch: &[Incoming]) -> Result<Vec<Enqueued>, QueueError> {
+        let now = now_ms();
+        let mut tx = self.store.pool().begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for incoming in batch {
+            if let Some(delivery) = &incoming.delivery_id {
+                let fresh = sqlx::query(
+                    "INSERT INTO delivery_ids (source, delivery_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(&incoming.source)
+                .bind(delivery)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if fresh == 0 {
+                    results.push(Enqueued::ReplayedDelivery);
+                    continue;
+                }
+            }
+            let payload = String::from_utf8(incoming.event.to_vec()).unwrap_or_default();
+            let inserted = sqlx::query(
+                "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
+                                          received_at, next_attempt_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(incoming.event.id().as_str())
+            .bind(incoming.event.event_type().as_str())
+            .bind(&incoming.source)
+            .bind(payload)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            results.push(if inserted == 1 {
+                Enqueued::Accepted
+            } else {
+                Enqueued::DuplicateEvent
+            });
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// Takes a pending event that is due (`event_id`, or the oldest due one) for this
+    /// process, with a lease of `lease_ms`. `None` when there is nothing to take (or
+    /// another worker took it first).
+    pub async fn take(
+        &self,
+        event_id: Option<&str>,
+        lease_ms: i64,
+    ) -> Result<Option<Lease>, QueueError> {
+        let now = now_ms();
+        let candidate: Option<String> = match event_id {
+            Some(id) => Some(id.to_owned()),
+            None => sqlx::query(
+                "SELECT event_id FROM event_queue WHERE status = 'pending' AND next_attempt_at <= $1
+                 ORDER BY received_at LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(self.store.pool())
+            .await?
+            .map(|row| row.try_get::<String, _>("event_id"))
+            .transpose()?,
+        };
+        let Some(id) = candidate else { return Ok(None) };
+        let taken = sqlx::query(
+            "UPDATE event_queue SET status = 'running', owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
+             WHERE event_id = $4 AND status = 'pending' AND next_attempt_at <= $5",
+        )
+        .bind(self.store.owner_id())
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(&id)
+        .bind(now)
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT payload, attempts, force_rerun FROM event_queue WHERE event_id = $1",
+        )
+        .bind(&id)
+        .fetch_one(self.store.pool())
+        .await?;
+        let payload: String = row.try_get("payload")?;
+        let event =
+            Event::from_slice(payload.as_bytes()).map_err(|source| QueueError::Payload {
+                event_id: id.clone(),
+                source,
+            })?;
+        Ok(Some(Lease {
+            event,
+            attempt: row.try_get::<i64, _>("attempts")? as u32,
+            force: row.try_get::<i64, _>("force_rerun")? != 0,
+        }))
+    }
+
+    /// Records the result of a dispatch: `done`, or back to `pending` later, or `dead`.
+    /// Returns the new status.
+    pub async fn complete(
+        &self,
+        lease: &Lease,
+        outcome: &Outcome,
+    ) -> Result<QueueStatus, QueueError> {
+        let now = now_ms();
+        let (status, next, error) = match outcome {
+            Outcome::Done => (QueueStatus::Done, now, None),
+            Outcome::Failed { error } if lease.attempt >= self.schedule.max_attempts => {
+                (QueueStatus::Dead, now, Some(error.clone()))
+            }
+            Outcome::Failed { error } => {
+                let exp = lease.attempt.saturating_sub(1).min(20);
+                let delay = (self.schedule.base_delay_ms << exp).min(self.schedule.max_delay_ms);
+                (QueueStatus::Pending, now + delay, Some(error.clone()))
+            }
+        };
+        sqlx::query(
+            "UPDATE event_queue SET status = $1, next_attempt_at = $2, updated_at = $3, last_error = $4,
+                    owner = NULL, lease_until = NULL, force_rerun = 0
+             WHERE event_id = $5 AND owner = $6",
+        )
+        .bind(status.as_str())
+        .bind(next)
+        .bind(now)
+        .bind(error)
+        .bind(lease.event.id().as_str())
+        .bind(self.store.owner_id())
+        .execute(self.store.pool())
+        .await?;
+        Ok(status)
+    }
+
+    /// Returns `running` events whose worker is gone (this host: its pid no longer
+    /// exists; elsewhere: its lease expired) to `pending`, so they are dispatched again.
+    /// Returns how many.
+    pub async fn recover(&self) -> Result<usize, QueueError> {
+        let rows: Vec<AnyRow> = sqlx::query(
+            "SELECT event_id, owner, lease_until FROM event_queue WHERE status = 'running'",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        let now = now_ms();
+        let mut recovered = 0;
+        for row in rows {
+            let id: String = row.try_get("event_id")?;
+            let owner: Option<String> = row.try_get("owner")?;
+            let lease: Option<i64> = row.try_get("lease_until")?;
+            let gone = match &owner {
+                Some(owner) => !self.store.owner_alive(owner) || lease.is_some_and(|l| l < now),
+                None => true,
+            };
+            if gone {
+                recovered += sqlx::query(
+                    "UPDATE event_queue SET status = 'pending', owner = NULL, lease_until = NULL, updated_at = $1
+                     WHERE event_id = $2 AND status = 'running'",
+                )
+                .bind(now)
+                .bind(&id)
+                .execute(self.store.pool())
+                .await?
+                .rows_affected() as usize;
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Puts an event back to `pending` now, with fresh attempts (`events replay`).
+    pub async fn replay(&self, event_id: &str, force: bool) -> Result<(), QueueError> {
+        let updated = sqlx::query(
+            "UPDATE event_queue SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $2,
+                    force_rerun = $3, last_error = NULL
+             WHERE event_id = $4 AND status <> 'running'",
+        )
+        .bind(now_ms())
+        .bind(now_ms())
+        .bind(force as i64)
+        .bind(event_id)
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return match self.get(event_id).await? {
+                Some(_) => Ok(()), // Running: it is being dispatched right now.
+                None => Err(QueueError::NotFound(event_id.to_owned())),
+            };
+        }
+        Ok(())
+    }
+
+    /// Ids of events due now (pending, next attempt passed), oldest first.
+    pub async fn due(&self, limit: i64) -> Result<Vec<String>, QueueError> {
+        let rows: Vec<AnyRow> = sqlx::query(
+            "SELECT event_id FROM event_queue WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY received_at LIMIT $2",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("event_id").map_err(QueueError::from))
+            .collect()
+    }
+
+    /// Events, newest first, optionally of one status.
+    pub async fn list(
+        &self,
+        status: Option<QueueStatus>,
+        limit: i64,
+    ) -> Result<Vec<QueuedEvent>, QueueError> {
+        let rows: Vec<AnyRow> = match status {
+            Some(status) => {
+                sqlx::query(select_events!(
+                    "WHERE status = $1 ORDER BY received_at DESC LIMIT $2"
+                ))
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(self.store.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(select_events!("ORDER BY received_at DESC LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(self.store.pool())
+                    .await?
+            }
+        };
+        rows.iter().map(queued_event).collect()
+    }
+
+    /// One event's queue record.
+    pub async fn get(&self, event_id: &str) -> Result<Option<QueuedEvent>, QueueError> {
+        let row = sqlx::query(select_events!("WHERE event_id = $1"))
+            .bind(event_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.as_ref().map(queued_event).transpose()
+    }
+
+    /// One event's payload.
+    pub async fn payload(&self, event_id: &str) -> Result<Option<Event>, QueueError> {
+        let row = sqlx::query("SELECT payload FROM event_queue WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let payload: String = row.try_get("payload")?;
+                Event::from_slice(payload.as_bytes())
+                    .map(Some)
+                    .map_err(|source| QueueError::Payload {
+                        event_id: event_id.to_owned(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    /// How many events are in each status.
+    pub async fn counts(&self) -> Result<Vec<(QueueStatus, u64)>, QueueError> {
+        let rows: Vec<AnyRow> =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM event_queue GROUP BY status")
+                .fetch_all(self.store.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    QueueStatus::parse(&r.try_get::<String, _>("status")?),
+                    r.try_get::<i64, _>("n")? as u64,
+                ))
+            })
+            .collect()
+    }
+
+    /// Forgets delivery ids older than `window_ms` (they may be accepted again).
+    pub async fn forget_deliveries(&self, window_ms: i64) -> Result<u64, QueueError> {
+        Ok(
+            sqlx::query("DELETE FROM delivery_ids WHERE received_at < $1")
+                .bind(now_ms() - window_ms)
+                .execute(self.store.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+fn queued_event(row: &AnyRow) -> Result<QueuedEvent, QueueError> {
+    Ok(QueuedEvent {
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        source: row.try_get("source")?,
+        status: QueueStatus::parse(&row.try_get::<String, _>("status")?),
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        received_at: row.try_get("received_at")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn queue(schedule: RetrySchedule) -> (tempfile::TempDir, Queue) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("q.db")).await.unwrap();
+        (dir, Queue::open(store, schedule).await.unwrap())
+    }
+
+    fn incoming(id: &str, delivery: Option<&str>) -> Incoming {
+        Incoming {
+            event: Event::builder("deploy.completed").id(id).build().unwrap(),
+            source: "github".into(),
+            delivery_id: delivery.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn should_refuse_replayed_deliveries_and_keep_one_copy_per_event_id() {
+        let (_dir, q) = queue(RetrySchedule::default()).await;
+        let results = q
+            .enqueue(&[
+                incoming("e1", Some("d1")),
+                incoming("e1", Some("d2")),
+                incoming("e2", Some("d1")),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            results,
+            [
+                Enqueued::Accepted,
+                Enqueued::DuplicateEvent,
+                Enqueued::ReplayedDelivery
+            ]
+        );
+        assert_eq!(q.list(None, 10).await.unwrap().len(), 1);
+        q.forget_deliveries(-1).await.unwrap();
+        assert_eq!(
+            q.enqueue(&[incoming("e2", Some("d1"))]).await.unwrap(),
+            [Enqueued::Accepted]
+        );
+    }
+
+    #[tokio::test]
+    async fn should_hand_each_event_to_one_worker_then_retry_then_bury_it() {
+        let schedule = RetrySchedule {
+            max_attempts: 2,
+            base_delay_ms: 0,
+            max_delay_ms: 0,
+        };
+        let (_dir, q) = queue(schedule).await;
+        q.enqueue(&[incoming("e1", None)]).await.unwrap();
+        let lease = q.take(None, 60_000).await.unwrap().expect("due");
+        assert_eq!(lease.attempt, 1);
+        assert!(
+            q.take(None, 60_000).await.unwrap().is_none(),
+            "a running event is not handed out twice"
+        );
+        let failed = Outcome::Failed {
+            error: "exit code 1".into(),
+        };
+        assert_eq!(
+            q.complete(&lease, &failed).await.unwrap(),
+            QueueStatus::Pending
+        );
+        let again = q
+            .take(Some("e1"), 60_000)
+            .await
+            .unwrap()
+            .expect("retry due");
+        assert_eq!(again.attempt, 2);
+        assert_eq!(
+            q.complete(&again, &failed).await.unwrap(),
+            QueueStatus::Dead
+        );
+        let record = q.get("e1").await.unwrap().unwrap();
+        assert_eq!(
+            (record.status, record.last_error.as_deref()),
+            (QueueStatus::Dead, Some("exit code 1"))
+        );
+        q.replay("e1", true).await.unwrap();
+        let replayed = q.take(None, 60_000).await.unwrap().unwrap();
+        assert!(replayed.force);
+        assert_eq!(
+            q.complete(&replayed, &Outcome::Done).await.unwrap(),
+            QueueStatus::Done
+        );
+    }
+
+    #[tokio::test]
+    async fn should_recover_events_whose_worker_died() {
+        let (_dir, q) = queue(RetrySchedule::default()).await;
+        q.enqueue(&[incoming("e1", None)]).await.unwrap();
+        q.take(None, 60_000).await.unwrap().unwrap();
+        // Pretend the taker was a process of this host that no longer exists.
+        let dead_here = format!(
+            "{}|{}|gone",
+            q.store.owner_id().split('|').next().unwrap(),
+            i32::MAX - 3
+        );
+        sqlx::query("UPDATE event_queue SET owner = $1")
+            .bind(dead_here)
+            .execute(q.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(q.recover().await.unwrap(), 1);
+        assert_eq!(
+            q.get("e1").await.unwrap().unwrap().status,
+            QueueStatus::Pending
+        );
+        assert_eq!(q.counts().await.unwrap(), [(QueueStatus::Pending, 1)]);
+    }
+}
