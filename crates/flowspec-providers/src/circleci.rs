@@ -405,9 +405,7 @@ impl CircleciProvider {
         let slug = match (&raw.project_slug, &git.host, &git.repo) {
             (Some(s), _, _) => Some(s.trim().trim_matches('/').to_owned()),
             (None, Some(host), Some(repo)) if host == "github.com" => Some(format!("gh/{repo}")),
-            (None, Some(host), Some(repo)) if host == "bitbucket.org" => {
-                Some(format!("bb/{repo}"))
-            }
+            (None, Some(host), Some(repo)) if host == "bitbucket.org" => Some(format!("bb/{repo}")),
             _ => None,
         };
         match &slug {
@@ -572,8 +570,14 @@ impl CircleciProvider {
         common::parse_json(&bytes, what)
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T, ProviderError> {
-        let response = self.send(Method::GET, url, None, Idempotency::Safe, what).await?;
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        what: &str,
+    ) -> Result<T, ProviderError> {
+        let response = self
+            .send(Method::GET, url, None, Idempotency::Safe, what)
+            .await?;
         self.json(response, what).await
     }
 
@@ -714,7 +718,9 @@ impl CircleciProvider {
                     other => {
                         return Err(ProviderError::new(
                             ProviderErrorKind::InvalidRequest,
-                            format!("pipeline parameter `{name}` is a boolean: `{other}` is neither `true` nor `false`"),
+                            format!(
+                                "pipeline parameter `{name}` is a boolean: `{other}` is neither `true` nor `false`"
+                            ),
                         ));
                     }
                 },
@@ -760,34 +766,46 @@ impl CircleciProvider {
         let unsupported = |why: &str| {
             ProviderError::new(
                 ProviderErrorKind::Unsupported,
-                format!("CircleCI API v2 has no job logs, and {why}: read the log in the CircleCI web app, or use test metadata"),
+                format!(
+                    "CircleCI API v2 has no job logs, and {why}: read the log in the CircleCI web app, or use test metadata"
+                ),
             )
         };
         let mut parts = self.slug.splitn(3, '/');
         let vcs = match parts.next() {
             Some("gh" | "github") => "github",
             Some("bb" | "bitbucket") => "bitbucket",
-            _ => return Err(unsupported("API v1.1 (which has step output) does not address `circleci/` projects")),
+            _ => {
+                return Err(unsupported(
+                    "API v1.1 (which has step output) does not address `circleci/` projects",
+                ));
+            }
         };
         let (Some(org), Some(repo)) = (parts.next(), parts.next()) else {
             return Err(unsupported("the project slug is incomplete"));
         };
         let path = self.api.path();
         let Some(root) = path.strip_suffix("v2/") else {
-            return Err(unsupported("the API v1.1 URL cannot be derived from `api_url` (it does not end in `/v2`)"));
+            return Err(unsupported(
+                "the API v1.1 URL cannot be derived from `api_url` (it does not end in `/v2`)",
+            ));
         };
         let mut url = self.api.clone();
-        url.set_path(&format!("{root}v1.1/project/{vcs}/{org}/{repo}/{job_number}"));
+        url.set_path(&format!(
+            "{root}v1.1/project/{vcs}/{org}/{repo}/{job_number}"
+        ));
         Ok(url)
     }
 
     async fn step_output(&self, url: &str, what: &str) -> Result<String, ProviderError> {
         // A pre-signed URL: sent without the token.
-        let target =
-            flowspec_http::target::check_target(url).map_err(|e| common::from_http(&e, what, None))?;
+        let target = flowspec_http::target::check_target(url)
+            .map_err(|e| common::from_http(&e, what, None))?;
         let (response, _) = self
             .http
-            .send_with_retry(Idempotency::Safe, || self.http.reqwest().get(target.clone()))
+            .send_with_retry(Idempotency::Safe, || {
+                self.http.reqwest().get(target.clone())
+            })
             .await
             .map_err(|e| common::from_http(&e.error, what, None))?;
         let lines: Vec<V1Output> = self.json(response, what).await?;
@@ -814,7 +832,9 @@ impl CiProvider for CircleciProvider {
         } else {
             return Err(ProviderError::new(
                 ProviderErrorKind::InvalidRequest,
-                format!("CircleCI runs a project's whole pipeline and cannot start workflow `{workflow}` by name: choose workflows with pipeline parameters (`--input event_type=...`, `when:` in .circleci/config.yml), or pass a pipeline definition id"),
+                format!(
+                    "CircleCI runs a project's whole pipeline and cannot start workflow `{workflow}` by name: choose workflows with pipeline parameters (`--input event_type=...`, `when:` in .circleci/config.yml), or pass a pipeline definition id"
+                ),
             ));
         };
         let git_ref = request
@@ -822,7 +842,10 @@ impl CiProvider for CircleciProvider {
             .clone()
             .or_else(|| self.default_branch.clone());
         let vcs_ref = git_ref.as_deref().map(|r| {
-            if let Some(tag) = r.strip_prefix("refs/tags/").or_else(|| r.strip_prefix("tag:")) {
+            if let Some(tag) = r
+                .strip_prefix("refs/tags/")
+                .or_else(|| r.strip_prefix("tag:"))
+            {
                 json!({ "tag": tag })
             } else {
                 json!({ "branch": r.strip_prefix("refs/heads/").unwrap_or(r) })
@@ -839,7 +862,10 @@ impl CiProvider for CircleciProvider {
                 if !request.inputs.is_empty() {
                     body["parameters"] = parameters;
                 }
-                (self.url(&format!("project/{}/pipeline/run", self.slug)), body)
+                (
+                    self.url(&format!("project/{}/pipeline/run", self.slug)),
+                    body,
+                )
             }
             None => {
                 let mut body = vcs_ref.unwrap_or_else(|| json!({}));
@@ -980,6 +1006,9 @@ impl CiProvider for CircleciProvider {
                 let mut found = None;
                 let mut names = Vec::new();
                 for w in &workflows {
+                    if found.is_some() {
+                        break;
+                    }
                     for j in self.jobs_of(w).await? {
                         let number = j.job_number.map(|n| n.to_string());
                         if number.as_deref() == Some(job.as_str()) || j.id == job.as_str() {
@@ -1022,7 +1051,8 @@ impl CiProvider for CircleciProvider {
             }
         }
         let mut r = RunRef::new(run.clone());
-        if let (Some(app), Ok(p)) = (self.app_base(), self.pipeline(run).await)
+        if let Some(app) = self.app_base()
+            && let Ok(p) = self.pipeline(run).await
             && let Some(n) = p.number
         {
             r.url = Some(format!("{app}/{n}"));

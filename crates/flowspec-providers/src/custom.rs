@@ -461,11 +461,19 @@ impl Builder<'_, '_> {
                 &["auth"],
                 ConfigErrorKind::MissingField,
                 format!("missing field `auth.{field}` ({what})"),
-                &format!("write `{field}: ${{CI_{}}}` and set the variable", field.to_ascii_uppercase()),
+                &format!(
+                    "write `{field}: ${{CI_{}}}` and set the variable",
+                    field.to_ascii_uppercase()
+                ),
             );
             return None;
         };
-        match Token::resolve(Some(raw), self.vars(), &[], &self.cx.field_path(&path.join("."))) {
+        match Token::resolve(
+            Some(raw),
+            self.vars(),
+            &[],
+            &self.cx.field_path(&path.join(".")),
+        ) {
             Ok(Some(t)) => Some(t),
             Ok(None) => {
                 self.push(
@@ -487,7 +495,14 @@ impl Builder<'_, '_> {
     fn check_body(&mut self, value: &Value) {
         match value {
             Value::String(s) => {
-                let allowed = ["workflow", "ref", "inputs", "input.", "correlation_id", "idempotency_key"];
+                let allowed = [
+                    "workflow",
+                    "ref",
+                    "inputs",
+                    "input.",
+                    "correlation_id",
+                    "idempotency_key",
+                ];
                 if let Err(message) = Template::parse(s, &allowed) {
                     self.push(
                         &["trigger_body"],
@@ -499,7 +514,9 @@ impl Builder<'_, '_> {
                     self.push(
                         &["trigger_body"],
                         ConfigErrorKind::InvalidValue,
-                        format!("`trigger_body`: `{{inputs}}` must be a whole value, not part of `{s}`"),
+                        format!(
+                            "`trigger_body`: `{{inputs}}` must be a whole value, not part of `{s}`"
+                        ),
                         "write `inputs: \"{inputs}\"`, or pick one input with `{input.NAME}`",
                     );
                 }
@@ -552,16 +569,18 @@ impl CustomProvider {
         };
         let trigger_url = b.url("trigger_url", &raw.trigger_url, &["workflow", "ref"], &[]);
         let status_url = b.url("status_url", &raw.status_url, &["run_id"], &["run_id"]);
-        let logs_url = raw.logs_url.as_deref().and_then(|u| {
-            b.url("logs_url", u, &["run_id", "offset", "job_id"], &["run_id"])
-        });
+        let logs_url = raw
+            .logs_url
+            .as_deref()
+            .and_then(|u| b.url("logs_url", u, &["run_id", "offset", "job_id"], &["run_id"]));
         let cancel_url = raw
             .cancel_url
             .as_deref()
             .and_then(|u| b.url("cancel_url", u, &["run_id"], &["run_id"]));
-        let retry_url = raw.retry_url.as_deref().and_then(|u| {
-            b.url("retry_url", u, &["run_id", "scope", "job_id"], &["run_id"])
-        });
+        let retry_url = raw
+            .retry_url
+            .as_deref()
+            .and_then(|u| b.url("retry_url", u, &["run_id", "scope", "job_id"], &["run_id"]));
         let artifacts_url = raw
             .artifacts_url
             .as_deref()
@@ -578,16 +597,15 @@ impl CustomProvider {
         ] {
             b.pointer(key, value);
         }
-        let trigger_body = raw
-            .trigger_body
-            .clone()
-            .unwrap_or_else(|| json!({"workflow": "{workflow}", "ref": "{ref}", "inputs": "{inputs}"}));
+        let trigger_body = raw.trigger_body.clone().unwrap_or_else(
+            || json!({"workflow": "{workflow}", "ref": "{ref}", "inputs": "{inputs}"}),
+        );
         b.check_body(&trigger_body);
         let mut headers = Vec::new();
         for (name, value) in &raw.headers {
             if flowspec_http::reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 b.push(
-                    &["headers", name],
+                    &["headers", name.as_str()],
                     ConfigErrorKind::InvalidValue,
                     format!("`{name}` is not a valid header name"),
                     "header names are letters, digits and `-`",
@@ -597,7 +615,7 @@ impl CustomProvider {
             match interpolate(value, cx.vars) {
                 Ok(v) => headers.push((name.clone(), v.value)),
                 Err(e) => b.push(
-                    &["headers", name],
+                    &["headers", name.as_str()],
                     ConfigErrorKind::UnsetVariable,
                     format!("`headers.{name}`: {e}"),
                     "export the variable, or put it in .flowspec/hooks/.env",
@@ -620,57 +638,112 @@ impl CustomProvider {
             let (kind, extra) = match a.kind {
                 AuthKind::Bearer => (
                     "bearer",
-                    unused("bearer", &[("username", a.username.is_some()), ("password", a.password.is_some()), ("name", a.name.is_some()), ("value", a.value.is_some())]),
+                    unused(
+                        "bearer",
+                        &[
+                            ("username", a.username.is_some()),
+                            ("password", a.password.is_some()),
+                            ("name", a.name.is_some()),
+                            ("value", a.value.is_some()),
+                        ],
+                    ),
                 ),
                 AuthKind::Basic => (
                     "basic",
-                    unused("basic", &[("token", a.token.is_some()), ("name", a.name.is_some()), ("value", a.value.is_some())]),
+                    unused(
+                        "basic",
+                        &[
+                            ("token", a.token.is_some()),
+                            ("name", a.name.is_some()),
+                            ("value", a.value.is_some()),
+                        ],
+                    ),
                 ),
                 AuthKind::Header => (
                     "header",
-                    unused("header", &[("token", a.token.is_some()), ("username", a.username.is_some()), ("password", a.password.is_some())]),
+                    unused(
+                        "header",
+                        &[
+                            ("token", a.token.is_some()),
+                            ("username", a.username.is_some()),
+                            ("password", a.password.is_some()),
+                        ],
+                    ),
                 ),
             };
             for (field, message) in extra {
                 b.push(
-                    &["auth", &field],
+                    &["auth", field.as_str()],
                     ConfigErrorKind::UnknownField,
                     message,
-                    &format!("`type: {kind}` takes {}", match a.kind {
-                        AuthKind::Bearer => "`token`",
-                        AuthKind::Basic => "`username` and `password`",
-                        AuthKind::Header => "`name` and `value`",
-                    }),
+                    &format!(
+                        "`type: {kind}` takes {}",
+                        match a.kind {
+                            AuthKind::Bearer => "`token`",
+                            AuthKind::Basic => "`username` and `password`",
+                            AuthKind::Header => "`name` and `value`",
+                        }
+                    ),
                 );
             }
             match a.kind {
-                AuthKind::Bearer => b.secret("token", a.token.as_deref(), "the bearer token").map(Auth::Bearer),
+                AuthKind::Bearer => b
+                    .secret("token", a.token.as_deref(), "the bearer token")
+                    .map(Auth::Bearer),
                 AuthKind::Basic => {
                     let user = match &a.username {
                         Some(u) => match interpolate(u, cx.vars) {
                             Ok(v) => Some(v.value),
                             Err(e) => {
-                                b.push(&["auth", "username"], ConfigErrorKind::UnsetVariable, format!("`auth.username`: {e}"), "export the variable, or put it in .flowspec/hooks/.env");
+                                b.push(
+                                    &["auth", "username"],
+                                    ConfigErrorKind::UnsetVariable,
+                                    format!("`auth.username`: {e}"),
+                                    "export the variable, or put it in .flowspec/hooks/.env",
+                                );
                                 None
                             }
                         },
                         None => {
-                            b.push(&["auth"], ConfigErrorKind::MissingField, "missing field `auth.username` (the basic-auth user)".into(), "write `username: ci-bot`");
+                            b.push(
+                                &["auth"],
+                                ConfigErrorKind::MissingField,
+                                "missing field `auth.username` (the basic-auth user)".into(),
+                                "write `username: ci-bot`",
+                            );
                             None
                         }
                     };
-                    let password = b.secret("password", a.password.as_deref(), "the basic-auth password");
+                    let password =
+                        b.secret("password", a.password.as_deref(), "the basic-auth password");
                     Some(Auth::Basic(user?, password?))
                 }
                 AuthKind::Header => {
                     let name = match &a.name {
-                        Some(n) if flowspec_http::reqwest::header::HeaderName::from_bytes(n.as_bytes()).is_ok() => Some(n.clone()),
+                        Some(n)
+                            if flowspec_http::reqwest::header::HeaderName::from_bytes(
+                                n.as_bytes(),
+                            )
+                            .is_ok() =>
+                        {
+                            Some(n.clone())
+                        }
                         Some(n) => {
-                            b.push(&["auth", "name"], ConfigErrorKind::InvalidValue, format!("`{n}` is not a valid header name"), "write the API-key header's name: `X-Api-Key`");
+                            b.push(
+                                &["auth", "name"],
+                                ConfigErrorKind::InvalidValue,
+                                format!("`{n}` is not a valid header name"),
+                                "write the API-key header's name: `X-Api-Key`",
+                            );
                             None
                         }
                         None => {
-                            b.push(&["auth"], ConfigErrorKind::MissingField, "missing field `auth.name` (the header's name)".into(), "write `name: X-Api-Key`");
+                            b.push(
+                                &["auth"],
+                                ConfigErrorKind::MissingField,
+                                "missing field `auth.name` (the header's name)".into(),
+                                "write `name: X-Api-Key`",
+                            );
                             None
                         }
                     };
@@ -766,7 +839,10 @@ impl CustomProvider {
     }
 
     fn request(&self, method: Method, url: &Url, credentials: bool) -> RequestBuilder {
-        self.authorize(self.http.reqwest().request(method, url.clone()), credentials)
+        self.authorize(
+            self.http.reqwest().request(method, url.clone()),
+            credentials,
+        )
     }
 
     fn authorize(&self, request: RequestBuilder, credentials: bool) -> RequestBuilder {
@@ -828,7 +904,13 @@ impl CustomProvider {
         common::parse_json(&bytes, what)
     }
 
-    fn pick(&self, body: &Value, key: &str, pointer: &str, what: &str) -> Result<String, ProviderError> {
+    fn pick(
+        &self,
+        body: &Value,
+        key: &str,
+        pointer: &str,
+        what: &str,
+    ) -> Result<String, ProviderError> {
         at_pointer(body, pointer).and_then(scalar).ok_or_else(|| {
             ProviderError::malformed(
                 what,
@@ -847,9 +929,9 @@ impl CustomProvider {
             match v {
                 Value::String(s) => f(s),
                 Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, f)).collect()),
-                Value::Object(map) => Value::Object(
-                    map.iter().map(|(k, v)| (k.clone(), walk(v, f))).collect(),
-                ),
+                Value::Object(map) => {
+                    Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(v, f))).collect())
+                }
                 other => other.clone(),
             }
         }
@@ -895,7 +977,10 @@ impl CiProvider for CustomProvider {
         let git_ref = request.git_ref.clone().unwrap_or_default();
         let url = self.url(
             &self.trigger_url,
-            &[("workflow", &request.workflow), ("ref", &git_ref)],
+            &[
+                ("workflow", request.workflow.as_str()),
+                ("ref", git_ref.as_str()),
+            ],
         )?;
         let body = self.render_body(request, &correlation);
         let what = "trigger a run of the custom CI";
@@ -951,7 +1036,7 @@ impl CiProvider for CustomProvider {
             &[
                 ("run_id", run.as_str()),
                 ("job_id", job.as_str()),
-                ("offset", &offset_text),
+                ("offset", offset_text.as_str()),
             ],
         )?;
         let what = format!("read the log of run {run}");
@@ -980,13 +1065,19 @@ impl CiProvider for CustomProvider {
         if scope_text == "failed" && !t.template.has("scope") {
             return Err(ProviderError::new(
                 ProviderErrorKind::Unsupported,
-                format!("this custom CI cannot retry only the failed jobs: put `{{scope}}` (`all` or `failed`) in `{}`, or retry the whole run", self.field("retry_url")),
+                format!(
+                    "this custom CI cannot retry only the failed jobs: put `{{scope}}` (`all` or `failed`) in `{}`, or retry the whole run",
+                    self.field("retry_url")
+                ),
             ));
         }
         if job.is_some() && !t.template.has("job_id") {
             return Err(ProviderError::new(
                 ProviderErrorKind::Unsupported,
-                format!("this custom CI cannot retry one job: put `{{job_id}}` in `{}`, or retry the whole run", self.field("retry_url")),
+                format!(
+                    "this custom CI cannot retry one job: put `{{job_id}}` in `{}`, or retry the whole run",
+                    self.field("retry_url")
+                ),
             ));
         }
         let url = self.url(
@@ -1063,9 +1154,12 @@ impl CiProvider for CustomProvider {
                 let name = self.pick(item, "artifact_name", &self.pointers.artifact_name, &what)?;
                 let link = self.pick(item, "artifact_url", &self.pointers.artifact_url, &what)?;
                 // Relative links are relative to the artifacts URL.
-                let link = url.join(&link).map_err(|e| ProviderError::malformed(&what, e))?;
+                let link = url
+                    .join(&link)
+                    .map_err(|e| ProviderError::malformed(&what, e))?;
                 let mut artifact = Artifact::new(link.to_string(), name);
-                artifact.size = at_pointer(item, &self.pointers.artifact_size).and_then(Value::as_u64);
+                artifact.size =
+                    at_pointer(item, &self.pointers.artifact_size).and_then(Value::as_u64);
                 artifact.zip = artifact.name.ends_with(".zip");
                 Ok(artifact)
             })

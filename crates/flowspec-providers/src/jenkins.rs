@@ -131,7 +131,12 @@ impl JobPath {
         }
         let url_form = parts.len() % 2 == 0 && parts.iter().step_by(2).all(|p| *p == "job");
         let names: Vec<String> = if url_form {
-            parts.iter().skip(1).step_by(2).map(|s| (*s).to_owned()).collect()
+            parts
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|s| (*s).to_owned())
+                .collect()
         } else {
             parts.iter().map(|s| (*s).to_owned()).collect()
         };
@@ -528,7 +533,8 @@ impl JenkinsProvider {
             Some(b) if errors.is_empty() => b,
             _ => return Err(errors),
         };
-        let mut provider = JenkinsProvider::new(base).with_http(HttpClient::shared().with_config(http));
+        let mut provider =
+            JenkinsProvider::new(base).with_http(HttpClient::shared().with_config(http));
         provider.default_job = job;
         provider.auth = auth;
         provider.ref_parameter = raw.ref_parameter;
@@ -730,7 +736,7 @@ impl JenkinsProvider {
                         }
                     }
                     if form.is_empty() {
-                        request.header(header::CONTENT_LENGTH, "0")
+                        request.body("")
                     } else {
                         request.form(form)
                     }
@@ -772,10 +778,8 @@ impl JenkinsProvider {
         } else {
             self.join(&job_url, "buildWithParameters")
         };
-        let form: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let form: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let response = match self.post(&url, &form, Idempotency::Unsafe, what).await {
             Ok(r) => r,
             Err(e) if e.kind() == ProviderErrorKind::NotFound => {
@@ -817,7 +821,9 @@ impl JenkinsProvider {
             if item.cancelled {
                 return Err(ProviderError::new(
                     ProviderErrorKind::Platform,
-                    format!("{what}: the queued build was cancelled before it started (no build was made)"),
+                    format!(
+                        "{what}: the queued build was cancelled before it started (no build was made)"
+                    ),
                 ));
             }
             if started.elapsed() >= self.queue_timeout {
@@ -895,7 +901,9 @@ impl CiProvider for JenkinsProvider {
 
     async fn get_run(&self, run: &RunId) -> Result<Run, ProviderError> {
         let (job, number) = self.build_of(run)?;
-        let build = self.build(&job, number, &format!("get build {run}")).await?;
+        let build = self
+            .build(&job, number, &format!("get build {run}"))
+            .await?;
         Ok(self.to_run(&job, build))
     }
 
@@ -922,7 +930,10 @@ impl CiProvider for JenkinsProvider {
                         {
                             j.finished_at = millis(Some(start + d));
                         }
-                        j.url = Some(self.join(&base, &format!("execution/node/{}/", s.id)).to_string());
+                        j.url = Some(
+                            self.join(&base, &format!("execution/node/{}/", s.id))
+                                .to_string(),
+                        );
                         j
                     })
                     .collect());
@@ -932,7 +943,9 @@ impl CiProvider for JenkinsProvider {
             Err(e) if e.kind() == ProviderErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let b = self.build(&job, number, &format!("get build {run}")).await?;
+        let b = self
+            .build(&job, number, &format!("get build {run}"))
+            .await?;
         let status = map_build_status(b.building, b.result.as_deref(), self.unstable);
         let raw = b.result.clone().unwrap_or_else(|| "BUILDING".into());
         let mut j = Job::new(b.number, job.name(), status, raw);
@@ -1060,7 +1073,11 @@ impl CiProvider for JenkinsProvider {
         let job = self.job_for(filter.workflow.as_deref().unwrap_or(""))?;
         let limit = filter.limit_or(20);
         // Filtering by branch reads the ref parameter, so fetch more than needed.
-        let fetch = if filter.branch.is_some() { limit * 5 } else { limit };
+        let fetch = if filter.branch.is_some() {
+            limit * 5
+        } else {
+            limit
+        };
         let mut url = self.join(&self.job_url(&job), "api/json");
         url.query_pairs_mut().append_pair(
             "tree",

@@ -87,8 +87,18 @@ async fn mount_workflows(server: &MockServer, build_status: &str) {
         .and(query_param_is_missing("page-token"))
         .respond_with(page(
             json!([
-                workflow(WF_BUILD, "build-and-test", build_status, "2024-03-20T10:05:00Z"),
-                workflow(WF_BUILD_OLD, "build-and-test", "failed", "2024-03-20T10:00:01Z"),
+                workflow(
+                    WF_BUILD,
+                    "build-and-test",
+                    build_status,
+                    "2024-03-20T10:05:00Z"
+                ),
+                workflow(
+                    WF_BUILD_OLD,
+                    "build-and-test",
+                    "failed",
+                    "2024-03-20T10:00:01Z"
+                ),
             ]),
             Some("page-2"),
         ))
@@ -98,7 +108,12 @@ async fn mount_workflows(server: &MockServer, build_status: &str) {
         .and(path(p))
         .and(query_param("page-token", "page-2"))
         .respond_with(page(
-            json!([workflow(WF_DEPLOY, "deploy", "success", "2024-03-20T10:00:02Z")]),
+            json!([workflow(
+                WF_DEPLOY,
+                "deploy",
+                "success",
+                "2024-03-20T10:00:02Z"
+            )]),
             None,
         ))
         .mount(server)
@@ -125,7 +140,10 @@ async fn mount_jobs(server: &MockServer) {
         .await;
     Mock::given(path(api(&format!("workflow/{WF_DEPLOY}/job"))))
         .respond_with(page(
-            json!([job("j-3", None, "hold", "on_hold"), job("j-4", Some(1290), "ship", "blocked")]),
+            json!([
+                job("j-3", None, "hold", "on_hold"),
+                job("j-4", Some(1290), "ship", "blocked")
+            ]),
             None,
         ))
         .mount(server)
@@ -160,14 +178,18 @@ async fn should_trigger_a_pipeline_with_seed_parameters_on_a_branch() {
 
 #[tokio::test]
 async fn should_send_tags_and_typed_parameters() {
-    let (server, provider) = setup_with("parameter_types: {deploy: boolean, shards: integer}\n").await;
+    let (server, provider) =
+        setup_with("parameter_types: {deploy: boolean, shards: integer}\n").await;
     Mock::given(method("POST"))
         .and(path(api("project/gh/acme/app/pipeline")))
         .and(body_json(json!({
             "tag": "v1.2.0",
             "parameters": {"deploy": true, "shards": 4, "env": "staging"}
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": PIPELINE, "number": 43, "state": "created"})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": PIPELINE, "number": 43, "state": "created"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -192,7 +214,10 @@ async fn should_use_the_pipeline_run_endpoint_with_a_definition_id() {
     let definition = "2f1a4c0e-8b0d-4f5a-9f43-6c2b7e2f3d10";
     Mock::given(method("POST"))
         .and(path(api("project/gh/acme/app/pipeline/run")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": PIPELINE, "number": 44, "state": "created"})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": PIPELINE, "number": 44, "state": "created"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -223,7 +248,10 @@ async fn should_fail_when_circleci_creates_no_pipeline() {
         })))
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new(""))
+        .await
+        .unwrap_err();
     insta::assert_snapshot!("circleci_not_triggered", err.to_string());
 }
 
@@ -294,7 +322,10 @@ async fn should_read_step_output_through_api_v1_without_sending_the_token_to_sto
         })))
         .mount(&server)
         .await;
-    for (p, text) in [("/out/1", "Starting container\n"), ("/out/2", "1 failed, 41 passed")] {
+    for (p, text) in [
+        ("/out/1", "Starting container\n"),
+        ("/out/2", "1 failed, 41 passed"),
+    ] {
         Mock::given(method("GET"))
             .and(path(p))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([
@@ -310,7 +341,11 @@ async fn should_read_step_output_through_api_v1_without_sending_the_token_to_sto
     assert!(full.complete);
     insta::assert_snapshot!("circleci_job_log", full.text());
     let tail = provider
-        .job_log(&RunId::new(PIPELINE), &JobId::new("1287"), full.next_offset - 20)
+        .job_log(
+            &RunId::new(PIPELINE),
+            &JobId::new("1287"),
+            full.next_offset - 20,
+        )
         .await
         .unwrap();
     let whole = full.text().into_owned();
@@ -380,9 +415,7 @@ async fn should_list_artifacts_across_pages_and_download_one_with_the_token() {
     let (server, provider) = setup().await;
     mount_workflows(&server, "failed").await;
     mount_jobs(&server).await;
-    let art = |p: &str, node: u32| {
-        json!({"path": p, "node_index": node, "url": format!("{}/artifacts/1287/{node}/{p}", server.uri())})
-    };
+    let art = |p: &str, node: u32| json!({"path": p, "node_index": node, "url": format!("{}/artifacts/1287/{node}/{p}", server.uri())});
     let a = api("project/gh/acme/app/1287/artifacts");
     Mock::given(path(a.clone()))
         .and(query_param_is_missing("page-token"))
@@ -421,6 +454,43 @@ async fn should_list_artifacts_across_pages_and_download_one_with_the_token() {
         .unwrap();
     assert_eq!(n, bytes.len() as u64);
     assert_eq!(std::fs::read(file).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn should_follow_an_artifact_redirect_to_storage_without_the_token() {
+    let (server, provider) = setup().await;
+    let storage = format!(
+        "{}/bucket/junit.xml?X-Amz-Signature=abc",
+        server.uri().replace("127.0.0.1", "localhost")
+    );
+    Mock::given(method("GET"))
+        .and(path("/artifacts/1287/0/junit.xml"))
+        .and(header("circle-token", "circle-s3cret"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", storage.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/junit.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<testsuites/>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let artifact = flowspec_core::provider::Artifact::new(
+        format!("{}/artifacts/1287/0/junit.xml", server.uri()),
+        "test/junit.xml",
+    );
+    let mut out = Vec::new();
+    provider
+        .download_artifact(&RunId::new(PIPELINE), &artifact, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, b"<testsuites/>");
+    let blob = &requests_to(&server, "/bucket/junit.xml").await[0];
+    assert!(
+        !blob.headers.contains_key("circle-token"),
+        "the token must stay with CircleCI"
+    );
 }
 
 #[tokio::test]
@@ -481,7 +551,9 @@ async fn should_list_recent_pipelines_of_a_branch() {
 async fn should_name_the_token_variable_on_401() {
     let (server, provider) = setup().await;
     Mock::given(path(api(&format!("pipeline/{PIPELINE}"))))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Invalid token provided."})))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "Invalid token provided."})),
+        )
         .mount(&server)
         .await;
     let err = provider.get_run(&RunId::new(PIPELINE)).await.unwrap_err();
@@ -512,18 +584,25 @@ async fn should_report_rate_limits_with_their_reset_time() {
 async fn should_pass_on_circleci_messages_for_403_and_404() {
     let (server, provider) = setup().await;
     Mock::given(path(api(&format!("pipeline/{PIPELINE}"))))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Pipeline not found"})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Pipeline not found"})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(api("project/gh/acme/app/pipeline")))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"})))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"message": "Permission denied"})),
+        )
         .mount(&server)
         .await;
     let err = provider.get_run(&RunId::new(PIPELINE)).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::NotFound);
     assert_eq!(err.platform_message(), Some("Pipeline not found"));
-    let err = provider.trigger(&TriggerRequest::new("")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new(""))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Auth);
     insta::assert_snapshot!("circleci_403", err.to_string());
 }
@@ -546,23 +625,35 @@ async fn should_retry_a_500_then_succeed_but_never_repeat_a_trigger() {
 
     let (answers, calls) = Counted::new(vec![
         ResponseTemplate::new(502),
-        ResponseTemplate::new(201).set_body_json(json!({"id": PIPELINE, "number": 1, "state": "created"})),
+        ResponseTemplate::new(201)
+            .set_body_json(json!({"id": PIPELINE, "number": 1, "state": "created"})),
     ]);
     Mock::given(method("POST"))
         .and(path(api("project/gh/acme/app/pipeline")))
         .respond_with(answers)
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new(""))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Transient);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "a trigger that may have run is not repeated");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a trigger that may have run is not repeated"
+    );
 }
 
 #[tokio::test]
 async fn should_time_out_and_refuse_malformed_json() {
     let (server, provider) = setup().await;
     Mock::given(path(api(&format!("pipeline/{PIPELINE}"))))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": ").set_delay(Duration::from_secs(3)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("{\"id\": ")
+                .set_delay(Duration::from_secs(3)),
+        )
         .mount(&server)
         .await;
     let slow = provider.with_http(impatient_http());
@@ -614,7 +705,10 @@ fn should_report_config_errors_with_their_place() {
     .unwrap_err();
     insta::assert_snapshot!("circleci_config_errors", render(&err));
     let err = with_cx(VARS, |cx| {
-        CircleciProvider::from_node(&node("project_slug: gh/a/b\nparameter_types: {deploy: bool}\n"), cx)
+        CircleciProvider::from_node(
+            &node("project_slug: gh/a/b\nparameter_types: {deploy: bool}\n"),
+            cx,
+        )
     })
     .unwrap_err();
     insta::assert_snapshot!("circleci_config_parameter_type", render(&err));

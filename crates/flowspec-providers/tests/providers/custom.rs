@@ -58,7 +58,10 @@ async fn should_trigger_with_seed_002_config_and_the_default_body() {
     Mock::given(method("POST"))
         .and(path("/api/trigger"))
         .and(header("authorization", "Bearer tok-s3cret"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 981, "url": "https://ci.example.com/runs/981"})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 981, "url": "https://ci.example.com/runs/981"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -73,7 +76,9 @@ async fn should_trigger_with_seed_002_config_and_the_default_body() {
         .unwrap();
     assert_eq!(run.id.as_str(), "981");
     assert_eq!(run.url.as_deref(), Some("https://ci.example.com/runs/981"));
-    let body: Value = requests_to(&server, "/api/trigger").await[0].body_json().unwrap();
+    let body: Value = requests_to(&server, "/api/trigger").await[0]
+        .body_json()
+        .unwrap();
     insta::assert_json_snapshot!("custom_trigger_default_body", body);
 }
 
@@ -126,8 +131,14 @@ async fn should_not_repeat_a_trigger_without_an_idempotency_key() {
         ResponseTemplate::new(500),
         ResponseTemplate::new(200).set_body_json(json!({"id": 1})),
     ]);
-    Mock::given(path("/api/trigger")).respond_with(answers).mount(&server).await;
-    let err = provider.trigger(&TriggerRequest::new("x")).await.unwrap_err();
+    Mock::given(path("/api/trigger"))
+        .respond_with(answers)
+        .mount(&server)
+        .await;
+    let err = provider
+        .trigger(&TriggerRequest::new("x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Transient);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
@@ -136,7 +147,9 @@ async fn should_not_repeat_a_trigger_without_an_idempotency_key() {
 async fn should_read_status_and_url_with_pointers_and_the_status_map() {
     let (server, provider) = full().await;
     let (answers, _) = Counted::new(vec![
-        ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "Amber", "web_url": "https://ci/r/7"}})),
+        ResponseTemplate::new(200).set_body_json(
+            json!({"run": {"id": 7, "state": "Amber", "web_url": "https://ci/r/7"}}),
+        ),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "RED"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "aborted"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"id": 7, "state": "Purple"}})),
@@ -175,7 +188,10 @@ async fn should_explain_a_pointer_that_finds_nothing() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"run_id": 5, "ok": true})))
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("x")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new("x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Platform);
     insta::assert_snapshot!("custom_pointer_finds_nothing", err.to_string());
 }
@@ -188,7 +204,10 @@ async fn should_follow_logs_by_offset_until_the_run_ends() {
         ResponseTemplate::new(200).set_body_json(json!({"run": {"state": "Amber"}})),
         ResponseTemplate::new(200).set_body_json(json!({"run": {"state": "Green"}})),
     ]);
-    Mock::given(path("/api/status/7")).respond_with(states).mount(&server).await;
+    Mock::given(path("/api/status/7"))
+        .respond_with(states)
+        .mount(&server)
+        .await;
     for (offset, text) in [("0", "step 1\n"), ("7", "step 2\n"), ("14", "done\n")] {
         Mock::given(method("GET"))
             .and(path("/api/runs/7/log"))
@@ -214,7 +233,11 @@ async fn should_follow_logs_by_offset_until_the_run_ends() {
 #[tokio::test]
 async fn should_cut_a_whole_log_at_the_offset_without_an_offset_placeholder() {
     let server = MockServer::start().await;
-    let yaml = format!("{}logs_url: {}/log/{{run_id}}\n", seed_yaml(&server), server.uri());
+    let yaml = format!(
+        "{}logs_url: {}/log/{{run_id}}\n",
+        seed_yaml(&server),
+        server.uri()
+    );
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx)).unwrap();
     Mock::given(path("/api/status/9"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "success"})))
@@ -228,7 +251,10 @@ async fn should_cut_a_whole_log_at_the_offset_without_an_offset_placeholder() {
         .job_log(&RunId::new("9"), &JobId::new("9"), 6)
         .await
         .unwrap();
-    assert_eq!((c.text().as_ref(), c.next_offset, c.complete), ("line2\n", 12, true));
+    assert_eq!(
+        (c.text().as_ref(), c.next_offset, c.complete),
+        ("line2\n", 12, true)
+    );
 }
 
 #[tokio::test]
@@ -264,7 +290,11 @@ async fn should_cancel_and_retry_with_scope_and_job() {
         .retry(&run, &RetryScope::Job(JobId::new("lint")))
         .await
         .unwrap();
-    assert_eq!(same.id.as_str(), "7", "no new run named: the same run again");
+    assert_eq!(
+        same.id.as_str(),
+        "7",
+        "no new run named: the same run again"
+    );
 }
 
 #[tokio::test]
@@ -314,7 +344,10 @@ async fn should_list_artifacts_and_send_credentials_only_to_the_ci_itself() {
         .download_artifact_to(&run, &artifacts[0], &dir.path().join("r.xml"))
         .await
         .unwrap();
-    assert_eq!(std::fs::read_to_string(dir.path().join("r.xml")).unwrap(), "<ok/>");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("r.xml")).unwrap(),
+        "<ok/>"
+    );
 }
 
 #[tokio::test]
@@ -323,7 +356,11 @@ async fn should_name_the_key_that_enables_what_is_not_configured() {
     let run = RunId::new("1");
     let messages = vec![
         provider.cancel(&run).await.unwrap_err().to_string(),
-        provider.retry(&run, &RetryScope::All).await.unwrap_err().to_string(),
+        provider
+            .retry(&run, &RetryScope::All)
+            .await
+            .unwrap_err()
+            .to_string(),
         provider.list_artifacts(&run).await.unwrap_err().to_string(),
         provider
             .job_log(&run, &JobId::new("1"), 0)
@@ -334,7 +371,11 @@ async fn should_name_the_key_that_enables_what_is_not_configured() {
     insta::assert_snapshot!("custom_unsupported", messages.join("\n"));
 
     let server = MockServer::start().await;
-    let yaml = format!("{}retry_url: {}/r/{{run_id}}\n", seed_yaml(&server), server.uri());
+    let yaml = format!(
+        "{}retry_url: {}/r/{{run_id}}\n",
+        seed_yaml(&server),
+        server.uri()
+    );
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx)).unwrap();
     let err = provider.retry(&run, &RetryScope::Failed).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Unsupported);
@@ -347,10 +388,20 @@ async fn should_authenticate_with_basic_and_header_auth() {
     fallback(&server).await;
     let u = server.uri();
     for (auth, name, value) in [
-        ("{type: basic, username: ci-bot, password: '${CI_PASSWORD}'}", "authorization", "Basic Y2ktYm90OnB3LXMzY3JldA=="),
-        ("{type: header, name: X-Api-Key, value: '${CI_KEY}'}", "x-api-key", "key-s3cret"),
+        (
+            "{type: basic, username: ci-bot, password: '${CI_PASSWORD}'}",
+            "authorization",
+            "Basic Y2ktYm90OnB3LXMzY3JldA==",
+        ),
+        (
+            "{type: header, name: X-Api-Key, value: '${CI_KEY}'}",
+            "x-api-key",
+            "key-s3cret",
+        ),
     ] {
-        let yaml = format!("trigger_url: {u}/t\nstatus_url: {u}/s/{{run_id}}\nauth: {auth}\nheaders: {{X-Team: core}}\n");
+        let yaml = format!(
+            "trigger_url: {u}/t\nstatus_url: {u}/s/{{run_id}}\nauth: {auth}\nheaders: {{X-Team: core}}\n"
+        );
         let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx)).unwrap();
         Mock::given(path("/s/1"))
             .and(header(name, value))
@@ -374,10 +425,19 @@ async fn should_name_the_token_variable_on_401_and_report_rate_limits() {
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid token"})))
         .mount(&server)
         .await;
+    // A short wait is honoured and the request repeated; a long one is reported.
+    let (limited, calls) = Counted::new(vec![
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
+        ResponseTemplate::new(200).set_body_json(json!({"status": "queued"})),
+    ]);
+    Mock::given(path("/api/status/4"))
+        .respond_with(limited)
+        .mount(&server)
+        .await;
     Mock::given(path("/api/status/2"))
         .respond_with(
             ResponseTemplate::new(429)
-                .insert_header("retry-after", "120")
+                .insert_header("retry-after", "3600")
                 .set_body_json(json!({"error": "slow down"})),
         )
         .mount(&server)
@@ -391,7 +451,13 @@ async fn should_name_the_token_variable_on_401_and_report_rate_limits() {
     insta::assert_snapshot!("custom_401", err.to_string());
     let err = provider.get_run(&RunId::new("2")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::RateLimited);
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    assert!(err.to_string().contains("retry in 3600s"), "{err}");
+    let run = provider.get_run(&RunId::new("4")).await.unwrap();
+    assert_eq!(
+        (run.status, calls.load(Ordering::SeqCst)),
+        (RunStatus::Queued, 2)
+    );
     let err = provider.get_run(&RunId::new("3")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::NotFound);
     assert_eq!(err.platform_message(), Some("no such run"));
@@ -404,7 +470,10 @@ async fn should_retry_a_500_then_succeed_time_out_and_refuse_malformed_json() {
         ResponseTemplate::new(500),
         ResponseTemplate::new(200).set_body_json(json!({"status": "running"})),
     ]);
-    Mock::given(path("/api/status/1")).respond_with(answers).mount(&server).await;
+    Mock::given(path("/api/status/1"))
+        .respond_with(answers)
+        .mount(&server)
+        .await;
     Mock::given(path("/api/status/2"))
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops"))
         .mount(&server)
@@ -457,13 +526,25 @@ pointers:
   run_id: data.id
   status: /a~2b
 status_map:
-  green: succes
+  green: success
 logs_url: https://ci.example.com/log/{run_id}?from={offest}
 trigger_body:
   title: \"run {inputs}\"
 ";
     let err = with_cx(VARS, |cx| CustomProvider::from_node(&node(yaml), cx)).unwrap_err();
     insta::assert_snapshot!("custom_config_errors", render(&err));
+}
+
+#[test]
+fn should_refuse_a_status_outside_the_normalized_set() {
+    let err = with_cx(VARS, |cx| {
+        CustomProvider::from_node(
+            &node("trigger_url: https://ci.example.com/t\nstatus_url: https://ci.example.com/s/{run_id}\nstatus_map:\n  green: succes\n"),
+            cx,
+        )
+    })
+    .unwrap_err();
+    insta::assert_snapshot!("custom_config_status_map", render(&err));
 }
 
 #[test]
@@ -476,5 +557,8 @@ fn should_keep_secrets_out_of_debug_output() {
     })
     .unwrap();
     let debug = format!("{p:?}");
-    assert!(!debug.contains("tok-s3cret") && debug.contains("CI_TOKEN"), "{debug}");
+    assert!(
+        !debug.contains("tok-s3cret") && debug.contains("CI_TOKEN"),
+        "{debug}"
+    );
 }

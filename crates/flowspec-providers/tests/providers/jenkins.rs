@@ -20,7 +20,10 @@ const BASIC: &str = "Basic Ym90OnMzY3JldA==";
 async fn setup() -> (MockServer, JenkinsProvider) {
     let server = MockServer::start().await;
     fallback(&server).await;
-    let yaml = format!("api_url: {}/\njob: team/app\nref_parameter: BRANCH\n", server.uri());
+    let yaml = format!(
+        "api_url: {}/\njob: team/app\nref_parameter: BRANCH\n",
+        server.uri()
+    );
     let provider = with_cx(VARS, |cx| JenkinsProvider::from_node(&node(&yaml), cx))
         .unwrap()
         .with_http(fast_http())
@@ -160,7 +163,10 @@ async fn should_use_build_for_a_job_without_parameters_and_skip_a_disabled_crumb
         .mount(&server)
         .await;
 
-    let run = provider.trigger(&TriggerRequest::new("other")).await.unwrap();
+    let run = provider
+        .trigger(&TriggerRequest::new("other"))
+        .await
+        .unwrap();
     assert_eq!(run.id.as_str(), "other#3");
     let post = &requests_to(&server, "/job/other/build").await[0];
     assert!(
@@ -196,9 +202,8 @@ async fn should_fail_clearly_when_the_queued_build_is_cancelled() {
 async fn should_fetch_a_new_crumb_when_jenkins_refuses_the_old_one() {
     let (server, provider) = setup().await;
     let crumb = |value: &str| {
-        ResponseTemplate::new(200).set_body_json(
-            json!({"crumb": value, "crumbRequestField": "Jenkins-Crumb"}),
-        )
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"crumb": value, "crumbRequestField": "Jenkins-Crumb"}))
     };
     let (crumbs, crumb_calls) = Counted::new(vec![crumb("stale"), crumb("fresh")]);
     Mock::given(path("/crumbIssuer/api/json"))
@@ -317,7 +322,9 @@ async fn should_list_pipeline_stages_as_jobs() {
         .mount(&server)
         .await;
     let jobs = provider.list_jobs(&RunId::new("57")).await.unwrap();
-    insta::assert_json_snapshot!("jenkins_stages", jobs);
+    insta::with_settings!({filters => vec![(r"127\.0\.0\.1:\d+", "[server]")]}, {
+        insta::assert_json_snapshot!("jenkins_stages", jobs);
+    });
 }
 
 #[tokio::test]
@@ -347,14 +354,21 @@ async fn should_follow_the_console_across_chunks_until_more_data_stops() {
             .insert_header("content-type", "text/plain;charset=UTF-8")
             .insert_header("x-text-size", size)
             .set_body_string(body);
-        if more { r.insert_header("x-more-data", "true") } else { r }
+        if more {
+            r.insert_header("x-more-data", "true")
+        } else {
+            r
+        }
     };
     let at = |start: &str| {
         Mock::given(method("GET"))
             .and(path("/job/team/job/app/57/logText/progressiveText"))
             .and(query_param("start", start))
     };
-    at("0").respond_with(chunk("line1\n", "6", true)).mount(&server).await;
+    at("0")
+        .respond_with(chunk("line1\n", "6", true))
+        .mount(&server)
+        .await;
     // Nothing new on the first read at 6, then the next line.
     let (at_six, _) = Counted::new(vec![chunk("", "6", true), chunk("line2\n", "12", true)]);
     at("6").respond_with(at_six).mount(&server).await;
@@ -546,7 +560,11 @@ async fn should_call_malformed_json_a_platform_error() {
         .await;
     let err = provider.get_run(&RunId::new("57")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Platform);
-    assert!(err.to_string().starts_with("unexpected answer for get build 57"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("unexpected answer for get build 57"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -92,4 +92,3 @@ pub async fn requests_to(server: &MockServer, path: &str) -> Vec<Request> {
         .filter(|r| r.url.path() == path)
         .collect()
 }
-
