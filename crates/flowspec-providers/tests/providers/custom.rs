@@ -354,7 +354,7 @@ async fn should_list_artifacts_and_send_credentials_only_to_the_ci_itself() {
 async fn should_name_the_key_that_enables_what_is_not_configured() {
     let (_server, provider) = setup_with("").await;
     let run = RunId::new("1");
-    let messages = vec![
+    let messages = [
         provider.cancel(&run).await.unwrap_err().to_string(),
         provider
             .retry(&run, &RetryScope::All)

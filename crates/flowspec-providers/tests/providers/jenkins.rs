@@ -176,6 +176,37 @@ async fn should_use_build_for_a_job_without_parameters_and_skip_a_disabled_crumb
 }
 
 #[tokio::test]
+async fn should_follow_a_303_to_an_identical_queued_item() {
+    let (server, provider) = setup().await;
+    mount_crumb(&server, "c").await;
+    // Newer cores merge an identical request into the queued item and answer 303.
+    Mock::given(method("POST"))
+        .and(path("/job/team/job/app/buildWithParameters"))
+        .respond_with(
+            ResponseTemplate::new(303)
+                .insert_header("location", format!("{}/queue/item/77/", server.uri())),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/queue/item/77/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>queue item</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/queue/item/77/api/json"))
+        .respond_with(queue_item(Some(60), false))
+        .mount(&server)
+        .await;
+    let run = provider
+        .trigger(&TriggerRequest::new("team/app").input("FEATURE", "auth"))
+        .await
+        .unwrap();
+    assert_eq!(run.id.as_str(), "team/app#60");
+}
+
+#[tokio::test]
 async fn should_fail_clearly_when_the_queued_build_is_cancelled() {
     let (server, provider) = setup().await;
     mount_crumb(&server, "c").await;
