@@ -78,9 +78,15 @@ impl CiActionFactory {
     }
 
     /// Reads the `ci:` section of the flowspec.yaml at `path` (a missing file is fine).
-    pub fn from_settings_file(path: &Path, registry: ProviderRegistry) -> Result<Self, ConfigErrors> {
+    pub fn from_settings_file(
+        path: &Path,
+        registry: ProviderRegistry,
+    ) -> Result<Self, ConfigErrors> {
         let settings = flowspec_core::settings::Settings::load(path)?;
-        Ok(CiActionFactory::new(CiSettings::from_settings(&settings)?, registry))
+        Ok(CiActionFactory::new(
+            CiSettings::from_settings(&settings)?,
+            registry,
+        ))
     }
 }
 
@@ -108,11 +114,13 @@ impl ActionFactory for CiActionFactory {
             .chain(config.git_ref.iter().map(|r| ("ref".to_owned(), r)))
         {
             if let Err(message) = Template::parse(template) {
-                errors.push(cx.locate(
-                    ConfigError::new(ConfigErrorKind::InvalidValue, message)
-                        .path(format!("{}.{name}", cx.key_path))
-                        .at(value.loc),
-                ));
+                errors.push(
+                    cx.locate(
+                        ConfigError::new(ConfigErrorKind::InvalidValue, message)
+                            .path(format!("{}.{name}", cx.key_path))
+                            .at(value.loc),
+                    ),
+                );
             }
         }
         let Some(settings) = &self.settings else {
@@ -132,7 +140,12 @@ impl ActionFactory for CiActionFactory {
             errors.into_result(())?;
             return Ok(Arc::new(DisabledCi));
         }
-        let provider = match settings.build(config.profile.as_deref(), &self.registry, cx.vars, cx.project_root) {
+        let provider = match settings.build(
+            config.profile.as_deref(),
+            &self.registry,
+            cx.vars,
+            cx.project_root,
+        ) {
             Ok(p) => Some(p),
             Err(e) => {
                 errors.extend(e);
@@ -173,7 +186,10 @@ impl Action for CiAction {
         format!(
             "ci: {} {}{}",
             self.provider.platform(),
-            self.config.workflow.as_deref().unwrap_or("(default workflow)"),
+            self.config
+                .workflow
+                .as_deref()
+                .unwrap_or("(default workflow)"),
             if self.config.wait { " (wait)" } else { "" }
         )
     }
@@ -195,7 +211,7 @@ impl Action for CiAction {
                 Err(e) => return ActionOutcome::failed(format!("`inputs.{name}`: {e}")),
             }
         }
-        let target = json!({
+        let mut target = json!({
             "platform": self.provider.platform(),
             "workflow": request.workflow,
             "ref": request.git_ref,
@@ -208,13 +224,19 @@ impl Action for CiAction {
                     .with_detail("error_kind", error.kind().as_str());
             }
         };
+        let git_ref = triggered.git_ref.clone().or(request.git_ref.clone());
+        target["ref"] = git_ref.clone().into();
         cx.output.text(
             Stream::Stdout,
             &format!(
                 "triggered {} run {}{}\n",
                 self.provider.platform(),
                 triggered.id,
-                triggered.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
+                triggered
+                    .url
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default()
             ),
         );
         let mut response = json!({
@@ -228,7 +250,7 @@ impl Action for CiAction {
                 .field("run_id", triggered.id.to_string())
                 .field("hook", cx.hook_name)
                 .field("trigger_event_id", event.id().to_string());
-            if let Some(r) = &request.git_ref {
+            if let Some(r) = &git_ref {
                 builder = builder.field("ref", r.clone());
             }
             if let Some(u) = &triggered.url {
@@ -253,8 +275,11 @@ impl Action for CiAction {
         }
         // Leave a moment before the hook's timeout to report properly.
         let budget = cx.timeout.saturating_sub(Duration::from_secs(2));
-        let options = WaitOptions::default().timeout(Some(budget)).with_jobs(false);
-        let waited = wait_for_run(self.provider.as_ref(), &triggered.id, &options, &mut |_| {}).await;
+        let options = WaitOptions::default()
+            .timeout(Some(budget))
+            .with_jobs(false);
+        let waited =
+            wait_for_run(self.provider.as_ref(), &triggered.id, &options, &mut |_| {}).await;
         let waited = match waited {
             Ok(w) => w,
             Err(error) => {
@@ -306,7 +331,10 @@ impl Action for CiAction {
 #[derive(Debug, PartialEq)]
 enum Piece<'a> {
     Text(std::borrow::Cow<'a, str>),
-    Field { path: &'a str, fallback: Option<&'a str> },
+    Field {
+        path: &'a str,
+        fallback: Option<&'a str>,
+    },
 }
 
 struct Template;
@@ -331,11 +359,13 @@ impl Template {
                 continue;
             }
             if after.starts_with('}') {
-                return Err(format!("unmatched `}}` in `{text}` (write `}}}}` for a literal one)"));
+                return Err(format!(
+                    "unmatched `}}` in `{text}` (write `}}}}` for a literal one)"
+                ));
             }
-            let end = after
-                .find('}')
-                .ok_or_else(|| format!("`{{` without `}}` in `{text}` (write `{{{{` for a literal one)"))?;
+            let end = after.find('}').ok_or_else(|| {
+                format!("`{{` without `}}` in `{text}` (write `{{{{` for a literal one)")
+            })?;
             let inner = &after[1..end];
             let Some(field) = inner.strip_prefix("event.") else {
                 return Err(format!(
@@ -368,7 +398,9 @@ fn render(template: &str, event: &Event) -> Result<String, String> {
             Piece::Field { path, fallback } => match (event.field(path), fallback) {
                 (Some(FieldValue::Str(s)), _) => out.push_str(s),
                 (Some(FieldValue::Json(serde_json::Value::String(s))), _) => out.push_str(s),
-                (Some(FieldValue::Json(serde_json::Value::Null)) | None, Some(f)) => out.push_str(f),
+                (Some(FieldValue::Json(serde_json::Value::Null)) | None, Some(f)) => {
+                    out.push_str(f)
+                }
                 (Some(FieldValue::Json(v)), _) => out.push_str(&v.to_string()),
                 (None, None) => {
                     return Err(format!(

@@ -83,7 +83,9 @@ pub enum UnzipError {
         message: String,
     },
     /// An entry's name would write outside the target folder (`../x`, `/etc/x`).
-    #[error("{archive} holds an unsafe entry `{entry}` (it would be written outside {dir}); nothing after it was unpacked")]
+    #[error(
+        "{archive} holds an unsafe entry `{entry}` (it would be written outside {dir}); nothing after it was unpacked"
+    )]
     UnsafeEntry {
         /// The archive.
         archive: PathBuf,
@@ -119,12 +121,11 @@ pub fn unzip(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>, UnzipError> {
         move |source| UnzipError::Io { path, source }
     };
     let file = std::fs::File::open(archive).map_err(io_err(archive))?;
-    let mut zip = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| {
-        UnzipError::Invalid {
+    let mut zip =
+        zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| UnzipError::Invalid {
             path: archive.to_path_buf(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let mut written = Vec::new();
     for index in 0..zip.len() {
@@ -175,7 +176,7 @@ fn safe_relative(name: &str) -> Option<PathBuf> {
 ///
 /// ```
 /// use flowspec_providers::download::safe_file_name;
-/// assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+/// assert_eq!(safe_file_name("../../etc/passwd"), "_._.._etc_passwd");
 /// assert_eq!(safe_file_name("build/report.zip"), "build_report.zip");
 /// ```
 pub fn safe_file_name(name: &str) -> String {
@@ -231,7 +232,10 @@ mod tests {
         let out = root.path().join("out");
         let err = unzip(archive.path(), &out).unwrap_err();
         assert!(matches!(err, UnzipError::UnsafeEntry { ref entry, .. } if entry == "../evil.txt"));
-        assert!(err.to_string().contains("unsafe entry `../evil.txt`"), "{err}");
+        assert!(
+            err.to_string().contains("unsafe entry `../evil.txt`"),
+            "{err}"
+        );
         assert!(!root.path().join("evil.txt").exists());
     }
 

@@ -198,7 +198,12 @@ impl GithubProvider {
             .get_or_try_init(|| async {
                 let mut builder = octocrab::Octocrab::builder()
                     .base_uri(self.api.as_str())
-                    .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, format!("invalid api_url: {e}")))?
+                    .map_err(|e| {
+                        ProviderError::new(
+                            ProviderErrorKind::InvalidRequest,
+                            format!("invalid api_url: {e}"),
+                        )
+                    })?
                     .add_header(header::ACCEPT, "application/vnd.github+json".into())
                     .add_header(
                         header::HeaderName::from_static("x-github-api-version"),
@@ -385,7 +390,9 @@ impl GithubProvider {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| transport_error(&e, what, true))?;
             if let Ok(data) = frame.into_data() {
-                sink.write_all(&data).await.map_err(|e| write_error(what, &e))?;
+                sink.write_all(&data)
+                    .await
+                    .map_err(|e| write_error(what, &e))?;
                 written += data.len() as u64;
             }
         }
@@ -688,12 +695,16 @@ impl CiProvider for GithubProvider {
                 .send_json(Method::POST, &path, Some(&body), &what, false)
                 .await;
         }
-        let correlation_ref = self.correlation_input.as_ref().map(|_| correlation.as_str());
+        let correlation_ref = self
+            .correlation_input
+            .as_ref()
+            .map(|_| correlation.as_str());
         match result {
             Ok((StatusCode::OK, bytes)) if !bytes.is_empty() => {
                 let details: GhDispatch = common::parse_json(&bytes, &what)?;
                 let mut run = RunRef::new(details.workflow_run_id)
-                    .discovered_by(RunDiscovery::Response);
+                    .discovered_by(RunDiscovery::Response)
+                    .on_ref(git_ref.clone());
                 run.url = details.html_url;
                 Ok(run)
             }
@@ -710,7 +721,9 @@ impl CiProvider for GithubProvider {
                         ),
                     )
                 })?;
-                let mut r = RunRef::new(run.id).discovered_by(RunDiscovery::Correlation);
+                let mut r = RunRef::new(run.id)
+                    .discovered_by(RunDiscovery::Correlation)
+                    .on_ref(git_ref.clone());
                 r.url = run.html_url;
                 Ok(r)
             }
@@ -739,7 +752,9 @@ impl CiProvider for GithubProvider {
                         .discover_run(&workflow, &git_ref, since, correlation_ref)
                         .await
                 {
-                    let mut r = RunRef::new(run.id).discovered_by(RunDiscovery::Correlation);
+                    let mut r = RunRef::new(run.id)
+                        .discovered_by(RunDiscovery::Correlation)
+                        .on_ref(git_ref.clone());
                     r.url = run.html_url;
                     return Ok(r);
                 }
@@ -762,9 +777,12 @@ impl CiProvider for GithubProvider {
             "actions/runs/{}/jobs?filter=latest&per_page=100",
             enc(run.as_str())
         ));
-        self.paginate(path, &format!("list jobs of run {run}"), usize::MAX, |p: GhJobs| {
-            p.jobs.into_iter().map(Job::from).collect()
-        })
+        self.paginate(
+            path,
+            &format!("list jobs of run {run}"),
+            usize::MAX,
+            |p: GhJobs| p.jobs.into_iter().map(Job::from).collect(),
+        )
         .await
     }
 
@@ -776,7 +794,10 @@ impl CiProvider for GithubProvider {
     ) -> Result<LogChunk, ProviderError> {
         let what = format!("read the log of job {job}");
         let (raw, _): (GhJob, _) = self
-            .get_json(&self.repo_path(&format!("actions/jobs/{}", enc(job.as_str()))), &what)
+            .get_json(
+                &self.repo_path(&format!("actions/jobs/{}", enc(job.as_str()))),
+                &what,
+            )
             .await?;
         let complete = raw.status.as_deref() == Some("completed");
         let mut bytes = Vec::new();
@@ -949,7 +970,10 @@ impl GithubProvider {
             Some("api.github.com") | None => "github.com".to_owned(),
             Some(h) => h.to_owned(),
         };
-        format!("https://{host}/{}/{}/actions/runs/{run}", self.owner, self.repo)
+        format!(
+            "https://{host}/{}/{}/actions/runs/{run}",
+            self.owner, self.repo
+        )
     }
 }
 
@@ -978,8 +1002,9 @@ impl ProviderFactory for Factory {
             from_node(config, &cx.key_path).map_err(|e| ConfigErrors::from(cx.locate(e)))?;
         let git = GitDefaults::discover(cx.project_root);
         let api = match &raw.api_url {
-            Some(u) => common::api_url(u, cx.vars, &cx.field_path("api_url"))
-                .map_err(|e| cx.locate(e.at(config.get("api_url").map(|n| n.loc).unwrap_or_default())))?,
+            Some(u) => common::api_url(u, cx.vars, &cx.field_path("api_url")).map_err(|e| {
+                cx.locate(e.at(config.get("api_url").map(|n| n.loc).unwrap_or_default()))
+            })?,
             None => Url::parse("https://api.github.com/").expect("a valid URL"),
         };
         let repo = match raw.repo.clone() {

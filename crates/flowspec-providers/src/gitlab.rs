@@ -108,7 +108,10 @@ impl GitlabApi {
             base.set_path(&format!("{root}/"));
         }
         let api = base.join("api/v4/").map_err(|e| {
-            HttpError::new(HttpErrorKind::InvalidRequest, format!("invalid api_url: {e}"))
+            HttpError::new(
+                HttpErrorKind::InvalidRequest,
+                format!("invalid api_url: {e}"),
+            )
         })?;
         Ok(GitlabApi {
             base,
@@ -118,7 +121,10 @@ impl GitlabApi {
         })
     }
 
-    fn authorize(&self, request: flowspec_http::reqwest::RequestBuilder) -> flowspec_http::reqwest::RequestBuilder {
+    fn authorize(
+        &self,
+        request: flowspec_http::reqwest::RequestBuilder,
+    ) -> flowspec_http::reqwest::RequestBuilder {
         match &self.token {
             Some(t) => request.header("PRIVATE-TOKEN", t.expose()),
             None => request,
@@ -145,14 +151,21 @@ impl AsyncClient for GitlabApi {
         request: http::request::Builder,
         body: Vec<u8>,
     ) -> Result<http::Response<Bytes>, ApiError<Self::Error>> {
-        let request = request
-            .body(body)
-            .map_err(|e| ApiError::client(GitlabClientError(HttpError::new(HttpErrorKind::InvalidRequest, e.to_string()))))?;
+        let request = request.body(body).map_err(|e| {
+            ApiError::client(GitlabClientError(HttpError::new(
+                HttpErrorKind::InvalidRequest,
+                e.to_string(),
+            )))
+        })?;
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
         // Creating a pipeline must not be repeated after an ambiguous failure;
         // reads, retries and cancels may.
-        let idempotency = if parts.method == http::Method::POST && url.contains("pipeline") && !url.ends_with("/retry") && !url.ends_with("/cancel") {
+        let idempotency = if parts.method == http::Method::POST
+            && url.contains("pipeline")
+            && !url.ends_with("/retry")
+            && !url.ends_with("/cancel")
+        {
             Idempotency::Unsafe
         } else {
             Idempotency::Safe
@@ -181,7 +194,10 @@ impl AsyncClient for GitlabApi {
             )))
         })?;
         builder.body(bytes).map_err(|e| {
-            ApiError::client(GitlabClientError(HttpError::new(HttpErrorKind::Platform, e.to_string())))
+            ApiError::client(GitlabClientError(HttpError::new(
+                HttpErrorKind::Platform,
+                e.to_string(),
+            )))
         })
     }
 }
@@ -303,7 +319,11 @@ impl GitlabProvider {
     }
 }
 
-fn map_api_error(error: ApiError<GitlabClientError>, what: &str, token_var: Option<&str>) -> ProviderError {
+fn map_api_error(
+    error: ApiError<GitlabClientError>,
+    what: &str,
+    token_var: Option<&str>,
+) -> ProviderError {
     match error {
         ApiError::Client { source } => common::from_http(&source.0, what, token_var),
         ApiError::Json { source } => ProviderError::malformed(what, source),
@@ -318,6 +338,15 @@ fn map_api_error(error: ApiError<GitlabClientError>, what: &str, token_var: Opti
             what,
             token_var,
         ),
+        ApiError::GitlabWithStatus { status, msg } if status.is_success() => {
+            ProviderError::malformed(
+                what,
+                format!(
+                    "not the JSON expected: {}",
+                    msg.chars().take(200).collect::<String>()
+                ),
+            )
+        }
         ApiError::GitlabWithStatus { status, msg } => {
             let kind = match status.as_u16() {
                 401 | 403 => ProviderErrorKind::Auth,
@@ -406,7 +435,12 @@ struct GlJob {
 
 impl From<&GlJob> for Job {
     fn from(j: &GlJob) -> Job {
-        let mut job = Job::new(j.id, j.name.clone(), map_status(&j.status), j.status.clone());
+        let mut job = Job::new(
+            j.id,
+            j.name.clone(),
+            map_status(&j.status),
+            j.status.clone(),
+        );
         job.stage = j.stage.clone();
         job.url = j.web_url.clone();
         job.allow_failure = j.allow_failure;
@@ -482,14 +516,18 @@ impl CiProvider for GitlabProvider {
                     .ref_(git_ref.as_str())
                     .variables(vars.into_iter())
                     .build()
-                    .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+                    .map_err(|e| {
+                        ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string())
+                    })?;
                 endpoint
                     .query_async(&self.api)
                     .await
                     .map_err(|e| self.error(e, &what))?
             }
         };
-        let mut run = RunRef::new(pipeline.id).discovered_by(RunDiscovery::Response);
+        let mut run = RunRef::new(pipeline.id)
+            .discovered_by(RunDiscovery::Response)
+            .on_ref(pipeline.git_ref.clone().unwrap_or(git_ref));
         run.url = pipeline.web_url;
         Ok(run)
     }
@@ -540,7 +578,11 @@ impl CiProvider for GitlabProvider {
             .query_async(&self.api)
             .await
             .map_err(|e| self.error(e, &what))?;
-        Ok(LogChunk::suffix(bytes, offset, map_status(&state.status).is_terminal()))
+        Ok(LogChunk::suffix(
+            bytes,
+            offset,
+            map_status(&state.status).is_terminal(),
+        ))
     }
 
     async fn retry(&self, run: &RunId, scope: &RetryScope) -> Result<RunRef, ProviderError> {
@@ -552,10 +594,14 @@ impl CiProvider for GitlabProvider {
                     .project(self.project.as_str())
                     .pipeline(pipeline)
                     .build()
-                    .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?
+                    .map_err(|e| {
+                        ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string())
+                    })?
                     .query_async(&self.api)
                     .await
-                    .map_err(|e| self.error(e, &format!("retry the failed jobs of pipeline {run}")))?;
+                    .map_err(|e| {
+                        self.error(e, &format!("retry the failed jobs of pipeline {run}"))
+                    })?;
                 let mut r = RunRef::new(p.id);
                 r.url = p.web_url;
                 Ok(r)
@@ -565,7 +611,9 @@ impl CiProvider for GitlabProvider {
                     .project(self.project.as_str())
                     .job(Self::job_id(job)?)
                     .build()
-                    .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?
+                    .map_err(|e| {
+                        ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string())
+                    })?
                     .query_async(&self.api)
                     .await
                     .map_err(|e| self.error(e, &format!("retry job {job}")))?;
@@ -581,10 +629,14 @@ impl CiProvider for GitlabProvider {
                     .project(self.project.as_str())
                     .ref_(git_ref.as_str())
                     .build()
-                    .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?
+                    .map_err(|e| {
+                        ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string())
+                    })?
                     .query_async(&self.api)
                     .await
-                    .map_err(|e| self.error(e, &format!("re-run pipeline {run} as a new pipeline")))?;
+                    .map_err(|e| {
+                        self.error(e, &format!("re-run pipeline {run} as a new pipeline"))
+                    })?;
                 let mut r = RunRef::new(p.id);
                 r.url = p.web_url;
                 Ok(r)
@@ -616,8 +668,7 @@ impl CiProvider for GitlabProvider {
                     .filter(|a| a.file_type == "archive")
                     .map(move |a| {
                         let file = a.filename.as_deref().unwrap_or("artifacts.zip");
-                        let mut artifact =
-                            Artifact::new(job.id, format!("{}/{file}", job.name));
+                        let mut artifact = Artifact::new(job.id, format!("{}/{file}", job.name));
                         artifact.size = a.size;
                         artifact.zip = true;
                         artifact.job = Some(JobId::from(job.id));
@@ -638,11 +689,10 @@ impl CiProvider for GitlabProvider {
             .id
             .as_u64()
             .ok_or_else(|| ProviderError::malformed(&what, "the artifact id is not a job id"))?;
-        let url = self
-            .api
-            .api
-            .join(&self.download_path(job))
-            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+        let url =
+            self.api.api.join(&self.download_path(job)).map_err(|e| {
+                ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string())
+            })?;
         let token_var = self.api.token.as_ref().map(Token::source);
         let (response, _) = self
             .api
@@ -664,8 +714,11 @@ impl CiProvider for GitlabProvider {
                 .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
-            let target = url.join(location).map_err(|e| ProviderError::malformed(&what, e))?;
-            return crate::download::stream_blob(&self.api.http, target.as_str(), &what, sink).await;
+            let target = url
+                .join(location)
+                .map_err(|e| ProviderError::malformed(&what, e))?;
+            return crate::download::stream_blob(&self.api.http, target.as_str(), &what, sink)
+                .await;
         }
         crate::download::stream_response(response, &what, sink).await
     }
@@ -770,8 +823,13 @@ impl ProviderFactory for Factory {
                     .into());
             }
         };
-        let token = Token::resolve(raw.token.as_deref(), cx.vars, TOKEN_VARS, &cx.field_path("token"))
-            .map_err(|e| cx.locate(e.at(loc("token"))))?;
+        let token = Token::resolve(
+            raw.token.as_deref(),
+            cx.vars,
+            TOKEN_VARS,
+            &cx.field_path("token"),
+        )
+        .map_err(|e| cx.locate(e.at(loc("token"))))?;
         let trigger_token = Token::resolve(
             raw.trigger_token.as_deref(),
             cx.vars,
@@ -804,7 +862,8 @@ pub fn provider(
     token: Option<Token>,
     retry: RetryPolicy,
 ) -> Result<GitlabProvider, ProviderError> {
-    let base = Url::parse(base).map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+    let base = Url::parse(base)
+        .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, e.to_string()))?;
     let api = GitlabApi::new(base, token, HttpConfig::default().retry(retry))
         .map_err(|e| common::from_http(&e, "build the GitLab client", None))?;
     Ok(GitlabProvider::new(project, api))

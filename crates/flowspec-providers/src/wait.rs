@@ -191,7 +191,9 @@ pub async fn wait_for_run(
             });
         }
         if !changed {
-            wait = Duration::from_secs_f64((wait.as_secs_f64() * options.backoff).min(interval.max.as_secs_f64()));
+            wait = Duration::from_secs_f64(
+                (wait.as_secs_f64() * options.backoff).min(interval.max.as_secs_f64()),
+            );
         }
         let next = jittered(wait);
         if !changed {
@@ -343,9 +345,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn should_back_off_on_a_long_run_and_report_its_failure() {
         let provider = timed(Duration::from_secs(600), 0);
-        let outcome = wait_for_run(&provider, &RunId::new("1"), &WaitOptions::default(), &mut |_| {})
-            .await
-            .unwrap();
+        let outcome = wait_for_run(
+            &provider,
+            &RunId::new("1"),
+            &WaitOptions::default(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(outcome.verdict(), Verdict::Failed);
         // 10 s growing to 60 s over 10 minutes: far fewer than one poll per 3 s (200).
         assert!(outcome.run_polls <= 20, "{} polls", outcome.run_polls);
@@ -372,11 +379,16 @@ mod tests {
     async fn should_ride_out_transient_errors() {
         let provider = timed(Duration::from_secs(20), 2);
         let mut retries = 0;
-        let outcome = wait_for_run(&provider, &RunId::new("1"), &WaitOptions::default(), &mut |u| {
-            if matches!(u, WaitUpdate::Retrying { .. }) {
-                retries += 1;
-            }
-        })
+        let outcome = wait_for_run(
+            &provider,
+            &RunId::new("1"),
+            &WaitOptions::default(),
+            &mut |u| {
+                if matches!(u, WaitUpdate::Retrying { .. }) {
+                    retries += 1;
+                }
+            },
+        )
         .await
         .unwrap();
         assert_eq!((outcome.verdict(), retries), (Verdict::Failed, 2));

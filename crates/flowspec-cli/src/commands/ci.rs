@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand, ValueEnum};
 use flowspec_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, Vars};
 use flowspec_core::provider::{
-    Artifact, CiProvider, CommitState, CommitStatus, Job, JobId, ProviderError,
-    ProviderErrorKind, RetryScope, Run, RunFilter, RunId, RunStatus, TriggerRequest,
+    Artifact, CiProvider, CommitState, CommitStatus, Job, JobId, ProviderError, ProviderErrorKind,
+    RetryScope, Run, RunFilter, RunId, RunStatus, TriggerRequest,
 };
 use flowspec_core::secret::Masker;
 use flowspec_core::settings::Settings;
@@ -247,7 +247,9 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                     Failure::usage(format!("--input `{pair}`: expected KEY=VALUE"))
                 })?;
                 if k.is_empty() {
-                    return Err(Failure::usage(format!("--input `{pair}`: the key is empty")));
+                    return Err(Failure::usage(format!(
+                        "--input `{pair}`: the key is empty"
+                    )));
                 }
                 request = request.input(k, v);
             }
@@ -257,7 +259,7 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                     print_json(&json!({
                         "platform": p.platform(),
                         "workflow": request.workflow,
-                        "ref": request.git_ref,
+                        "ref": run.git_ref.clone().or(request.git_ref.clone()),
                         "run_id": run.id,
                         "run_url": run.url,
                         "discovery": run.discovery,
@@ -266,7 +268,10 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                     println!(
                         "triggered run {}{}",
                         run.id,
-                        run.url.as_deref().map(|u| format!("  {u}")).unwrap_or_default()
+                        run.url
+                            .as_deref()
+                            .map(|u| format!("  {u}"))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -296,7 +301,10 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                     RetryScope::Failed => format!("the failed jobs of run {run}"),
                     _ => format!("run {run}"),
                 };
-                println!("re-running {what}; watch run {} with `flowspec ci wait --run {}`", new.id, new.id);
+                println!(
+                    "re-running {what}; watch run {} with `flowspec ci wait --run {}`",
+                    new.id, new.id
+                );
             }
             Ok(exit_code::OK)
         }
@@ -342,11 +350,20 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                             r.status.to_string(),
                             r.workflow.clone().unwrap_or_default(),
                             r.head_branch.clone().unwrap_or_default(),
-                            r.created_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+                            r.created_at
+                                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                                .unwrap_or_default(),
                         ]
                     })
                     .collect();
-                println!("{}", table(&["RUN", "STATUS", "WORKFLOW", "BRANCH", "CREATED"], &rows, cx.out));
+                println!(
+                    "{}",
+                    table(
+                        &["RUN", "STATUS", "WORKFLOW", "BRANCH", "CREATED"],
+                        &rows,
+                        cx.out
+                    )
+                );
             }
             Ok(exit_code::OK)
         }
@@ -421,8 +438,13 @@ fn open(cx: &Context<'_>, profile: Option<&str>) -> Result<Arc<dyn CiProvider>, 
                 .into(),
             )
         })?;
-    ci.build(profile, &flowspec_providers::registry(), &vars, &project.root)
-        .map_err(|e| cx.config_failure(e))
+    ci.build(
+        profile,
+        &flowspec_providers::registry(),
+        &vars,
+        &project.root,
+    )
+    .map_err(|e| cx.config_failure(e))
 }
 
 fn providers(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
@@ -431,7 +453,12 @@ fn providers(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
         .ok()
         .and_then(|p| Settings::load(&p.settings_file).ok())
         .and_then(|s| CiSettings::from_settings(&s).ok().flatten())
-        .map(|ci| ci.profiles().iter().map(|p| (p.name.clone(), p.provider.clone())).collect())
+        .map(|ci| {
+            ci.profiles()
+                .iter()
+                .map(|p| (p.name.clone(), p.provider.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     if json {
         print_json(&json!({
@@ -470,7 +497,12 @@ fn parse_duration(text: Option<&str>) -> Result<Option<Duration>, Failure> {
     .transpose()
 }
 
-async fn status(cx: &Context<'_>, p: &dyn CiProvider, run: &RunId, json: bool) -> Result<u8, Failure> {
+async fn status(
+    cx: &Context<'_>,
+    p: &dyn CiProvider,
+    run: &RunId,
+    json: bool,
+) -> Result<u8, Failure> {
     let r = p.get_run(run).await.map_err(api_failure)?;
     let jobs = p.list_jobs(run).await.map_err(api_failure)?;
     if json {
@@ -491,7 +523,10 @@ fn print_run(r: &Run) {
         line.push_str(&format!(" on {b}"));
     }
     if let Some(d) = r.duration() {
-        line.push_str(&format!(" · {}", human_ms(d.num_milliseconds().max(0) as u64)));
+        line.push_str(&format!(
+            " · {}",
+            human_ms(d.num_milliseconds().max(0) as u64)
+        ));
     }
     println!("{line}");
     if let Some(u) = &r.url {
@@ -515,7 +550,10 @@ fn print_jobs(cx: &Context<'_>, jobs: &[Job]) {
             ]
         })
         .collect();
-    println!("{}", table(&["", "JOB", "STATUS", "TIME", "ID"], &rows, cx.out));
+    println!(
+        "{}",
+        table(&["", "JOB", "STATUS", "TIME", "ID"], &rows, cx.out)
+    );
 }
 
 fn job_duration(j: &Job) -> String {
@@ -566,7 +604,10 @@ impl View {
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let bar = multi.add(ProgressBar::new_spinner());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}").expect("a valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                .expect("a valid template"),
+        );
         bar.set_message(format!("run {run}: waiting for the first answer"));
         bar.enable_steady_tick(Duration::from_millis(120));
         View::Live {
@@ -597,10 +638,18 @@ impl View {
                 for job in list {
                     let bar = jobs.entry(job.id.clone()).or_insert_with(|| {
                         let b = multi.add(ProgressBar::new_spinner());
-                        b.set_style(ProgressStyle::with_template("  {msg}").expect("a valid template"));
+                        b.set_style(
+                            ProgressStyle::with_template("  {msg}").expect("a valid template"),
+                        );
                         b
                     });
-                    bar.set_message(format!("{} {} {} {}", symbol(job.status), job.name, job.status, job_duration(job)));
+                    bar.set_message(format!(
+                        "{} {} {} {}",
+                        symbol(job.status),
+                        job.name,
+                        job.status,
+                        job_duration(job)
+                    ));
                     if job.status.is_terminal() {
                         bar.finish();
                     }
@@ -663,7 +712,12 @@ async fn wait_run(
     report_wait(cx, &outcome, started.elapsed(), json)
 }
 
-fn report_wait(cx: &Context<'_>, outcome: &WaitOutcome, waited: Duration, json: bool) -> Result<u8, Failure> {
+fn report_wait(
+    cx: &Context<'_>,
+    outcome: &WaitOutcome,
+    waited: Duration,
+    json: bool,
+) -> Result<u8, Failure> {
     let verdict = outcome.verdict();
     let code = match verdict {
         Verdict::Success => exit_code::OK,
@@ -704,10 +758,16 @@ fn report_wait(cx: &Context<'_>, outcome: &WaitOutcome, waited: Duration, json: 
 
 async fn find_job(p: &dyn CiProvider, run: &RunId, wanted: &str) -> Result<Job, Failure> {
     let jobs = p.list_jobs(run).await.map_err(api_failure)?;
-    if let Some(j) = jobs.iter().find(|j| j.id.as_str() == wanted || j.name == wanted) {
+    if let Some(j) = jobs
+        .iter()
+        .find(|j| j.id.as_str() == wanted || j.name == wanted)
+    {
         return Ok(j.clone());
     }
-    let names: Vec<String> = jobs.iter().map(|j| format!("{} ({})", j.name, j.id)).collect();
+    let names: Vec<String> = jobs
+        .iter()
+        .map(|j| format!("{} ({})", j.name, j.id))
+        .collect();
     Err(Failure::usage(format!(
         "run {run} has no job `{wanted}`{}",
         if names.is_empty() {
@@ -730,7 +790,10 @@ async fn logs(
         None => {
             let all = p.list_jobs(run).await.map_err(api_failure)?;
             if follow && all.len() > 1 {
-                let names: Vec<String> = all.iter().map(|j| format!("{} ({})", j.name, j.id)).collect();
+                let names: Vec<String> = all
+                    .iter()
+                    .map(|j| format!("{} ({})", j.name, j.id))
+                    .collect();
                 return Err(Failure::usage(format!(
                     "--follow needs one job: pass --job (run {run} has {})",
                     names.join(", ")
@@ -756,7 +819,9 @@ async fn logs(
                 );
             } else {
                 if chunk.restarted {
-                    eprintln!("(the log was truncated by the CI; printing it again from the start)");
+                    eprintln!(
+                        "(the log was truncated by the CI; printing it again from the start)"
+                    );
                 }
                 stdout
                     .write_all(&chunk.bytes)
@@ -768,7 +833,11 @@ async fn logs(
             if !follow || chunk.complete {
                 break;
             }
-            idle = if grew { Duration::from_secs(2) } else { (idle * 3 / 2).min(Duration::from_secs(10)) };
+            idle = if grew {
+                Duration::from_secs(2)
+            } else {
+                (idle * 3 / 2).min(Duration::from_secs(10))
+            };
             tokio::time::sleep(poll_override().unwrap_or(idle)).await;
         }
     }
@@ -789,17 +858,27 @@ struct Counting<W> {
 }
 
 impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             self.bar.inc(*n as u64);
         }
         poll
     }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -825,7 +904,11 @@ async fn artifacts(
             if have.is_empty() {
                 format!("run {run} has no artifacts")
             } else {
-                format!("no artifact named {} in run {run}; it has: {}", names.join(", "), have.join(", "))
+                format!(
+                    "no artifact named {} in run {run}; it has: {}",
+                    names.join(", "),
+                    have.join(", ")
+                )
             },
         ));
     }
@@ -836,7 +919,10 @@ async fn artifacts(
     let mut results = Vec::new();
     for artifact in chosen {
         if artifact.expired {
-            return Err(Failure::new(exit_code::CI_REQUEST_FAILED, format!("artifact `{}` has expired", artifact.name)));
+            return Err(Failure::new(
+                exit_code::CI_REQUEST_FAILED,
+                format!("artifact `{}` has expired", artifact.name),
+            ));
         }
         let mut file_name = flowspec_providers::download::safe_file_name(&artifact.name);
         if artifact.zip && !file_name.ends_with(".zip") {
@@ -850,9 +936,11 @@ async fn artifacts(
             };
             b.set_draw_target(ProgressDrawTarget::stderr());
             b.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
             );
             b.set_message(artifact.name.clone());
             b
@@ -862,7 +950,10 @@ async fn artifacts(
         let file = tokio::fs::File::create(&path)
             .await
             .map_err(|e| Failure::error(format!("cannot create {}: {e}", cx.show_path(&path))))?;
-        let mut sink = Counting { inner: file, bar: bar.clone() };
+        let mut sink = Counting {
+            inner: file,
+            bar: bar.clone(),
+        };
         let result = p.download_artifact(run, artifact, &mut sink).await;
         bar.finish_and_clear();
         let bytes = match result {
@@ -878,17 +969,30 @@ async fn artifacts(
             let dir = output.join(file_name.trim_end_matches(".zip"));
             let archive = path.clone();
             let target = dir.clone();
-            let files = tokio::task::spawn_blocking(move || flowspec_providers::download::unzip(&archive, &target))
-                .await
-                .map_err(|e| Failure::error(format!("unzip stopped: {e}")))?
-                .map_err(|e| Failure::new(exit_code::CI_REQUEST_FAILED, e.to_string()))?;
+            let files = tokio::task::spawn_blocking(move || {
+                flowspec_providers::download::unzip(&archive, &target)
+            })
+            .await
+            .map_err(|e| Failure::error(format!("unzip stopped: {e}")))?
+            .map_err(|e| Failure::new(exit_code::CI_REQUEST_FAILED, e.to_string()))?;
             let _ = tokio::fs::remove_file(&path).await;
             entry = json!({"name": artifact.name, "path": dir, "bytes": bytes, "files": files});
             if !json {
-                println!("{} → {} ({} files, {} bytes)", artifact.name, cx.show_path(&dir), files.len(), bytes);
+                println!(
+                    "{} → {} ({} files, {} bytes)",
+                    artifact.name,
+                    cx.show_path(&dir),
+                    files.len(),
+                    bytes
+                );
             }
         } else if !json {
-            println!("{} → {} ({} bytes)", artifact.name, cx.show_path(&path), bytes);
+            println!(
+                "{} → {} ({} bytes)",
+                artifact.name,
+                cx.show_path(&path),
+                bytes
+            );
         }
         results.push(entry);
     }

@@ -49,7 +49,11 @@ struct Steps(std::sync::Mutex<Vec<ResponseTemplate>>);
 impl Respond for Steps {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let mut steps = self.0.lock().unwrap();
-        if steps.len() > 1 { steps.remove(0) } else { steps[0].clone() }
+        if steps.len() > 1 {
+            steps.remove(0)
+        } else {
+            steps[0].clone()
+        }
     }
 }
 
@@ -76,7 +80,9 @@ async fn mock_run(server: &MockServer, states: Vec<Value>) {
 
 /// Runs a blocking command while the mock server keeps serving.
 async fn output(mut cmd: assert_cmd::Command) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap()
+    tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,15 +102,34 @@ async fn should_exit_0_and_show_progress_lines_when_the_run_succeeds() {
     cmd.args(["wait", "--run", "7"]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("run 7: queued (queued)"), "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("run 7: running (in_progress)"), "{}", shown(&stdout, &stderr));
-    assert!(stdout.contains("run 7: success (completed/success)"), "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("run 7: queued (queued)"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("run 7: running (in_progress)"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stdout.contains("run 7: success (completed/success)"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
     let server = MockServer::start().await;
-    mock_run(&server, vec![run_json("in_progress", None), run_json("completed", Some("failure"))]).await;
+    mock_run(
+        &server,
+        vec![
+            run_json("in_progress", None),
+            run_json("completed", Some("failure")),
+        ],
+    )
+    .await;
     let p = project(&server, "hooks: []\n");
     let mut cmd = ci(&p);
     cmd.args(["wait", "--run", "7", "--json"]);
@@ -112,8 +137,18 @@ async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
     assert_eq!(code, 6, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
-        (v["verdict"].as_str(), v["exit_code"].as_u64(), v["run"]["status"].as_str(), v["run"]["raw_status"].as_str()),
-        (Some("failed"), Some(6), Some("failed"), Some("completed/failure"))
+        (
+            v["verdict"].as_str(),
+            v["exit_code"].as_u64(),
+            v["run"]["status"].as_str(),
+            v["run"]["raw_status"].as_str()
+        ),
+        (
+            Some("failed"),
+            Some(6),
+            Some("failed"),
+            Some("completed/failure")
+        )
     );
     assert_eq!(v["jobs"][0]["name"], "build");
 }
@@ -127,7 +162,10 @@ async fn should_exit_7_when_the_run_is_cancelled() {
     cmd.args(["wait", "--run", "7", "--json"]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 7, "{}", shown(&stdout, &stderr));
-    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["verdict"], "cancelled");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["verdict"],
+        "cancelled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +178,10 @@ async fn should_exit_8_when_the_timeout_passes_first() {
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 8, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!((v["verdict"].as_str(), v["run"]["status"].as_str()), (Some("timed_out"), Some("running")));
+    assert_eq!(
+        (v["verdict"].as_str(), v["run"]["status"].as_str()),
+        (Some("timed_out"), Some("running"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +189,9 @@ async fn should_exit_9_and_name_the_token_variable_when_it_is_rejected() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(RUN))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
+        )
         .mount(&server)
         .await;
     let p = project(&server, "hooks: []\n");
@@ -156,16 +199,29 @@ async fn should_exit_9_and_name_the_token_variable_when_it_is_rejected() {
     cmd.args(["status", "--run", "7"]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 9, "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("Bad credentials"), "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("`GITHUB_TOKEN`"), "{}", shown(&stdout, &stderr));
-    assert!(!stderr.contains("ghp_cli_test_token"), "the token leaked: {stderr}");
+    assert!(
+        stderr.contains("Bad credentials"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("`GITHUB_TOKEN`"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        !stderr.contains("ghp_cli_test_token"),
+        "the token leaked: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_trigger_and_print_the_run_as_json() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/repos/octo/app/actions/workflows/integration-tests.yml/dispatches"))
+        .and(path(
+            "/repos/octo/app/actions/workflows/integration-tests.yml/dispatches",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "workflow_run_id": 7, "html_url": "https://github.com/octo/app/actions/runs/7"
         })))
@@ -174,12 +230,27 @@ async fn should_trigger_and_print_the_run_as_json() {
         .await;
     let p = project(&server, "hooks: []\n");
     let mut cmd = ci(&p);
-    cmd.args(["trigger", "--workflow", "integration-tests.yml", "--input", "feature=auth", "--json"]);
+    cmd.args([
+        "trigger",
+        "--workflow",
+        "integration-tests.yml",
+        "--input",
+        "feature=auth",
+        "--json",
+    ]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!((v["run_id"].as_str(), v["ref"].as_str(), v["platform"].as_str()), (Some("7"), Some("main"), Some("github-actions")));
-    let body: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(
+        (
+            v["run_id"].as_str(),
+            v["ref"].as_str(),
+            v["platform"].as_str()
+        ),
+        (Some("7"), Some("main"), Some("github-actions"))
+    );
+    let body: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
     assert_eq!(body["inputs"], json!({"feature": "auth"}));
 }
 
@@ -188,7 +259,9 @@ fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
     {
         let mut writer = zip::ZipWriter::new(&mut cursor);
         for (name, data) in entries {
-            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
             writer.write_all(data).unwrap();
         }
         writer.finish().unwrap();
@@ -206,7 +279,10 @@ async fn mock_artifact(server: &MockServer, zip: Vec<u8>) {
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/actions/artifacts/11/zip"))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}/blob/11.zip", server.uri()).as_str()))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/blob/11.zip", server.uri()).as_str()),
+        )
         .mount(server)
         .await;
     Mock::given(method("GET"))
@@ -219,15 +295,30 @@ async fn mock_artifact(server: &MockServer, zip: Vec<u8>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_download_and_unzip_artifacts() {
     let server = MockServer::start().await;
-    mock_artifact(&server, zip_bytes(&[("junit.xml", b"<testsuite/>"), ("logs/a.txt", b"A")])).await;
+    mock_artifact(
+        &server,
+        zip_bytes(&[("junit.xml", b"<testsuite/>"), ("logs/a.txt", b"A")]),
+    )
+    .await;
     let p = project(&server, "hooks: []\n");
     let mut cmd = ci(&p);
-    cmd.args(["artifacts", "--run", "7", "--output", "out", "--unzip", "--json"]);
+    cmd.args([
+        "artifacts",
+        "--run",
+        "7",
+        "--output",
+        "out",
+        "--unzip",
+        "--json",
+    ]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
     assert_eq!(p.read("out/test-report/junit.xml"), "<testsuite/>");
     assert_eq!(p.read("out/test-report/logs/a.txt"), "A");
-    assert!(!p.join("out/test-report.zip").exists(), "the archive is removed once unpacked");
+    assert!(
+        !p.join("out/test-report.zip").exists(),
+        "the archive is removed once unpacked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +330,11 @@ async fn should_refuse_a_zip_entry_that_climbs_out_of_the_output() {
     cmd.args(["artifacts", "--run", "7", "--output", "out", "--unzip"]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 9, "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("unsafe entry `../escaped.txt`"), "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("unsafe entry `../escaped.txt`"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
     assert!(!p.join("out/escaped.txt").exists() && !p.join("escaped.txt").exists());
 }
 
@@ -257,24 +352,48 @@ async fn should_trigger_from_a_ci_hook_audit_it_and_emit_ci_triggered() {
     let hooks = "hooks:\n  - name: trigger-ci-tests\n    events:\n      - type: implement.completed\n    ci:\n      workflow: integration-tests.yml\n      inputs:\n        feature: \"{event.feature}\"\n        trigger: flowspec-hook\n  - name: on-triggered\n    events:\n      - type: ci.triggered\n    command: \"echo run=$(cat | grep -o '\\\"run_id\\\":\\\"[0-9]*\\\"')\"\n";
     let p = project(&server, hooks);
     let mut cmd = p.cmd();
-    cmd.env("GITHUB_TOKEN", "ghp_cli_test_token")
-        .args(["emit", "implement.completed", "--feature", "auth", "--json"]);
+    cmd.env("GITHUB_TOKEN", "ghp_cli_test_token").args([
+        "emit",
+        "implement.completed",
+        "--feature",
+        "auth",
+        "--json",
+    ]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
-    let body: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
-    assert_eq!(body["inputs"], json!({"feature": "auth", "trigger": "flowspec-hook"}));
+    let body: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(
+        body["inputs"],
+        json!({"feature": "auth", "trigger": "flowspec-hook"})
+    );
     let audit = p.audit();
-    let trigger = audit.iter().find(|r| r["hook_name"] == "trigger-ci-tests").expect("an audit line");
+    let trigger = audit
+        .iter()
+        .find(|r| r["hook_name"] == "trigger-ci-tests")
+        .expect("an audit line");
     assert_eq!(trigger["status"], "success");
     assert_eq!(
         trigger["target"],
         json!({"platform": "github-actions", "workflow": "integration-tests.yml", "ref": "main"})
     );
     assert_eq!(trigger["response"]["run_id"], "12345678");
-    assert_eq!(trigger["response"]["run_url"], "https://github.com/octo/app/actions/runs/12345678");
-    let follow = audit.iter().find(|r| r["hook_name"] == "on-triggered").expect("the ci.triggered hook ran");
+    assert_eq!(
+        trigger["response"]["run_url"],
+        "https://github.com/octo/app/actions/runs/12345678"
+    );
+    let follow = audit
+        .iter()
+        .find(|r| r["hook_name"] == "on-triggered")
+        .expect("the ci.triggered hook ran");
     assert_eq!(follow["event_type"], "ci.triggered");
-    assert!(follow["output"].as_str().unwrap().contains("run=\"run_id\":\"12345678\""), "{follow}");
+    assert!(
+        follow["output"]
+            .as_str()
+            .unwrap()
+            .contains("run=\"run_id\":\"12345678\""),
+        "{follow}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +410,9 @@ async fn should_wait_on_gitlab_too() {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v4/projects/group%2Fapp/pipelines/287/jobs"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 7, "name": "rspec", "status": "failed", "stage": "test"}])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!([{"id": 7, "name": "rspec", "status": "failed", "stage": "test"}]),
+        ))
         .mount(&server)
         .await;
     let p = TestProject::new("hooks: []\n");
@@ -306,7 +427,13 @@ async fn should_wait_on_gitlab_too() {
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 6, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!((v["run"]["raw_status"].as_str(), v["jobs"][0]["name"].as_str()), (Some("failed"), Some("rspec")));
+    assert_eq!(
+        (
+            v["run"]["raw_status"].as_str(),
+            v["jobs"][0]["name"].as_str()
+        ),
+        (Some("failed"), Some("rspec"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +444,19 @@ async fn should_point_at_the_config_line_of_an_unknown_provider() {
     cmd.args(["ci", "list"]);
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 3, "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("unknown CI provider `githib`"), "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("did you mean `github`?"), "{}", shown(&stdout, &stderr));
-    assert!(stderr.contains("flowspec.yaml:2:13"), "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("unknown CI provider `githib`"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("did you mean `github`?"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("flowspec.yaml:2:13"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
 }

@@ -430,6 +430,10 @@ pub struct RunRef {
     /// How the id was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<RunDiscovery>,
+    /// The branch or tag the run was started on (the provider's default when the
+    /// request named none).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
 }
 
 impl RunRef {
@@ -439,7 +443,14 @@ impl RunRef {
             id: id.into(),
             url: None,
             discovery: None,
+            git_ref: None,
         }
+    }
+
+    /// Sets the ref the run was started on.
+    pub fn on_ref(mut self, git_ref: impl Into<String>) -> Self {
+        self.git_ref = Some(git_ref.into());
+        self
     }
 
     /// Sets the web page.

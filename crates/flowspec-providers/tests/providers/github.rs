@@ -68,7 +68,9 @@ fn body_of(request: &wiremock::Request) -> Value {
 async fn should_trigger_and_return_the_run_id_the_dispatch_answered() {
     let (server, provider) = setup().await;
     Mock::given(method("POST"))
-        .and(path(format!("{REPO}/actions/workflows/integration-tests.yml/dispatches")))
+        .and(path(format!(
+            "{REPO}/actions/workflows/integration-tests.yml/dispatches"
+        )))
         .and(header("authorization", "Bearer ghp_test_token"))
         .and(header("accept", "application/vnd.github+json"))
         .and(header("x-github-api-version", "2022-11-28"))
@@ -126,7 +128,10 @@ async fn should_find_the_dispatched_run_by_its_correlation_id_when_the_server_re
         .trigger(&TriggerRequest::new("ci.yml").correlation_id("fs-ours"))
         .await
         .unwrap();
-    assert_eq!((run.id.as_str(), run.discovery), ("29", Some(RunDiscovery::Correlation)));
+    assert_eq!(
+        (run.id.as_str(), run.discovery),
+        ("29", Some(RunDiscovery::Correlation))
+    );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
         body_of(&requests[0])["inputs"]["flowspec_run_id"],
@@ -150,7 +155,10 @@ async fn should_refuse_to_guess_between_racing_runs_without_a_correlation_input(
         })))
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("ci.yml")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new("ci.yml"))
+        .await
+        .unwrap_err();
     assert_eq!(err.suggestions(), ["30", "29"]);
     insta::assert_snapshot!("github_ambiguous_runs", err.to_string());
 }
@@ -177,7 +185,10 @@ async fn should_list_the_workflows_that_exist_when_the_workflow_is_not_found() {
         })))
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("deploy.yml")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new("deploy.yml"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::NotFound);
     assert_eq!(err.suggestions(), ["ci.yml", "integration-tests.yml"]);
     insta::assert_snapshot!("github_workflow_not_found", err.to_string());
@@ -195,7 +206,10 @@ async fn should_name_the_token_variable_when_the_token_is_rejected() {
         .mount(&server)
         .await;
     let err = provider.get_run(&RunId::new("1")).await.unwrap_err();
-    assert_eq!((err.kind(), err.token_var()), (ProviderErrorKind::Auth, Some("GITHUB_TOKEN")));
+    assert_eq!(
+        (err.kind(), err.token_var()),
+        (ProviderErrorKind::Auth, Some("GITHUB_TOKEN"))
+    );
     insta::assert_snapshot!("github_401", err.to_string());
 }
 
@@ -245,13 +259,21 @@ async fn should_retry_a_500_then_succeed() {
         .and(path(format!("{REPO}/actions/runs/7")))
         .respond_with(Sequence::new(vec![
             ResponseTemplate::new(500).set_body_string("boom"),
-            ResponseTemplate::new(200).set_body_json(run_json(7, "completed", Some("failure"), "CI")),
+            ResponseTemplate::new(200).set_body_json(run_json(
+                7,
+                "completed",
+                Some("failure"),
+                "CI",
+            )),
         ]))
         .expect(2)
         .mount(&server)
         .await;
     let run = provider.get_run(&RunId::new("7")).await.unwrap();
-    assert_eq!((run.status, run.raw_status.as_str()), (RunStatus::Failed, "completed/failure"));
+    assert_eq!(
+        (run.status, run.raw_status.as_str()),
+        (RunStatus::Failed, "completed/failure")
+    );
     assert_eq!(run.head_branch.as_deref(), Some("main"));
 }
 
@@ -264,7 +286,10 @@ async fn should_never_repeat_a_dispatch_after_an_ambiguous_failure() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = provider.trigger(&TriggerRequest::new("ci.yml")).await.unwrap_err();
+    let err = provider
+        .trigger(&TriggerRequest::new("ci.yml"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Transient);
     assert!(err.to_string().contains("not repeated"), "{err}");
 }
@@ -299,7 +324,11 @@ async fn should_explain_malformed_json() {
         .await;
     let err = provider.get_run(&RunId::new("7")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::Platform);
-    assert!(err.to_string().starts_with("unexpected answer for get run 7"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("unexpected answer for get run 7"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -324,7 +353,11 @@ async fn should_poll_with_etags_so_unchanged_runs_cost_no_rate_limit() {
         .await;
     for _ in 0..3 {
         let run = provider.get_run(&RunId::new("7")).await.unwrap();
-        assert_eq!(run.status, RunStatus::Running, "a 304 serves the cached run");
+        assert_eq!(
+            run.status,
+            RunStatus::Running,
+            "a 304 serves the cached run"
+        );
     }
 }
 
@@ -360,7 +393,11 @@ async fn should_follow_every_page_of_jobs_runs_and_artifacts() {
     let names: Vec<(&str, RunStatus)> = jobs.iter().map(|j| (j.name.as_str(), j.status)).collect();
     assert_eq!(
         names,
-        [("build", RunStatus::Success), ("test", RunStatus::Queued), ("deploy", RunStatus::Queued)],
+        [
+            ("build", RunStatus::Success),
+            ("test", RunStatus::Queued),
+            ("deploy", RunStatus::Queued)
+        ],
         "a `requested` job (which octocrab's model rejects) is read as queued"
     );
 
@@ -385,7 +422,10 @@ async fn should_follow_every_page_of_jobs_runs_and_artifacts() {
         .mount(&server)
         .await;
     let artifacts = provider.list_artifacts(&RunId::new("5")).await.unwrap();
-    let seen: Vec<(&str, bool)> = artifacts.iter().map(|a| (a.name.as_str(), a.expired)).collect();
+    let seen: Vec<(&str, bool)> = artifacts
+        .iter()
+        .map(|a| (a.name.as_str(), a.expired))
+        .collect();
     assert_eq!(seen, [("test-report", false), ("coverage", true)]);
 
     Mock::given(method("GET"))
@@ -422,7 +462,12 @@ async fn should_follow_a_job_log_across_chunks_without_sending_the_token_to_stor
         .and(path(format!("{REPO}/actions/jobs/9")))
         .respond_with(Sequence::new(vec![
             ResponseTemplate::new(200).set_body_json(job_json(9, "build", "in_progress", None)),
-            ResponseTemplate::new(200).set_body_json(job_json(9, "build", "completed", Some("success"))),
+            ResponseTemplate::new(200).set_body_json(job_json(
+                9,
+                "build",
+                "completed",
+                Some("success"),
+            )),
         ]))
         .mount(&server)
         .await;
@@ -435,18 +480,25 @@ async fn should_follow_a_job_log_across_chunks_without_sending_the_token_to_stor
         .and(path("/blob/job-9.txt"))
         .respond_with(Sequence::new(vec![
             ResponseTemplate::new(200).set_body_string("2026-03-20T10:01:02Z line1\n"),
-            ResponseTemplate::new(200).set_body_string("2026-03-20T10:01:02Z line1\n2026-03-20T10:01:03Z line2\n"),
+            ResponseTemplate::new(200)
+                .set_body_string("2026-03-20T10:01:02Z line1\n2026-03-20T10:01:03Z line2\n"),
         ]))
         .mount(&server)
         .await;
     let run = RunId::new("5");
     let first = provider.job_log(&run, &JobId::new("9"), 0).await.unwrap();
-    assert_eq!((first.text().as_ref(), first.complete), ("2026-03-20T10:01:02Z line1\n", false));
+    assert_eq!(
+        (first.text().as_ref(), first.complete),
+        ("2026-03-20T10:01:02Z line1\n", false)
+    );
     let second = provider
         .job_log(&run, &JobId::new("9"), first.next_offset)
         .await
         .unwrap();
-    assert_eq!((second.text().as_ref(), second.complete), ("2026-03-20T10:01:03Z line2\n", true));
+    assert_eq!(
+        (second.text().as_ref(), second.complete),
+        ("2026-03-20T10:01:03Z line2\n", true)
+    );
     for request in server.received_requests().await.unwrap() {
         if request.url.path().starts_with("/blob/") {
             assert!(
@@ -464,10 +516,10 @@ async fn should_stream_an_artifact_byte_for_byte() {
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/actions/artifacts/11/zip")))
         .and(header_exists("authorization"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/blob/artifact-11.zip", server.uri()).as_str()),
-        )
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/blob/artifact-11.zip", server.uri()).as_str(),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -491,14 +543,23 @@ async fn should_say_an_artifact_expired() {
     let (server, provider) = setup().await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/actions/artifacts/11/zip")))
-        .respond_with(ResponseTemplate::new(410).set_body_json(json!({"message": "Artifact has expired"})))
+        .respond_with(
+            ResponseTemplate::new(410).set_body_json(json!({"message": "Artifact has expired"})),
+        )
         .mount(&server)
         .await;
     let err = provider
-        .download_artifact(&RunId::new("5"), &Artifact::new("11", "report"), &mut Vec::new())
+        .download_artifact(
+            &RunId::new("5"),
+            &Artifact::new("11", "report"),
+            &mut Vec::new(),
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), "download artifact `report`: the artifact has expired");
+    assert_eq!(
+        err.to_string(),
+        "download artifact `report`: the artifact has expired"
+    );
 }
 
 #[tokio::test]
@@ -523,12 +584,18 @@ async fn should_retry_cancel_and_report_statuses() {
             "state": "failure", "context": "flowspec/tests",
             "description": "3 tests failed", "target_url": "https://ci.example/run/42"
         })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": "failure"})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": "failure"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let run = RunId::new("5");
-    for scope in [RetryScope::All, RetryScope::Failed, RetryScope::Job(JobId::new("9"))] {
+    for scope in [
+        RetryScope::All,
+        RetryScope::Failed,
+        RetryScope::Job(JobId::new("9")),
+    ] {
         let again = provider.retry(&run, &scope).await.unwrap();
         assert_eq!(again.id, run, "GitHub re-runs keep the run id");
     }
@@ -549,7 +616,11 @@ async fn should_explain_that_a_finished_run_cannot_be_cancelled() {
     let (server, provider) = setup().await;
     Mock::given(method("POST"))
         .and(path(format!("{REPO}/actions/runs/5/cancel")))
-        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"message": "Cannot cancel a workflow run that is completed."})))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_json(
+                json!({"message": "Cannot cancel a workflow run that is completed."}),
+            ),
+        )
         .mount(&server)
         .await;
     let err = provider.cancel(&RunId::new("5")).await.unwrap_err();

@@ -66,13 +66,23 @@ async fn should_create_a_pipeline_with_variables_and_never_call_user() {
         .mount(&server)
         .await;
     let run = provider
-        .trigger(&TriggerRequest::new("").input("FEATURE", "auth").input("EVENT_TYPE", "implement.completed"))
+        .trigger(
+            &TriggerRequest::new("")
+                .input("FEATURE", "auth")
+                .input("EVENT_TYPE", "implement.completed"),
+        )
         .await
         .unwrap();
     assert_eq!(run.id.as_str(), "287");
-    assert_eq!(run.url.as_deref(), Some("https://gitlab.example.com/group/app/-/pipelines/287"));
+    assert_eq!(
+        run.url.as_deref(),
+        Some("https://gitlab.example.com/group/app/-/pipelines/287")
+    );
     let requests = server.received_requests().await.unwrap();
-    assert!(requests.iter().all(|r| r.url.path() != "/api/v4/user"), "no /user call");
+    assert!(
+        requests.iter().all(|r| r.url.path() != "/api/v4/user"),
+        "no /user call"
+    );
     insta::assert_snapshot!(
         "gitlab_create_pipeline_body",
         String::from_utf8_lossy(&requests[0].body)
@@ -91,7 +101,11 @@ async fn should_trigger_with_a_pipeline_trigger_token() {
         .mount(&server)
         .await;
     let run = provider
-        .trigger(&TriggerRequest::new("").git_ref("release/1.2").input("FEATURE", "auth"))
+        .trigger(
+            &TriggerRequest::new("")
+                .git_ref("release/1.2")
+                .input("FEATURE", "auth"),
+        )
         .await
         .unwrap();
     assert_eq!(run.id.as_str(), "288");
@@ -105,7 +119,12 @@ async fn should_trigger_with_a_pipeline_trigger_token() {
 #[tokio::test]
 async fn should_map_pipeline_statuses() {
     let (server, provider) = setup().await;
-    for (id, status) in [(1, "canceled"), (2, "manual"), (3, "waiting_for_resource"), (4, "canceling")] {
+    for (id, status) in [
+        (1, "canceled"),
+        (2, "manual"),
+        (3, "waiting_for_resource"),
+        (4, "canceling"),
+    ] {
         Mock::given(method("GET"))
             .and(path(format!("{PROJECT}/pipelines/{id}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(pipeline(id, status)))
@@ -133,7 +152,9 @@ async fn should_name_the_token_variable_on_401() {
     let (server, provider) = setup().await;
     Mock::given(method("GET"))
         .and(path(format!("{PROJECT}/pipelines/287")))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"})))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -160,7 +181,11 @@ async fn should_report_the_reset_of_a_429_it_cannot_wait_for() {
     let err = provider.get_run(&RunId::new("287")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::RateLimited);
     assert!(err.reset_at().is_some());
-    assert!(err.to_string().contains("rate limit resets at 2100-01-01T00:00:00Z"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("rate limit resets at 2100-01-01T00:00:00Z"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -169,13 +194,17 @@ async fn should_retry_a_500_then_succeed_and_explain_malformed_json() {
     Mock::given(method("GET"))
         .and(path(format!("{PROJECT}/pipelines/287")))
         .respond_with(Sequence::new(vec![
-            ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"})),
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"message": "500 Internal Server Error"})),
             ResponseTemplate::new(200).set_body_json(pipeline(287, "success")),
         ]))
         .expect(2)
         .mount(&server)
         .await;
-    assert_eq!(provider.get_run(&RunId::new("287")).await.unwrap().status, RunStatus::Success);
+    assert_eq!(
+        provider.get_run(&RunId::new("287")).await.unwrap().status,
+        RunStatus::Success
+    );
     Mock::given(method("GET"))
         .and(path(format!("{PROJECT}/pipelines/9")))
         .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 9,"))
@@ -189,37 +218,48 @@ async fn should_retry_a_500_then_succeed_and_explain_malformed_json() {
 async fn should_follow_pages_of_jobs_and_list_their_archives() {
     let (server, provider) = setup().await;
     let jobs_path = format!("{PROJECT}/pipelines/287/jobs");
+    // GitLab pages hold `per_page` (100) items; a shorter page is the last.
     Mock::given(method("GET"))
         .and(path(jobs_path.clone()))
         .and(query_param("page", "2"))
+        .and(query_param("per_page", "100"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("x-page", "2")
                 .insert_header("x-next-page", "")
                 .set_body_json(json!([job(5, "build", "success")])),
         )
+        .expect(2) // once for the jobs, once for the artifacts
         .mount(&server)
         .await;
+    let first: Vec<Value> = (0..100)
+        .map(|i| job(1000 - i, &format!("test {i}"), "success"))
+        .collect();
     Mock::given(method("GET"))
         .and(path(jobs_path.clone()))
+        .and(query_param("page", "1"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("x-page", "1")
                 .insert_header("x-next-page", "2")
-                .insert_header(
-                    "link",
-                    format!("<{}{jobs_path}?include_retried=false&page=2&per_page=100>; rel=\"next\"", server.uri()),
-                )
-                .set_body_json(json!([job(7, "rspec:other", "failed"), job(6, "lint", "success")])),
+                .set_body_json(Value::Array(first)),
         )
         .mount(&server)
         .await;
     let jobs = provider.list_jobs(&RunId::new("287")).await.unwrap();
-    let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
-    assert_eq!(names, ["build", "lint", "rspec:other"], "pipeline order, all pages");
+    assert_eq!(jobs.len(), 101, "both pages");
+    assert_eq!(
+        jobs[0].name, "build",
+        "pipeline order: GitLab lists newest first"
+    );
     let artifacts = provider.list_artifacts(&RunId::new("287")).await.unwrap();
-    let names: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["build/artifacts.zip", "lint/artifacts.zip", "rspec:other/artifacts.zip"]);
+    assert_eq!(
+        artifacts.len(),
+        101,
+        "one archive per job, the job logs left out"
+    );
+    assert_eq!(artifacts[0].name, "build/artifacts.zip");
+    assert_eq!(artifacts[0].job.as_ref().map(|j| j.as_str()), Some("5"));
 }
 
 #[tokio::test]
@@ -266,10 +306,10 @@ async fn should_stream_a_job_archive_without_sending_the_token_to_storage() {
     Mock::given(method("GET"))
         .and(path(format!("{PROJECT}/jobs/5/artifacts")))
         .and(header("PRIVATE-TOKEN", "glpat-test"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/blob/5.zip?X-Amz-Signature=abc", server.uri()).as_str()),
-        )
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/blob/5.zip?X-Amz-Signature=abc", server.uri()).as_str(),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -321,16 +361,32 @@ async fn should_retry_failed_jobs_one_job_cancel_and_report_a_status() {
         .and(path(format!("{PROJECT}/statuses/18f3e63d")))
         .and(body_string_contains("state=failed"))
         .and(body_string_contains("name=flowspec%2Fbuild"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 93, "status": "failed"})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 93, "status": "failed"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let run = RunId::new("287");
-    assert_eq!(provider.retry(&run, &RetryScope::Failed).await.unwrap().id, run);
-    assert_eq!(provider.retry(&run, &RetryScope::Job(JobId::new("7"))).await.unwrap().id, run);
+    assert_eq!(
+        provider.retry(&run, &RetryScope::Failed).await.unwrap().id,
+        run
+    );
+    assert_eq!(
+        provider
+            .retry(&run, &RetryScope::Job(JobId::new("7")))
+            .await
+            .unwrap()
+            .id,
+        run
+    );
     provider.cancel(&run).await.unwrap();
     provider
-        .report_status(&CommitStatus::new("18f3e63d", CommitState::Failed).context("flowspec/build").git_ref("main"))
+        .report_status(
+            &CommitStatus::new("18f3e63d", CommitState::Failed)
+                .context("flowspec/build")
+                .git_ref("main"),
+        )
         .await
         .unwrap();
 }
@@ -341,10 +397,16 @@ async fn should_list_recent_pipelines_of_a_branch() {
     Mock::given(method("GET"))
         .and(path(format!("{PROJECT}/pipelines")))
         .and(query_param("ref", "main"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([pipeline(3, "running"), pipeline(2, "failed")])))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([pipeline(3, "running"), pipeline(2, "failed")])),
+        )
         .mount(&server)
         .await;
-    let runs = provider.list_runs(&RunFilter::new().branch("main").limit(2)).await.unwrap();
+    let runs = provider
+        .list_runs(&RunFilter::new().branch("main").limit(2))
+        .await
+        .unwrap();
     let ids: Vec<(&str, RunStatus)> = runs.iter().map(|r| (r.id.as_str(), r.status)).collect();
     assert_eq!(ids, [("3", RunStatus::Running), ("2", RunStatus::Failed)]);
 }
