@@ -32,7 +32,8 @@
 //!   (API v1.1 does not address `circleci/` projects).
 //! - **Retry**: `POST /workflow/{id}/rerun` with `from_failed: true` (failed
 //!   workflows), `from_failed: false` (all), or `jobs: [id]` (one job). The run id
-//!   stays the pipeline's.
+//!   stays the pipeline's; the call returns once the pipeline lists the new
+//!   workflows, so a wait that follows does not see the attempt that was re-run.
 //! - **Test metadata**: [`CircleciProvider::tests`] and [`CircleciProvider::run_tests`]
 //!   (`GET /project/{slug}/{job-number}/tests`), for the results parser.
 //! - **Commit status**: CircleCI reports to GitHub/Bitbucket itself; its API has none.
@@ -61,6 +62,7 @@ use crate::common::{self, GitDefaults, Token};
 const TOKEN_VARS: &[&str] = &["CIRCLECI_TOKEN", "CIRCLE_TOKEN"];
 const DEFAULT_API: &str = "https://circleci.com/api/v2/";
 const MAX_PAGES: usize = 200;
+const SETTLE_ATTEMPTS: usize = 10;
 
 /// `ci.config` for `provider: circleci`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -323,6 +325,7 @@ pub struct CircleciProvider {
     default_branch: Option<String>,
     definition_id: Option<String>,
     parameter_types: BTreeMap<String, ParameterType>,
+    settle_poll: Duration,
     http: HttpClient,
 }
 
@@ -376,6 +379,7 @@ impl CircleciProvider {
             default_branch: None,
             definition_id: None,
             parameter_types: BTreeMap::new(),
+            settle_poll: Duration::from_secs(1),
             http: HttpClient::shared(),
         }
     }
@@ -762,6 +766,37 @@ impl CircleciProvider {
         Ok(out)
     }
 
+    /// Waits (briefly) until the pipeline lists the workflows a re-run created, so
+    /// that the run's status no longer shows the attempt that was re-run: without
+    /// this, a `ci retry --wait` could read the old, failed status and stop at once.
+    async fn settle(&self, run: &RunId, created: &[String]) {
+        if created.is_empty() {
+            return;
+        }
+        for _ in 0..SETTLE_ATTEMPTS {
+            match self.workflows(run).await {
+                Ok(listed) if created.iter().all(|id| listed.iter().any(|w| &w.id == id)) => {
+                    return;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::debug!(message = "Cannot list the re-run workflows yet.", %error);
+                }
+            }
+            tokio::time::sleep(self.settle_poll).await;
+        }
+        tracing::warn!(
+            message = "CircleCI does not list the re-run workflows yet; the run's status may show the previous attempt for a moment.",
+            pipeline = %run
+        );
+    }
+
+    /// Sets how often a re-run's new workflows are looked for (1 s).
+    pub fn with_settle_poll(mut self, every: Duration) -> Self {
+        self.settle_poll = every;
+        self
+    }
+
     fn v1_build_url(&self, job_number: u64) -> Result<Url, ProviderError> {
         let unsupported = |why: &str| {
             ProviderError::new(
@@ -976,11 +1011,21 @@ impl CiProvider for CircleciProvider {
         let rerun = |w: &Workflow, body: Value, what: String| {
             let url = self.url(&format!("workflow/{}/rerun", w.id));
             async move {
-                self.send(Method::POST, &url, Some(&body), Idempotency::Unsafe, &what)
-                    .await
-                    .map(drop)
+                let response = self
+                    .send(Method::POST, &url, Some(&body), Idempotency::Unsafe, &what)
+                    .await?;
+                // `202 {"workflow_id": "<new id>"}`: the re-run is a new workflow.
+                let answer: Option<Value> = self.json(response, &what).await.ok();
+                Ok::<_, ProviderError>(
+                    answer
+                        .as_ref()
+                        .and_then(|a| a.get("workflow_id"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                )
             }
         };
+        let mut created: Vec<String> = Vec::new();
         match scope {
             RetryScope::Failed => {
                 let failed: Vec<&Workflow> = workflows
@@ -994,12 +1039,14 @@ impl CiProvider for CircleciProvider {
                     ));
                 }
                 for w in failed {
-                    rerun(
-                        w,
-                        json!({ "from_failed": true }),
-                        format!("re-run workflow `{}` from failed", w.name),
-                    )
-                    .await?;
+                    created.extend(
+                        rerun(
+                            w,
+                            json!({ "from_failed": true }),
+                            format!("re-run workflow `{}` from failed", w.name),
+                        )
+                        .await?,
+                    );
                 }
             }
             RetryScope::Job(job) => {
@@ -1026,12 +1073,14 @@ impl CiProvider for CircleciProvider {
                     .with_suggestions(names)
                     .with_suggestion_label("jobs of the pipeline"));
                 };
-                rerun(
-                    &w,
-                    json!({ "jobs": [j.id] }),
-                    format!("re-run job `{}` of workflow `{}`", j.name, w.name),
-                )
-                .await?;
+                created.extend(
+                    rerun(
+                        &w,
+                        json!({ "jobs": [j.id] }),
+                        format!("re-run job `{}` of workflow `{}`", j.name, w.name),
+                    )
+                    .await?,
+                );
             }
             _ => {
                 if workflows.is_empty() {
@@ -1041,15 +1090,18 @@ impl CiProvider for CircleciProvider {
                     ));
                 }
                 for w in &workflows {
-                    rerun(
-                        w,
-                        json!({ "from_failed": false }),
-                        format!("re-run workflow `{}`", w.name),
-                    )
-                    .await?;
+                    created.extend(
+                        rerun(
+                            w,
+                            json!({ "from_failed": false }),
+                            format!("re-run workflow `{}`", w.name),
+                        )
+                        .await?,
+                    );
                 }
             }
         }
+        self.settle(run, &created).await;
         let mut r = RunRef::new(run.clone());
         if let Some(app) = self.app_base()
             && let Ok(p) = self.pipeline(run).await

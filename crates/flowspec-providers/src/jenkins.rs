@@ -129,7 +129,8 @@ impl JobPath {
         if parts.is_empty() {
             return None;
         }
-        let url_form = parts.len().is_multiple_of(2) && parts.iter().step_by(2).all(|p| *p == "job");
+        let url_form =
+            parts.len().is_multiple_of(2) && parts.iter().step_by(2).all(|p| *p == "job");
         let names: Vec<String> = if url_form {
             parts
                 .iter()

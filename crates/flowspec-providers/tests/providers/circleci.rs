@@ -29,7 +29,8 @@ async fn setup_with(extra: &str) -> (MockServer, CircleciProvider) {
     );
     let provider = with_cx(VARS, |cx| CircleciProvider::from_node(&node(&yaml), cx))
         .unwrap()
-        .with_http(fast_http());
+        .with_http(fast_http())
+        .with_settle_poll(Duration::from_millis(5));
     (server, provider)
 }
 
@@ -369,7 +370,7 @@ async fn should_rerun_failed_workflows_from_failed_and_one_job_by_number() {
     mount_jobs(&server).await;
     Mock::given(method("POST"))
         .and(path(api(&format!("workflow/{WF_BUILD}/rerun"))))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"workflow_id": "new-wf"})))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"workflow_id": WF_BUILD})))
         .expect(2)
         .mount(&server)
         .await;
@@ -395,6 +396,50 @@ async fn should_rerun_failed_workflows_from_failed_and_one_job_by_number() {
         .unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::NotFound);
     insta::assert_snapshot!("circleci_rerun_unknown_job", err.to_string());
+}
+
+#[tokio::test]
+async fn should_return_from_a_rerun_once_the_pipeline_lists_the_new_workflow() {
+    let (server, provider) = setup().await;
+    mount_pipeline(&server, "created").await;
+    let old = workflow(
+        WF_BUILD_OLD,
+        "build-and-test",
+        "failed",
+        "2024-03-20T10:00:01Z",
+    );
+    let new = workflow(
+        WF_BUILD,
+        "build-and-test",
+        "running",
+        "2024-03-20T10:05:00Z",
+    );
+    let (listings, calls) = Counted::new(vec![
+        page(json!([old.clone()]), None),
+        page(json!([old.clone()]), None),
+        page(json!([new, old]), None),
+    ]);
+    Mock::given(path(api(&format!("pipeline/{PIPELINE}/workflow"))))
+        .respond_with(listings)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(api(&format!("workflow/{WF_BUILD_OLD}/rerun"))))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"workflow_id": WF_BUILD})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = RunId::new(PIPELINE);
+    provider.retry(&run, &RetryScope::Failed).await.unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "one listing to find the failed workflow, two until the re-run appears"
+    );
+    assert_eq!(
+        provider.get_run(&run).await.unwrap().status,
+        RunStatus::Running
+    );
 }
 
 #[tokio::test]
