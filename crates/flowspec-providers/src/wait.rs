@@ -166,7 +166,7 @@ pub async fn wait_for_run(
         let jobs_due = options.with_jobs
             && (changed
                 || terminal
-                || (options.jobs_every > 0 && unchanged % options.jobs_every == 0));
+                || (options.jobs_every > 0 && unchanged.is_multiple_of(options.jobs_every)));
         if jobs_due {
             job_polls += 1;
             match provider.list_jobs(run).await {

@@ -895,7 +895,7 @@ async fn artifacts(
     let all = p.list_artifacts(run).await.map_err(api_failure)?;
     let chosen: Vec<&Artifact> = all
         .iter()
-        .filter(|a| names.is_empty() || names.iter().any(|n| *n == a.name))
+        .filter(|a| names.is_empty() || names.contains(&a.name))
         .collect();
     if chosen.is_empty() {
         let have: Vec<&str> = all.iter().map(|a| a.name.as_str()).collect();
