@@ -12,11 +12,17 @@ Examples:
   echo '{\"event_type\":\"deploy.completed\"}' | flowspec emit --payload -
   flowspec hooks validate                         list every problem in hooks.yaml
   flowspec audit --since 1h --status failed
+  flowspec integrations list                      configured notifiers, missing secrets
+  flowspec notify test slack                      send a sample notification
+  flowspec results ingest target/junit.xml --run 9876543210
+  flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
   flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
-5 hook test failed, 6/7/8 CI run failed/cancelled/wait timed out, 9 CI request failed,
-130 interrupted. Docs: docs/cli.md, docs/hooks.md.";
+5 hook test failed, 6 serve could not start, 7 notification not delivered,
+8 watch --once: some file failed, 10 results check failed, 11 report unreadable,
+12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted.
+Docs: docs/cli.md, docs/hooks.md, docs/results.md, docs/ci.md.";
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -91,8 +97,32 @@ Examples:
   flowspec audit --event-id 0193a5e2-...")]
     Audit(AuditArgs),
 
+    /// Send notifications: test an integration, send an event, replay dead letters.
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
+
+    /// List the integrations of flowspec.yaml and what they are missing.
+    #[command(subcommand)]
+    Integrations(crate::commands::notify::IntegrationsCommand),
+
+    /// Receive signed webhooks and events over HTTP; store them durably; run the hooks.
+    #[command(after_help = crate::commands::serve::AFTER_HELP)]
+    Serve(crate::commands::serve::ServeArgs),
+
+    /// The server's durable event queue: list, show, replay.
+    #[command(subcommand)]
+    Events(crate::commands::events::EventsCommand),
+
+    /// Watch a directory: files dropped there (*.json, *.trigger) become events.
+    #[command(after_help = crate::commands::watch::AFTER_HELP)]
+    Watch(crate::commands::watch::WatchArgs),
+
     /// Create a commented starter .flowspec/ (existing files are kept).
     Init(InitArgs),
+
+    /// Test reports and coverage: parse, store per CI run, show, flaky tests, check.
+    #[command(subcommand, after_help = crate::commands::results::AFTER_HELP)]
+    Results(crate::commands::results::ResultsCommand),
 
     /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI...): docs/ci.md.
     Ci(crate::commands::ci::CiArgs),

@@ -57,6 +57,31 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// A record stamped now, with no exit code, output or extra fields; set the
+    /// public fields for the rest (for lines written by other crates, such as
+    /// notification deliveries).
+    pub fn new(
+        event_id: impl Into<String>,
+        event_type: impl Into<String>,
+        hook_name: impl Into<String>,
+        status: HookStatus,
+    ) -> Self {
+        AuditRecord {
+            timestamp: AuditRecord::now(),
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            hook_name: hook_name.into(),
+            status,
+            exit_code: None,
+            duration_ms: 0,
+            attempt: 1,
+            feature: None,
+            reason: None,
+            output: String::new(),
+            extra: Map::new(),
+        }
+    }
+
     /// The timestamp parsed, if valid.
     pub fn time(&self) -> Option<DateTime<Utc>> {
         DateTime::parse_from_rfc3339(&self.timestamp)

@@ -40,6 +40,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod filter;
+pub mod notifier;
 pub mod output;
 pub mod project;
 pub mod provider;
@@ -58,6 +59,7 @@ pub use action::{Action, ActionContext, ActionFactory, ActionOutcome, ActionResu
 pub use engine::{BuildError, EmitOptions, Engine, EngineBuilder, EngineError};
 pub use event::{Event, EventBuilder, EventError, EventId, EventType};
 pub use filter::Filter;
+pub use notifier::{Notification, Notifier, NotifierFactory, NotifyError, Receipt};
 pub use project::Project;
 pub use provider::{CiProvider, ProviderError, ProviderErrorKind, ProviderFactory};
 pub use report::{DispatchReport, HookReport, HookStatus, Reporter, SkipReason};

@@ -11,15 +11,15 @@
 //! Delivery ids (`X-GitHub-Delivery`, `webhook-id`...) are remembered for a window so a
 //! replayed request is refused.
 //!
-//! The SQL is the same for SQLite and PostgreSQL. With [`Durability::Synced`]
-//! (`crate::store::Durability`) an [`Queue::enqueue`] batch is one fsynced commit.
+//! The SQL is the same for SQLite and PostgreSQL. With [`Durability::Synced`],
+//! an [`Queue::enqueue`] batch is one fsynced commit.
 
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::event::{Event, EventError};
-use crate::store::{Store, StoreError, now_ms};
+use crate::store::{Backend, Durability, Store, StoreError, now_ms};
 
 /// The columns of [`QueuedEvent`], then `rest` (SQL must be static for sqlx).
 macro_rules! select_events {
@@ -97,26 +97,33 @@ impl std::fmt::Display for QueueStatus {
     }
 }
 
-/// One event to enqueue.
+/// One received request's events, to enqueue together.
 #[derive(Clone, Debug)]
 pub struct Incoming {
-    /// The event.
-    pub event: Event,
-    /// Where it came from (`github`, `gitlab`, `events`...).
+    /// Where they came from (`github`, `gitlab`, `events`...).
     pub source: String,
-    /// The sender's delivery id, for replay protection.
+    /// The sender's delivery id, for replay protection (covers all the events).
     pub delivery_id: Option<String>,
+    /// The events.
+    pub events: Vec<Event>,
 }
 
 /// What happened to one [`Incoming`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Enqueued {
+    /// This delivery id was seen within the window: a replay, refused; nothing stored.
+    Replayed,
+    /// Stored, with one entry per event.
+    Stored(Vec<Stored>),
+}
+
+/// What happened to one event of an [`Incoming`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
     /// Stored; it will be dispatched.
     Accepted,
     /// An event with this id is already queued (or was dispatched): nothing new stored.
-    DuplicateEvent,
-    /// This delivery id was seen within the window: a replay, refused.
-    ReplayedDelivery,
+    Duplicate,
 }
 
 /// A queued event as listed.
@@ -218,6 +225,7 @@ impl Default for RetrySchedule {
 pub struct Queue {
     store: Store,
     schedule: RetrySchedule,
+    durability: Durability,
 }
 
 impl Queue {
@@ -226,7 +234,19 @@ impl Queue {
         for statement in SCHEMA {
             sqlx::query(*statement).execute(store.pool()).await?;
         }
-        Ok(Queue { store, schedule })
+        Ok(Queue {
+            store,
+            schedule,
+            durability: Durability::Normal,
+        })
+    }
+
+    /// Makes [`Queue::enqueue`] commits synced (fsynced before they return) on SQLite,
+    /// whatever the store's own setting, so accepted events survive a power cut while
+    /// the engine's claims keep their cheaper commits.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
     }
 
     /// The store underneath.
@@ -234,11 +254,35 @@ impl Queue {
         &self.store
     }
 
-    /// Stores a batch of events in one transaction (one fsync with synced durability)
-    /// and says, per event, whether it was accepted.
+    /// Stores a batch of requests in one transaction (one fsync with synced durability:
+    /// group commit) and says, per request, what was stored.
     pub async fn enqueue(&self, batch: &[Incoming]) -> Result<Vec<Enqueued>, QueueError> {
         let now = now_ms();
-        let mut tx = self.store.pool().begin().await?;
+        let synced =
+            self.durability == Durability::Synced && self.store.backend() == Backend::Sqlite;
+        let mut conn = self.store.pool().acquire().await?;
+        if synced {
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let result = Queue::insert_all(&mut conn, batch, now).await;
+        if synced {
+            // Back to the store's cheaper commits for everything else on this connection.
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await?;
+        }
+        result
+    }
+
+    async fn insert_all(
+        conn: &mut sqlx::AnyConnection,
+        batch: &[Incoming],
+        now: i64,
+    ) -> Result<Vec<Enqueued>, QueueError> {
+        use sqlx::Connection;
+        let mut tx = conn.begin().await?;
         let mut results = Vec::with_capacity(batch.len());
         for incoming in batch {
             if let Some(delivery) = &incoming.delivery_id {
@@ -252,31 +296,35 @@ impl Queue {
                 .await?
                 .rows_affected();
                 if fresh == 0 {
-                    results.push(Enqueued::ReplayedDelivery);
+                    results.push(Enqueued::Replayed);
                     continue;
                 }
             }
-            let payload = String::from_utf8(incoming.event.to_vec()).unwrap_or_default();
-            let inserted = sqlx::query(
-                "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
-                                          received_at, next_attempt_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(incoming.event.id().as_str())
-            .bind(incoming.event.event_type().as_str())
-            .bind(&incoming.source)
-            .bind(payload)
-            .bind(now)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            results.push(if inserted == 1 {
-                Enqueued::Accepted
-            } else {
-                Enqueued::DuplicateEvent
-            });
+            let mut stored = Vec::with_capacity(incoming.events.len());
+            for event in &incoming.events {
+                let payload = String::from_utf8(event.to_vec()).unwrap_or_default();
+                let inserted = sqlx::query(
+                    "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
+                                              received_at, next_attempt_at, updated_at)
+                     VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(event.id().as_str())
+                .bind(event.event_type().as_str())
+                .bind(&incoming.source)
+                .bind(payload)
+                .bind(now)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                stored.push(if inserted == 1 {
+                    Stored::Accepted
+                } else {
+                    Stored::Duplicate
+                });
+            }
+            results.push(Enqueued::Stored(stored));
         }
         tx.commit().await?;
         Ok(results)
@@ -551,38 +599,46 @@ mod tests {
         (dir, Queue::open(store, schedule).await.unwrap())
     }
 
-    fn incoming(id: &str, delivery: Option<&str>) -> Incoming {
+    fn incoming(ids: &[&str], delivery: Option<&str>) -> Incoming {
         Incoming {
-            event: Event::builder("deploy.completed").id(id).build().unwrap(),
             source: "github".into(),
             delivery_id: delivery.map(str::to_owned),
+            events: ids
+                .iter()
+                .map(|id| Event::builder("deploy.completed").id(*id).build().unwrap())
+                .collect(),
         }
     }
 
     #[tokio::test]
     async fn should_refuse_replayed_deliveries_and_keep_one_copy_per_event_id() {
         let (_dir, q) = queue(RetrySchedule::default()).await;
+        let q = q.with_durability(Durability::Synced);
         let results = q
             .enqueue(&[
-                incoming("e1", Some("d1")),
-                incoming("e1", Some("d2")),
-                incoming("e2", Some("d1")),
+                incoming(&["e1"], Some("d1")),
+                incoming(&["e1", "e3"], Some("d2")),
+                incoming(&["e2", "e4"], Some("d1")),
             ])
             .await
             .unwrap();
         assert_eq!(
             results,
             [
-                Enqueued::Accepted,
-                Enqueued::DuplicateEvent,
-                Enqueued::ReplayedDelivery
+                Enqueued::Stored(vec![Stored::Accepted]),
+                Enqueued::Stored(vec![Stored::Duplicate, Stored::Accepted]),
+                Enqueued::Replayed,
             ]
         );
-        assert_eq!(q.list(None, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            q.list(None, 10).await.unwrap().len(),
+            2,
+            "a replayed request stores none of its events"
+        );
         q.forget_deliveries(-1).await.unwrap();
         assert_eq!(
-            q.enqueue(&[incoming("e2", Some("d1"))]).await.unwrap(),
-            [Enqueued::Accepted]
+            q.enqueue(&[incoming(&["e2"], Some("d1"))]).await.unwrap(),
+            [Enqueued::Stored(vec![Stored::Accepted])]
         );
     }
 
@@ -594,7 +650,7 @@ mod tests {
             max_delay_ms: 0,
         };
         let (_dir, q) = queue(schedule).await;
-        q.enqueue(&[incoming("e1", None)]).await.unwrap();
+        q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
         let lease = q.take(None, 60_000).await.unwrap().expect("due");
         assert_eq!(lease.attempt, 1);
         assert!(
@@ -635,7 +691,7 @@ mod tests {
     #[tokio::test]
     async fn should_recover_events_whose_worker_died() {
         let (_dir, q) = queue(RetrySchedule::default()).await;
-        q.enqueue(&[incoming("e1", None)]).await.unwrap();
+        q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
         q.take(None, 60_000).await.unwrap().unwrap();
         // Pretend the taker was a process of this host that no longer exists.
         let dead_here = format!(

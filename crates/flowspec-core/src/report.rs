@@ -93,6 +93,8 @@ impl std::fmt::Display for SkipReason {
 pub struct HookReport {
     /// The hook's name.
     pub hook: String,
+    /// The hooks.yaml key of its action (`script`, `command`, `ci`, `notify`...).
+    pub action: String,
     /// How it ended.
     pub status: HookStatus,
     /// Why it was skipped, when it was.
@@ -117,15 +119,16 @@ pub struct HookReport {
 }
 
 impl HookReport {
-    pub(crate) fn skipped(hook: &str, fail_mode: FailMode, reason: SkipReason) -> Self {
+    pub(crate) fn skipped(hook: &crate::spec::HookSpec, reason: SkipReason) -> Self {
         HookReport {
-            hook: hook.to_owned(),
+            hook: hook.name().to_owned(),
+            action: hook.action_key().to_owned(),
             status: HookStatus::Skipped,
             skip_reason: Some(reason),
             exit_code: None,
             duration_ms: 0,
             attempt: 0,
-            fail_mode,
+            fail_mode: hook.fail_mode(),
             message: None,
             output: String::new(),
             details: Map::new(),
@@ -200,3 +203,33 @@ pub trait Reporter: Send + Sync {
 pub struct SilentReporter;
 
 impl Reporter for SilentReporter {}
+
+/// Several reporters as one: each callback goes to all, in order.
+///
+/// ```
+/// use std::sync::Arc;
+/// use flowspec_core::report::{Reporters, SilentReporter};
+/// let both = Reporters(vec![Arc::new(SilentReporter), Arc::new(SilentReporter)]);
+/// # let _ = both;
+/// ```
+pub struct Reporters(pub Vec<std::sync::Arc<dyn Reporter>>);
+
+impl Reporter for Reporters {
+    fn event_started(&self, event: &Event, hooks: &[&str]) {
+        self.0.iter().for_each(|r| r.event_started(event, hooks));
+    }
+
+    fn hook_started(&self, event: &Event, hook: &str) {
+        self.0.iter().for_each(|r| r.hook_started(event, hook));
+    }
+
+    fn hook_output(&self, hook: &str, stream: Stream, line: &str) {
+        self.0
+            .iter()
+            .for_each(|r| r.hook_output(hook, stream, line));
+    }
+
+    fn hook_finished(&self, event: &Event, report: &HookReport) {
+        self.0.iter().for_each(|r| r.hook_finished(event, report));
+    }
+}

@@ -147,6 +147,23 @@ impl<E: std::error::Error + 'static> std::error::Error for Exhausted<E> {
 /// runs out. Returns the value and the number of attempts.
 pub async fn retry<T, E, F, Fut>(
     policy: &RetryPolicy,
+    operation: F,
+) -> Result<(T, u32), Exhausted<E>>
+where
+    E: Retryable,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    retry_with_backoff(policy, |next| policy.backoff(next), operation).await
+}
+
+/// [`retry`] with delays chosen by `backoff(next_attempt)` instead of the policy's
+/// doubling (for fixed schedules such as a webhook's `retry_schedule: [5s, 1m, 10m]`);
+/// `max_attempts` and `max_server_wait` still come from `policy`, and a server's
+/// requested wait still wins.
+pub async fn retry_with_backoff<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    backoff: impl Fn(u32) -> Duration,
     mut operation: F,
 ) -> Result<(T, u32), Exhausted<E>>
 where
@@ -167,7 +184,7 @@ where
                         None
                     }
                     RetryDecision::Retry { after: Some(after) } => Some(after),
-                    RetryDecision::Retry { after: None } => Some(policy.backoff(attempt + 1)),
+                    RetryDecision::Retry { after: None } => Some(backoff(attempt + 1)),
                 };
                 match wait {
                     Some(wait) if attempt < policy.max_attempts => {

@@ -259,3 +259,87 @@ proptest! {
         prop_assert_eq!(back.to_json(), event.to_json());
     }
 }
+
+/// Records start and end of each run, with a pause in between.
+#[derive(Debug, Default)]
+struct Timeline {
+    log: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Action for Timeline {
+    fn summary(&self) -> String {
+        "timeline".into()
+    }
+
+    async fn run(&self, cx: &ActionContext<'_>) -> ActionOutcome {
+        let label = format!(
+            "{}:{}",
+            cx.event.data()["environment"].as_str().unwrap(),
+            cx.event.id()
+        );
+        self.log.lock().unwrap().push(format!("start {label}"));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        self.log.lock().unwrap().push(format!("end {label}"));
+        ActionOutcome::success()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_run_one_deploy_per_environment_at_a_time_in_arrival_order() {
+    let timeline = Arc::new(Timeline::default());
+    let engine = Engine::builder()
+        .hook(
+            HookSpec::builder("deploy")
+                .on("deploy.requested")
+                .action(timeline.clone())
+                .concurrency(1, Some("environment"))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .await
+        .unwrap();
+    let event = |id: &str, env: &str| {
+        Event::builder("deploy.requested")
+            .id(id)
+            .field("environment", env)
+            .build()
+            .unwrap()
+    };
+    // Prepared in arrival order...
+    let prepared = vec![
+        engine.prepare(event("s1", "staging")),
+        engine.prepare(event("p1", "production")),
+        engine.prepare(event("s2", "staging")),
+    ];
+    // ...dispatched by workers in the opposite order.
+    let mut tasks = Vec::new();
+    for p in prepared.into_iter().rev() {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            engine
+                .dispatch_prepared(p, EmitOptions::default())
+                .await
+                .unwrap()
+        }));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().hooks[0].status, HookStatus::Success);
+    }
+    let log = timeline.log.lock().unwrap().clone();
+    let at = |entry: &str| {
+        log.iter()
+            .position(|l| l == entry)
+            .unwrap_or_else(|| panic!("{entry} missing in {log:?}"))
+    };
+    assert!(
+        at("end staging:s1") < at("start staging:s2"),
+        "staging runs one at a time, in order: {log:?}"
+    );
+    assert!(
+        at("start production:p1") < at("end staging:s1"),
+        "production does not wait for staging: {log:?}"
+    );
+}

@@ -54,3 +54,47 @@ async fn should_keep_idempotency_state_in_postgres() {
     store.close().await;
     other.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_share_the_event_queue_between_servers_in_postgres() {
+    use flowspec_core::Event;
+    use flowspec_core::queue::{
+        Enqueued, Incoming, Outcome, Queue, QueueStatus, RetrySchedule, Stored,
+    };
+    use flowspec_core::store::Durability;
+
+    let server = TempPostgres::start();
+    let a = Queue::open(open(&server.url()).await, RetrySchedule::default())
+        .await
+        .unwrap()
+        .with_durability(Durability::Synced);
+    let b = Queue::open(open(&server.url()).await, RetrySchedule::default())
+        .await
+        .unwrap();
+    let incoming = |id: &str, delivery: &str| Incoming {
+        source: "github".into(),
+        delivery_id: Some(delivery.into()),
+        events: vec![Event::builder("ci.completed").id(id).build().unwrap()],
+    };
+    assert_eq!(
+        a.enqueue(&[incoming("e1", "d1")]).await.unwrap(),
+        [Enqueued::Stored(vec![Stored::Accepted])]
+    );
+    assert_eq!(
+        b.enqueue(&[incoming("e1", "d1")]).await.unwrap(),
+        [Enqueued::Replayed],
+        "the other server sees the delivery"
+    );
+
+    let lease = a.take(None, 60_000).await.unwrap().expect("due");
+    assert!(
+        b.take(None, 60_000).await.unwrap().is_none(),
+        "one worker of one server takes it"
+    );
+    assert_eq!(
+        a.complete(&lease, &Outcome::Done).await.unwrap(),
+        QueueStatus::Done
+    );
+    let listed = b.list(None, 10).await.unwrap();
+    assert_eq!((listed.len(), listed[0].status), (1, QueueStatus::Done));
+}

@@ -324,6 +324,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn should_keep_the_response_headers_of_an_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(429).insert_header("x-sentry-rate-limits", "60::project"),
+            )
+            .mount(&server)
+            .await;
+        let c = client();
+        let request = c.reqwest().post(server.uri()).build().unwrap();
+        let err = c.send(request, Idempotency::Safe).await.unwrap_err();
+        assert_eq!(err.header("x-sentry-rate-limits"), Some("60::project"));
+        assert_eq!(err.header("x-missing"), None);
+    }
+
+    #[tokio::test]
     async fn should_report_rate_limits_with_the_reset_time() {
         let server = MockServer::start().await;
         Mock::given(path("/x"))

@@ -34,6 +34,7 @@ pub struct HttpError {
     body: Option<String>,
     retry_after: Option<Duration>,
     reset_at: Option<SystemTime>,
+    headers: Option<Box<reqwest::header::HeaderMap>>,
     target: Option<String>,
     // Whether the request may have reached the server: decides if repeating it is safe.
     maybe_sent: bool,
@@ -53,6 +54,7 @@ impl HttpError {
             body: None,
             retry_after: None,
             reset_at: None,
+            headers: None,
             target: None,
             maybe_sent: false,
             idempotent: true,
@@ -94,6 +96,7 @@ impl HttpError {
             body: Some(body),
             retry_after,
             reset_at: crate::rate_limit::reset_at(headers),
+            headers: Some(Box::new(headers.clone())),
             target: Some(target),
             maybe_sent: true,
             idempotent: true,
@@ -167,6 +170,12 @@ impl HttpError {
     /// The wait the server asked for (`Retry-After` or a rate-limit reset).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// A response header, when there was a response and the header is text (services
+    /// signal rate limits in their own headers, such as Sentry's `X-Sentry-Rate-Limits`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.as_ref()?.get(name)?.to_str().ok()
     }
 
     /// When the rate limit resets, if the server said.

@@ -11,6 +11,8 @@
 //!   invalid request, or a platform error with its body; never the full URL, which
 //!   often holds a secret (Slack and Discord webhook paths).
 //! - [`target`]: outgoing targets must be HTTPS, except loopback addresses.
+//! - [`signature`]: webhook signatures (`X-Signature-256`, Standard Webhooks), signed
+//!   and verified by one implementation, in constant time.
 //!
 //! ```no_run
 //! use flowspec_http::{HttpClient, Idempotency};
@@ -28,6 +30,7 @@
 mod client;
 mod error;
 pub mod rate_limit;
+pub mod signature;
 pub mod target;
 
 pub use client::{HttpClient, HttpConfig, Idempotency};

@@ -1,10 +1,206 @@
 //! # flowspec-notify
 //!
-//! One `Notifier` per service, each in its own file with the same shape
-//! (`XConfig`, `XNotifier`, a `Factory` registered in `BUILTIN`): Slack, Microsoft
-//! Teams, Discord, email (SMTP), Jira, Linear, Azure DevOps, GitHub Projects,
-//! PagerDuty, Opsgenie, Datadog, New Relic, Sentry and signed webhooks.
+//! Tells people and systems what happened: one [`Notifier`](flowspec_core::Notifier)
+//! per service, each in its own file with the same shape (`XConfig`, `XNotifier`, a
+//! `Factory` registered in [`BUILTIN`]), configured under `integrations:` in
+//! `.flowspec/flowspec.yaml` as in seed 003.
 //!
-//! The trait lives in `flowspec-core`; HTTP goes through `flowspec-http`.
-//! (The notifiers arrive with the notifications issue; this crate reserves their place.)
+//! | kind | service | routing key | default secrets |
+//! |---|---|---|---|
+//! | `slack` | Slack incoming webhook (text + Block Kit) | `notify_on` | `SLACK_WEBHOOK_URL` |
+//! | `teams` | Microsoft Teams Workflows webhook (Adaptive Card) | `notify_on` | `TEAMS_WEBHOOK_URL` |
+//! | `discord` | Discord webhook (content + embed) | `notify_on` | `DISCORD_WEBHOOK_URL` |
+//! | `email` | SMTP (STARTTLS / implicit TLS), text + HTML | `notify_on` or `recipients` | `SMTP_HOST`, `SMTP_USER`, `SMTP_PASSWORD` |
+//! | `webhooks` | custom HTTPS endpoints, signed (HMAC, Standard Webhooks) | endpoint `events` | per endpoint `${VAR}` |
+//! | `jira` | Jira Cloud issue per spec: ADF, custom fields, transitions, PR links | `notify_on` | `JIRA_BASE_URL`, `JIRA_EMAIL`, `JIRA_API_TOKEN` |
+//! | `linear` | Linear issue per spec (GraphQL): labels, workflow states | `notify_on` | `LINEAR_API_KEY` |
+//! | `azure_devops` | Azure DevOps work item per spec (JSON Patch) | `notify_on` | `AZURE_DEVOPS_ORG`, `AZURE_DEVOPS_PROJECT`, `AZURE_DEVOPS_PAT` |
+//! | `github_projects` | GitHub Projects v2 item and Status (GraphQL) | `notify_on` | `GITHUB_TOKEN`, `GITHUB_REPOSITORY_OWNER` |
+//! | `pagerduty` | PagerDuty Events API v2: trigger and resolve | `alert_on` | `PAGERDUTY_ROUTING_KEY` |
+//! | `opsgenie` | Opsgenie alerts: create and close (US/EU) | `alert_on` | `OPSGENIE_API_KEY` |
+//! | `datadog` | Datadog events and metrics (any site) | `notify_on` | `DATADOG_API_KEY` (`DATADOG_APP_KEY` unused) |
+//! | `new_relic` | New Relic custom events (US/EU) | `notify_on` | `NEW_RELIC_API_KEY` |
+//! | `sentry` | Sentry events via envelope, from the DSN | `report_on` | `SENTRY_DSN` |
+//!
+//! ## Pieces
+//! - [`config`]: `integrations:` and `notifications:` → [`config::Integration`]s, with
+//!   located errors; secrets only as `${VAR}`, or the default variables above.
+//! - [`events`]: seed 003's event names (`implementation_failed`) and dotted types.
+//! - [`template`]: default messages and minijinja overrides, checked at load time.
+//! - [`http`]: the JSON POST and error mapping HTTP notifiers share.
+//! - [`Registry`]: kind → factory; [`BUILTIN`] plus an embedder's own.
+//! - `testing` (feature `testing`): the conformance suite every notifier passes.
+//!
+//! ## Adding a notifier
+//! One file `src/<kind>.rs` with `XConfig`, `XNotifier` (implements `Notifier`: one
+//! attempt, classified errors) and `pub struct Factory` (implements
+//! `NotifierFactory`), plus one line in [`BUILTIN`]. The registry-wide tests and the
+//! conformance suite then cover it; add a wiremock test file per the contract.
+//! See docs/notifier-spec.md.
+//!
+//! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
+
+pub mod action;
+pub mod config;
+pub mod delivery;
+pub mod events;
+pub mod http;
+pub mod registry;
+pub mod state;
+pub mod template;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub mod azure_devops;
+pub mod datadog;
+pub mod discord;
+pub mod email;
+pub mod github_projects;
+pub mod jira;
+pub mod linear;
+pub mod new_relic;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod sentry;
+pub mod signature;
+pub mod slack;
+pub mod teams;
+pub mod webhooks;
+
+pub use delivery::{Delivery, DeliveryReport, DeliveryStatus, Notifications, Request, Route};
+pub use registry::Registry;
+
+use flowspec_core::notifier::NotifierFactory;
+
+/// The built-in notifier kinds: one line each.
+pub const BUILTIN: &[&dyn NotifierFactory] = &[
+    &slack::Factory,
+    &teams::Factory,
+    &discord::Factory,
+    &email::Factory,
+    &webhooks::Factory,
+    &jira::Factory,
+    &linear::Factory,
+    &azure_devops::Factory,
+    &github_projects::Factory,
+    &pagerduty::Factory,
+    &opsgenie::Factory,
+    &datadog::Factory,
+    &new_relic::Factory,
+    &sentry::Factory,
+    // Add new kinds here, one line each (and `pub mod <kind>;` above).
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_have_unique_snake_case_kinds() {
+        let mut kinds: Vec<&str> = BUILTIN.iter().map(|f| f.kind()).collect();
+        for kind in &kinds {
+            assert!(
+                kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "`{kind}` is not snake_case"
+            );
+        }
+        let n = kinds.len();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), n, "kinds must be unique");
+    }
+
+    #[test]
+    fn should_parse_every_example() {
+        for factory in BUILTIN {
+            let root = flowspec_core::config::Node::parse(factory.example_yaml())
+                .unwrap_or_else(|e| panic!("{}: {e}", factory.kind()));
+            let vars = flowspec_core::config::Vars::from_pairs(
+                factory.secrets().iter().map(|s| (s.env, s.example)),
+            );
+            let config = config::parse(
+                root.get("integrations"),
+                root.get("notifications"),
+                None,
+                None,
+                &vars,
+                &Registry::with_builtins(),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", factory.kind()));
+            assert!(
+                config.integrations.iter().any(|i| i.kind == factory.kind()),
+                "{}: the example must configure its own kind",
+                factory.kind()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn should_pass_the_conformance_suite() {
+        for factory in BUILTIN {
+            let suite = testing::Conformance::new(*factory);
+            let suite = match factory.kind() {
+                "slack" => {
+                    suite.success(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
+                }
+                "teams" => suite.success(wiremock::ResponseTemplate::new(202)),
+                "discord" => suite.success(
+                    wiremock::ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"id": "1234", "channel_id": "5678"})),
+                ),
+                "email" => suite.not_http(),
+                kind => match conformance_success(kind) {
+                    Some(body) => suite.success(body),
+                    None => suite,
+                },
+            };
+            suite.run().await;
+        }
+    }
+
+    /// What the API notifiers' services answer on success: one body that satisfies
+    /// every request a notification makes (lookups, then creates).
+    fn conformance_success(kind: &str) -> Option<wiremock::ResponseTemplate> {
+        use serde_json::json;
+        let ok = |status: u16, body: serde_json::Value| {
+            Some(wiremock::ResponseTemplate::new(status).set_body_json(body))
+        };
+        match kind {
+            "jira" => ok(201, json!({"issues": [], "id": "10000", "key": "PROJ-1"})),
+            "linear" => ok(
+                200,
+                json!({"data": {
+                    "teams": {"nodes": [{"id": "t1", "key": "ENG", "states": {"nodes": []}}]},
+                    "issueLabels": {"nodes": [
+                        {"id": "l1", "name": "spec", "team": null},
+                        {"id": "l2", "name": "automated", "team": null}
+                    ]},
+                    "issues": {"nodes": []},
+                    "issueCreate": {"success": true, "issue": {"id": "i1", "identifier": "ENG-1", "url": "https://linear.app/x/issue/ENG-1"}}
+                }}),
+            ),
+            "azure_devops" => ok(200, json!({"workItems": [], "id": 1})),
+            "github_projects" => ok(
+                200,
+                json!({"data": {
+                    "repositoryOwner": {"projectV2": {"id": "P1", "field": {"id": "F1", "options": []}}},
+                    "node": {"items": {"pageInfo": {"hasNextPage": false}, "nodes": []}},
+                    "addProjectV2DraftIssue": {"projectItem": {"id": "I1"}}
+                }}),
+            ),
+            "pagerduty" => ok(
+                202,
+                json!({"status": "success", "message": "Event processed"}),
+            ),
+            "opsgenie" => ok(
+                202,
+                json!({"result": "Request will be processed", "requestId": "r1"}),
+            ),
+            "datadog" => ok(202, json!({"status": "ok", "errors": []})),
+            "new_relic" => ok(200, json!({"success": true, "uuid": "u1"})),
+            "sentry" => ok(200, json!({"id": "e1"})),
+            _ => None,
+        }
+    }
+}

@@ -159,12 +159,11 @@ impl AsyncClient for GitlabApi {
         })?;
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
-        // Creating a pipeline must not be repeated after an ambiguous failure;
-        // reads, retries and cancels may.
+        // A POST that creates something (a pipeline, a retried job) must not be
+        // repeated after an ambiguous failure; reads, cancels and commit statuses may.
         let idempotency = if parts.method == http::Method::POST
-            && url.contains("pipeline")
-            && !url.ends_with("/retry")
             && !url.ends_with("/cancel")
+            && !url.contains("/statuses/")
         {
             Idempotency::Unsafe
         } else {

@@ -41,8 +41,8 @@ Examples:
   flowspec ci list --branch main --limit 5 --json
   flowspec ci report-status --sha $(git rev-parse HEAD) --state success --context flowspec/tests
 
-Exit codes: 0 ok (ci wait: the run succeeded), 6 the run failed, 7 the run was cancelled,
-8 ci wait timed out, 9 the CI refused or failed a request, 3 invalid config, 2 usage.";
+Exit codes: 0 ok (ci wait: the run succeeded), 12 the run failed, 13 the run was cancelled,
+14 ci wait timed out, 15 the CI refused or failed a request, 3 invalid config, 2 usage.";
 
 /// `flowspec ci`.
 #[derive(Debug, Args)]
@@ -94,7 +94,7 @@ Examples:
     #[command(after_help = "\
 Polls adaptively: the provider's start interval (GitHub 10 s, GitLab 5 s), stretched ×1.5 up
 to 60 s while nothing changes; GitHub polls use ETags, so unchanged answers cost no rate limit.
-Exit codes: 0 success, 6 failed, 7 cancelled, 8 timed out (the run keeps going).")]
+Exit codes: 0 success, 12 failed, 13 cancelled, 14 timed out (the run keeps going).")]
     Wait {
         /// The run id.
         #[arg(long, value_name = "ID")]
@@ -480,7 +480,7 @@ fn providers(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     Ok(exit_code::OK)
 }
 
-/// A provider error as a failure with exit code 9 (2 for what the provider cannot do).
+/// A provider error as a failure with exit code 15 (2 for what the provider cannot do).
 fn api_failure(error: ProviderError) -> Failure {
     let code = match error.kind() {
         ProviderErrorKind::Unsupported => exit_code::USAGE,

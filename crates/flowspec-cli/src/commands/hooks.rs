@@ -138,13 +138,33 @@ fn hook_json(hook: &HookSpec) -> Value {
 async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     let project = cx.project()?;
     let hooks_file = cx.show_path(&project.hooks_file);
-    let result = EngineBuilder::from_project(project)
-        .no_state()
-        .no_audit()
-        .build()
-        .await;
+    let (notify, notify_errors) = super::notify::validation_factory(&project);
+    // The `ci:` action kind, as in every engine of this program.
+    let (ci, ci_errors) = match super::ci::action_factory(&project) {
+        Ok(ci) => (Some(ci), None),
+        Err(errors) => (None, Some(errors)),
+    };
+    let mut builder = EngineBuilder::from_project(project).action_factory(notify);
+    if let Some(ci) = ci {
+        builder = builder.action_factory(ci);
+    }
+    let result = builder.no_state().no_audit().build().await;
+    let mut extra = notify_errors;
+    match (&mut extra, ci_errors) {
+        (Some(errors), Some(more)) => errors.extend(more),
+        (None, Some(more)) => extra = Some(more),
+        _ => {}
+    }
+    let result = match (result, extra) {
+        (Ok(_), Some(errors)) => Err(BuildError::Config(errors)),
+        (Err(BuildError::Config(mut errors)), Some(more)) => {
+            errors.extend(more);
+            Err(BuildError::Config(errors))
+        }
+        (result, _) => result,
+    };
     let errors = match result {
-        Ok(engine) => match engine.settings().check_sections(KNOWN_SECTIONS) {
+        Ok(engine) => match check_settings(&engine) {
             Ok(()) => {
                 let enabled = engine.hooks().iter().filter(|h| h.enabled()).count();
                 if json {
@@ -185,6 +205,24 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
         eprintln!("{}", cx.config_failure(errors).message);
     }
     Ok(exit_code::CONFIG_INVALID)
+}
+
+/// The sections of flowspec.yaml that belong to other parts of flowspec, checked as
+/// they would be when used (`flowspec serve` for `server:`).
+fn check_settings(
+    engine: &flowspec_core::Engine,
+) -> Result<(), flowspec_core::config::ConfigErrors> {
+    let mut errors = flowspec_core::config::ConfigErrors::default();
+    if let Err(e) = engine.settings().check_sections(KNOWN_SECTIONS) {
+        errors.extend(e);
+    }
+    if engine.settings().section("server").is_some()
+        && let Err(e) =
+            flowspec_server::ServerConfig::from_settings(engine.settings(), engine.vars())
+    {
+        errors.extend(e);
+    }
+    errors.into_result(())
 }
 
 async fn test(

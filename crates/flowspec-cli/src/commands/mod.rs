@@ -5,8 +5,13 @@ mod audit;
 pub mod ci;
 mod emit;
 mod event_input;
+pub mod events;
 mod hooks;
 mod init;
+pub mod notify;
+pub mod results;
+pub mod serve;
+pub mod watch;
 
 use std::future::Future;
 use std::path::Path;
@@ -22,7 +27,13 @@ use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_term
 
 /// Sections of flowspec.yaml that the composed program understands, besides the
 /// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &["ci"];
+const KNOWN_SECTIONS: &[&str] = &[
+    "server",
+    "integrations",
+    "notifications",
+    flowspec_results::config::SECTION,
+    "ci",
+];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -102,9 +113,11 @@ impl Context<'_> {
         reporter: Arc<dyn Reporter>,
         with_state: bool,
     ) -> Result<Engine, Failure> {
+        let notify = notify::action_factory(self, &project)?;
         let ci = ci::action_factory(&project).map_err(|e| self.config_failure(e))?;
         let mut builder = EngineBuilder::from_project(project)
             .reporter(reporter)
+            .action_factory(notify)
             .action_factory(ci);
         if !with_state {
             builder = builder.no_state().no_audit();
@@ -181,7 +194,13 @@ pub fn run(cli: Cli) -> u8 {
         Command::Emit(args) => block_on(emit::run(&cx, args)),
         Command::Hooks(command) => block_on(hooks::run(&cx, command)),
         Command::Audit(args) => audit::run(&cx, args),
+        Command::Notify(command) => block_on(notify::run(&cx, command)),
+        Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
+        Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
+        Command::Events(command) => block_on(events::run(&cx, command)),
+        Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
+        Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -212,6 +231,17 @@ pub fn run(cli: Cli) -> u8 {
 /// drives them all).
 fn block_on<F: Future<Output = Result<u8, Failure>>>(future: F) -> Result<u8, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(future)
+}
+
+/// Runs a future on a runtime with two worker threads (the server answers requests
+/// while hooks run).
+fn block_on_threads<F: Future<Output = Result<u8, Failure>>>(future: F) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;

@@ -120,7 +120,7 @@ async fn should_exit_0_and_show_progress_lines_when_the_run_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
+async fn should_exit_12_with_a_json_verdict_when_the_run_fails() {
     let server = MockServer::start().await;
     mock_run(
         &server,
@@ -134,7 +134,7 @@ async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
     let mut cmd = ci(&p);
     cmd.args(["wait", "--run", "7", "--json"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 6, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 12, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (
@@ -145,7 +145,7 @@ async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
         ),
         (
             Some("failed"),
-            Some(6),
+            Some(12),
             Some("failed"),
             Some("completed/failure")
         )
@@ -154,14 +154,14 @@ async fn should_exit_6_with_a_json_verdict_when_the_run_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn should_exit_7_when_the_run_is_cancelled() {
+async fn should_exit_13_when_the_run_is_cancelled() {
     let server = MockServer::start().await;
     mock_run(&server, vec![run_json("completed", Some("cancelled"))]).await;
     let p = project(&server, "hooks: []\n");
     let mut cmd = ci(&p);
     cmd.args(["wait", "--run", "7", "--json"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 7, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 13, "{}", shown(&stdout, &stderr));
     assert_eq!(
         serde_json::from_str::<Value>(&stdout).unwrap()["verdict"],
         "cancelled"
@@ -169,14 +169,14 @@ async fn should_exit_7_when_the_run_is_cancelled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn should_exit_8_when_the_timeout_passes_first() {
+async fn should_exit_14_when_the_timeout_passes_first() {
     let server = MockServer::start().await;
     mock_run(&server, vec![run_json("in_progress", None)]).await;
     let p = project(&server, "hooks: []\n");
     let mut cmd = ci(&p);
     cmd.args(["wait", "--run", "7", "--timeout", "400ms", "--json"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 8, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 14, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (v["verdict"].as_str(), v["run"]["status"].as_str()),
@@ -185,7 +185,7 @@ async fn should_exit_8_when_the_timeout_passes_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn should_exit_9_and_name_the_token_variable_when_it_is_rejected() {
+async fn should_exit_15_and_name_the_token_variable_when_it_is_rejected() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(RUN))
@@ -198,7 +198,7 @@ async fn should_exit_9_and_name_the_token_variable_when_it_is_rejected() {
     let mut cmd = ci(&p);
     cmd.args(["status", "--run", "7"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 9, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 15, "{}", shown(&stdout, &stderr));
     assert!(
         stderr.contains("Bad credentials"),
         "{}",
@@ -329,7 +329,7 @@ async fn should_refuse_a_zip_entry_that_climbs_out_of_the_output() {
     let mut cmd = ci(&p);
     cmd.args(["artifacts", "--run", "7", "--output", "out", "--unzip"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 9, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 15, "{}", shown(&stdout, &stderr));
     assert!(
         stderr.contains("unsafe entry `../escaped.txt`"),
         "{}",
@@ -425,7 +425,7 @@ async fn should_wait_on_gitlab_too() {
         .env("FLOWSPEC_CI_POLL_MS", "20")
         .args(["ci", "wait", "--run", "287", "--profile", "gl", "--json"]);
     let (code, stdout, stderr) = output(cmd).await;
-    assert_eq!(code, 6, "{}", shown(&stdout, &stderr));
+    assert_eq!(code, 12, "{}", shown(&stdout, &stderr));
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (
@@ -456,6 +456,27 @@ async fn should_point_at_the_config_line_of_an_unknown_provider() {
     );
     assert!(
         stderr.contains("flowspec.yaml:2:13"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_refuse_a_ci_hook_without_a_ci_section_and_say_what_to_add() {
+    let p = TestProject::new(
+        "hooks:\n  - name: t\n    events:\n      - type: implement.completed\n    ci:\n      workflow: ci.yml\n      inputs:\n        feature: \"{feature}\"\n",
+    );
+    let mut cmd = p.cmd();
+    cmd.args(["hooks", "validate"]);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(code, 3, "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("has no `ci:` section"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(
+        stderr.contains("use `{event.FIELD}`"),
         "{}",
         shown(&stdout, &stderr)
     );

@@ -110,3 +110,19 @@ fn should_test_one_hook_with_a_sample_event() {
     assert_eq!(code, 2);
     assert!(err.contains("did you mean `greet`?"), "{err}");
 }
+
+#[test]
+fn should_validate_the_server_section_too() {
+    let p = TestProject::new("hooks: []\n");
+    p.write(
+        ".flowspec/flowspec.yaml",
+        "server:\n  bnd: 0.0.0.0:80\n  workers: 2\n",
+    );
+    let (code, _, err) = run(p.cmd().args(["hooks", "validate"]));
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("unknown field `bnd`") && err.contains("did you mean `bind`?"),
+        "{err}"
+    );
+    assert!(err.contains(".flowspec/flowspec.yaml:2:3"), "{err}");
+}

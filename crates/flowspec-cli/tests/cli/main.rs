@@ -5,7 +5,11 @@ mod ci;
 mod emit;
 mod hooks;
 mod init;
+mod notify;
+mod results;
 mod safety;
+mod serve;
+mod watch;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -12,6 +12,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -111,7 +112,10 @@ impl Action for ProcessAction {
         let Some(pid) = child.id() else {
             return ActionOutcome::failed("the process exited before it could be watched");
         };
-        let group = GroupGuard { pgid: pid as i32 };
+        let group = GroupGuard {
+            pgid: pid as i32,
+            reaped: AtomicBool::new(false),
+        };
 
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -140,7 +144,6 @@ impl Action for ProcessAction {
             }
         };
         let (waited, ()) = tokio::join!(waiter, io);
-        group.disarm();
 
         match waited {
             Waited::Exited(Ok(status)) => outcome_of(status),
@@ -177,21 +180,40 @@ async fn wait_or_kill(
     grace: Duration,
 ) -> Waited {
     tokio::select! {
-        status = child.wait() => return Waited::Exited(status),
+        status = child.wait() => {
+            group.mark_reaped();
+            return Waited::Exited(status);
+        }
         _ = tokio::time::sleep(timeout) => {}
     }
+    // Timed out. Signal first and reap last: until the leader is reaped (even as a
+    // zombie) its pid, which is the group id, cannot be given to another process group.
     group.signal(libc::SIGTERM);
-    let status = tokio::select! {
-        status = child.wait() => Some(status),
-        _ = tokio::time::sleep(grace) => None,
-    };
+    let deadline = tokio::time::Instant::now() + grace;
+    while !leader_exited(group.pgid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // Whether or not the leader is gone, its children may not be: finish them.
     group.signal(libc::SIGKILL);
-    let status = match status {
-        Some(status) => status,
-        None => child.wait().await,
-    };
+    let status = child.wait().await;
+    group.mark_reaped();
     Waited::TimedOut(status)
+}
+
+/// Whether the process `pid` (our child) has exited, without reaping it.
+fn leader_exited(pid: i32) -> bool {
+    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves the
+    // child waitable, so tokio still reaps it and the pid stays reserved until then.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        rc == 0 && info.si_pid() != 0
+    }
 }
 
 async fn write_stdin(stdin: Option<tokio::process::ChildStdin>, payload: &[u8]) {
@@ -229,22 +251,27 @@ async fn pump<R: AsyncRead + Unpin>(reader: Option<R>, stream: Stream, sink: &Ou
 }
 
 /// Kills the process group if the run is abandoned (the future dropped on Ctrl-C or
-/// cancellation), so no hook outlives its engine by accident.
+/// cancellation), so no hook outlives its engine by accident. Once the leader is
+/// reaped it never signals: the group id may then belong to someone else.
 struct GroupGuard {
     pgid: i32,
+    reaped: AtomicBool,
 }
 
 impl GroupGuard {
     fn signal(&self, signal: libc::c_int) {
+        if self.reaped.load(Ordering::SeqCst) {
+            return;
+        }
         // SAFETY: kill(2) with a negative pid signals the process group we created with
-        // process_group(0); it has no memory-safety preconditions.
+        // process_group(0); its leader is not reaped yet, so the id is still ours.
         unsafe {
             libc::kill(-self.pgid, signal);
         }
     }
 
-    fn disarm(self) {
-        std::mem::forget(self);
+    fn mark_reaped(&self) {
+        self.reaped.store(true, Ordering::SeqCst);
     }
 }
 
@@ -393,9 +420,15 @@ mod tests {
         let action = ProcessAction::command("echo \"$GREETING\"; cat; echo; echo err >&2");
         let (outcome, tail) = run(&action, Duration::from_secs(5)).await;
         assert_eq!(outcome.result, super::super::ActionResult::Success);
-        assert!(tail.starts_with("hi\n{\"event_id\""), "{tail}");
+        assert!(
+            tail.contains("hi\n{\"event_id\""),
+            "stdout keeps its order: {tail}"
+        );
         assert!(tail.contains("\"event_type\":\"t.x\""), "{tail}");
-        assert!(tail.ends_with("err\n"), "{tail}");
+        assert!(
+            tail.lines().any(|l| l == "err"),
+            "stderr is read too (its order against stdout is not defined): {tail}"
+        );
     }
 
     #[tokio::test]

@@ -11,21 +11,27 @@
 //! 4. When a hook with `fail_mode: stop` fails or times out, the rest of its group still
 //!    finishes (it was already running), and every later group is skipped as `blocked`.
 //!    Failures of `fail_mode: continue` hooks are recorded and change nothing else.
-//! 5. Each hook run (and each skip) appends one audit line.
-//! 6. Events returned by actions (`ci.triggered`...) are dispatched afterwards, the same
+//! 5. A hook with `max_concurrent` / `concurrency_key` waits for its turn before it
+//!    runs: at most `max_concurrent` runs at once per key value, in the order the events
+//!    were prepared ([`Engine::prepare`]; [`Engine::emit`] prepares at once). The wait
+//!    does not count against its timeout. Limits hold within one engine (one process).
+//! 6. Each hook run (and each skip) appends one audit line.
+//! 7. Events returned by actions (`ci.triggered`...) are dispatched afterwards, the same
 //!    way, up to [`MAX_FOLLOW_UP_DEPTH`] levels deep.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::Map;
 
+use super::gate::Ticket;
 use super::{Engine, EngineError};
 use crate::action::{ActionContext, ActionOutcome, ActionResult};
 use crate::audit::AuditRecord;
 use crate::config::suggest;
-use crate::event::Event;
+use crate::event::{Event, FieldValue};
 use crate::output::OutputSink;
 use crate::report::{DispatchReport, HookReport, HookStatus, SkipReason};
 use crate::spec::{FailMode, HookSpec};
@@ -61,7 +67,61 @@ impl EmitOptions {
     }
 }
 
+/// An event ready to dispatch, holding its place in the concurrency lines of its hooks
+/// (see [`Engine::prepare`]).
+pub struct Prepared {
+    event: Event,
+    tickets: HashMap<String, Ticket>,
+}
+
+impl Prepared {
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("event", &self.event.id())
+            .field("waiting_hooks", &self.tickets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl Engine {
+    /// Takes the event's place in the concurrency lines of its hooks now
+    /// (`max_concurrent` / `concurrency_key`), so that events prepared in arrival order
+    /// run in that order even when they are dispatched by several workers. Then call
+    /// [`Engine::dispatch_prepared`].
+    pub fn prepare(&self, event: Event) -> Prepared {
+        let mut tickets = HashMap::new();
+        for hook in self.matching(&event) {
+            if let Some(limit) = hook.concurrency() {
+                let key = limit
+                    .key
+                    .as_deref()
+                    .map(|k| field_text(&event, k))
+                    .unwrap_or_default();
+                tickets.insert(
+                    hook.name().to_owned(),
+                    self.inner.gates.ticket(hook.name(), key, limit.max),
+                );
+            }
+        }
+        Prepared { event, tickets }
+    }
+
+    /// Dispatches a prepared event.
+    pub async fn dispatch_prepared(
+        &self,
+        prepared: Prepared,
+        options: EmitOptions,
+    ) -> Result<DispatchReport, EngineError> {
+        self.dispatch(prepared, options, 0).await
+    }
+
     /// The enabled hooks that `event` triggers, in file order.
     pub fn matching<'a>(&'a self, event: &'a Event) -> impl Iterator<Item = &'a HookSpec> + 'a {
         self.inner.hooks.iter().filter(move |h| h.matches(event))
@@ -92,7 +152,8 @@ impl Engine {
         event: Event,
         options: EmitOptions,
     ) -> Result<DispatchReport, EngineError> {
-        self.dispatch(event, options, 0).await
+        let prepared = self.prepare(event);
+        self.dispatch(prepared, options, 0).await
     }
 
     /// Runs one hook for `event` now, whether or not it matches, without the
@@ -106,16 +167,18 @@ impl Engine {
         let payload = event.to_vec();
         self.inner.reporter.event_started(event, &[hook.name()]);
         let (report, _) = self.execute(hook, event, &payload, 1, true).await;
+        self.record(event, &report);
         Ok(report)
     }
 
     fn dispatch(
         &self,
-        event: Event,
+        prepared: Prepared,
         options: EmitOptions,
         depth: usize,
     ) -> futures_util::future::BoxFuture<'_, Result<DispatchReport, EngineError>> {
         Box::pin(async move {
+            let Prepared { event, mut tickets } = prepared;
             let payload = event.to_vec();
             let groups = self.plan(&event);
             let names: Vec<&str> = groups.iter().flatten().map(|h| h.name()).collect();
@@ -135,11 +198,10 @@ impl Engine {
             for group in &groups {
                 if let Some(by) = &blocked_by {
                     for hook in group {
-                        let report = HookReport::skipped(
-                            hook.name(),
-                            hook.fail_mode(),
-                            SkipReason::Blocked { by: by.clone() },
-                        );
+                        // Leave the line at once: later events must not wait for a hook that will not run.
+                        tickets.remove(hook.name());
+                        let report =
+                            HookReport::skipped(hook, SkipReason::Blocked { by: by.clone() });
                         self.record(&event, &report);
                         reports.push(report);
                     }
@@ -147,18 +209,16 @@ impl Engine {
                 }
                 if options.dry_run {
                     for hook in group {
-                        let report =
-                            HookReport::skipped(hook.name(), hook.fail_mode(), SkipReason::DryRun);
+                        let report = HookReport::skipped(hook, SkipReason::DryRun);
                         self.inner.reporter.hook_finished(&event, &report);
                         reports.push(report);
                     }
                     continue;
                 }
-                let results = join_all(
-                    group
-                        .iter()
-                        .map(|hook| self.run_claimed(hook, &event, &payload, options.force)),
-                )
+                let results = join_all(group.iter().map(|hook| {
+                    let ticket = tickets.remove(hook.name());
+                    self.run_claimed(hook, &event, &payload, options.force, ticket)
+                }))
                 .await;
                 for (hook, result) in group.iter().zip(results) {
                     let (report, events) = result?;
@@ -183,6 +243,7 @@ impl Engine {
                     continue;
                 }
                 next.set_source_if_missing("flowspec");
+                let next = self.prepare(next);
                 follow_up_reports.push(
                     self.dispatch(
                         next,
@@ -213,9 +274,18 @@ impl Engine {
         event: &Event,
         payload: &[u8],
         force: bool,
+        ticket: Option<Ticket>,
     ) -> Result<(HookReport, Vec<Event>), EngineError> {
+        // Wait for this hook's turn (max_concurrent / concurrency_key) before claiming,
+        // so the claim's lease does not run out while waiting.
+        let _permit = match ticket {
+            Some(ticket) => Some(ticket.admit().await),
+            None => None,
+        };
         let Some(store) = &self.inner.store else {
-            return Ok(self.execute(hook, event, payload, 1, false).await);
+            let (report, events) = self.execute(hook, event, payload, 1, false).await;
+            self.record(event, &report);
+            return Ok((report, events));
         };
         let lease = hook.timeout() + self.inner.kill_grace + LEASE_MARGIN;
         let token = match store
@@ -224,20 +294,12 @@ impl Engine {
         {
             Claim::Run(token) => token,
             Claim::AlreadySucceeded => {
-                let report = HookReport::skipped(
-                    hook.name(),
-                    hook.fail_mode(),
-                    SkipReason::AlreadySucceeded,
-                );
+                let report = HookReport::skipped(hook, SkipReason::AlreadySucceeded);
                 self.record(event, &report);
                 return Ok((report, Vec::new()));
             }
             Claim::RanElsewhere(status) => {
-                let report = HookReport::skipped(
-                    hook.name(),
-                    hook.fail_mode(),
-                    SkipReason::RanElsewhere { status },
-                );
+                let report = HookReport::skipped(hook, SkipReason::RanElsewhere { status });
                 self.record(event, &report);
                 return Ok((report, Vec::new()));
             }
@@ -245,13 +307,17 @@ impl Engine {
         let (report, events) = self
             .execute(hook, event, payload, token.attempt, false)
             .await;
+        // Record the result before the audit line: an audit line always means the run is
+        // recorded and will not run again, even if the process dies right after.
         store
             .finish(&token, report.status, report.exit_code)
             .await?;
+        self.record(event, &report);
         Ok((report, events))
     }
 
-    /// Runs the hook's action with its timeout, then reports and audits.
+    /// Runs the hook's action with its timeout and builds its report (the caller records
+    /// it: store first, then [`Engine::record`]).
     async fn execute(
         &self,
         hook: &HookSpec,
@@ -315,6 +381,7 @@ impl Engine {
         }
         let report = HookReport {
             hook: hook.name().to_owned(),
+            action: hook.action_key().to_owned(),
             status,
             skip_reason: None,
             exit_code: outcome.exit_code,
@@ -333,7 +400,6 @@ impl Engine {
             duration_ms = report.duration_ms,
             attempt,
         );
-        self.record(event, &report);
         (report, outcome.follow_ups)
     }
 
@@ -363,6 +429,16 @@ impl Engine {
             }
         }
         self.inner.reporter.hook_finished(event, report);
+    }
+}
+
+/// The text of an event field for a concurrency key (missing fields share "").
+fn field_text(event: &Event, path: &str) -> String {
+    match event.field(path) {
+        Some(FieldValue::Str(s)) => s.to_owned(),
+        Some(FieldValue::Json(serde_json::Value::String(s))) => s.clone(),
+        Some(FieldValue::Json(other)) => other.to_string(),
+        None => String::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`Engine::emit`]. See [`dispatch`] for the exact semantics of a dispatch.
 
 pub mod dispatch;
+mod gate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use crate::spec::HookSpec;
 use crate::spec::load::{LoadOptions, load_file};
 use crate::store::{Store, StoreError};
 
-pub use dispatch::EmitOptions;
+pub use dispatch::{EmitOptions, Prepared};
 
 /// How long a timed-out process gets between SIGTERM and SIGKILL by default.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
@@ -99,6 +100,7 @@ pub(crate) struct Inner {
     pub(crate) kill_grace: Duration,
     pub(crate) settings: Settings,
     pub(crate) vars: Vars,
+    pub(crate) gates: gate::Gates,
 }
 
 impl std::fmt::Debug for Engine {
@@ -387,24 +389,7 @@ impl EngineBuilder {
                     .project
                     .as_ref()
                     .expect("project default implies a project");
-                let url = match &settings.state.url {
-                    Some(url) => interpolate(url, &vars).map(|i| i.value).map_err(|e| {
-                        BuildError::Config(
-                            ConfigError::new(
-                                ConfigErrorKind::UnsetVariable,
-                                format!("`state.url`: {e}"),
-                            )
-                            .in_file(&project.settings_file, settings.text())
-                            .into(),
-                        )
-                    })?,
-                    None => String::new(),
-                };
-                if url.trim().is_empty() {
-                    Some(Store::open_sqlite(&project.state_dir.join("flowspec.db")).await?)
-                } else {
-                    Some(Store::open(&url).await?)
-                }
+                Some(open_project_store(project, &settings, &vars).await?)
             }
         };
         let audit = match self.audit {
@@ -441,8 +426,33 @@ impl EngineBuilder {
                 kill_grace: self.kill_grace,
                 settings,
                 vars,
+                gates: gate::Gates::default(),
             }),
         })
+    }
+}
+
+/// Opens a project's store: `state.url` from flowspec.yaml (with `${VAR}`), or the
+/// SQLite file under `.flowspec/state/`.
+pub async fn open_project_store(
+    project: &Project,
+    settings: &Settings,
+    vars: &Vars,
+) -> Result<Store, BuildError> {
+    let url = match &settings.state.url {
+        Some(url) => interpolate(url, vars).map(|i| i.value).map_err(|e| {
+            BuildError::Config(
+                ConfigError::new(ConfigErrorKind::UnsetVariable, format!("`state.url`: {e}"))
+                    .in_file(&project.settings_file, settings.text())
+                    .into(),
+            )
+        })?,
+        None => String::new(),
+    };
+    if url.trim().is_empty() {
+        Ok(Store::open_sqlite(&project.state_dir.join("flowspec.db")).await?)
+    } else {
+        Ok(Store::open(&url).await?)
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::Value as Json;
 
-use super::{DEFAULT_TIMEOUT, EnvValue, FailMode, HookSpec, Trigger};
+use super::{Concurrency, DEFAULT_TIMEOUT, EnvValue, FailMode, HookSpec, Trigger};
 use crate::action::{Action, ActionFactory, BuildContext};
 use crate::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, InterpolateError, Key, Node, Value, Vars,
@@ -44,6 +44,8 @@ const HOOK_FIELDS: &[&str] = &[
     "parallel",
     "working_dir",
     "enabled",
+    "max_concurrent",
+    "concurrency_key",
 ];
 const EVENT_FIELDS: &[&str] = &["type", "filter"];
 
@@ -432,6 +434,7 @@ impl Checker {
                 .working_dir(n, &format!("{path}.working_dir"), options.project_root)
                 .map(Some),
         };
+        let concurrency = self.concurrency(node, &path);
 
         // Exactly one action key.
         let present: Vec<(&Key, &Node)> = entries
@@ -498,7 +501,56 @@ impl Checker {
             parallel,
             working_dir: working_dir?,
             enabled,
+            concurrency: concurrency?,
             line: Some(node.loc.line),
+        })
+    }
+
+    /// `max_concurrent` (a positive integer) and `concurrency_key` (an event field);
+    /// a key alone means one run at a time per key value.
+    fn concurrency(&mut self, hook: &Node, path: &str) -> Option<Option<Concurrency>> {
+        let max = match hook.get("max_concurrent") {
+            None => None,
+            Some(n) => match n.value {
+                Value::Int(i) if i >= 1 => Some(i as usize),
+                _ => {
+                    let message = format!("`max_concurrent` must be a positive integer, found {n}");
+                    self.error(
+                        ConfigErrorKind::InvalidValue,
+                        n,
+                        &format!("{path}.max_concurrent"),
+                        &message,
+                    )
+                    .hint("for example `max_concurrent: 1` for one run at a time");
+                    return None;
+                }
+            },
+        };
+        let key = match hook.get("concurrency_key") {
+            None => None,
+            Some(n) => match n.as_str().filter(|k| !k.trim().is_empty()) {
+                Some(k) => Some(k.to_owned()),
+                None => {
+                    let message = format!(
+                        "`concurrency_key` must be an event field name or dotted path, found {n}"
+                    );
+                    self.error(
+                        ConfigErrorKind::InvalidValue,
+                        n,
+                        &format!("{path}.concurrency_key"),
+                        &message,
+                    )
+                    .hint("for example `concurrency_key: environment`");
+                    return None;
+                }
+            },
+        };
+        Some(match (max, key) {
+            (None, None) => None,
+            (max, key) => Some(Concurrency {
+                max: max.unwrap_or(1),
+                key,
+            }),
         })
     }
 

@@ -61,6 +61,16 @@ impl Trigger {
     }
 }
 
+/// A hook's concurrency limit: at most `max` runs at once, per value of the event
+/// field `key` when there is one (`concurrency_key`), admitted in arrival order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Runs allowed at once (per key value).
+    pub max: usize,
+    /// The event field whose value separates the lines (`environment`), if any.
+    pub key: Option<String>,
+}
+
 /// A value of a hook's `env`. Secret values are held as [`SecretString`] and never
 /// shown by `Debug`.
 #[derive(Clone)]
@@ -109,6 +119,7 @@ pub struct HookSpec {
     pub(crate) parallel: bool,
     pub(crate) working_dir: Option<PathBuf>,
     pub(crate) enabled: bool,
+    pub(crate) concurrency: Option<Concurrency>,
     pub(crate) line: Option<u32>,
 }
 
@@ -124,6 +135,7 @@ impl fmt::Debug for HookSpec {
             .field("parallel", &self.parallel)
             .field("working_dir", &self.working_dir)
             .field("enabled", &self.enabled)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -154,6 +166,7 @@ impl HookSpec {
             parallel: false,
             working_dir: None,
             enabled: true,
+            concurrency: None,
             error: None,
         }
     }
@@ -213,6 +226,11 @@ impl HookSpec {
         self.enabled
     }
 
+    /// The concurrency limit, if any.
+    pub fn concurrency(&self) -> Option<&Concurrency> {
+        self.concurrency.as_ref()
+    }
+
     /// The line in hooks.yaml where the hook starts, for hooks read from a file.
     pub fn line(&self) -> Option<u32> {
         self.line
@@ -238,6 +256,7 @@ pub struct HookSpecBuilder {
     parallel: bool,
     working_dir: Option<PathBuf>,
     enabled: bool,
+    concurrency: Option<Concurrency>,
     error: Option<EventError>,
 }
 
@@ -347,6 +366,15 @@ impl HookSpecBuilder {
         self
     }
 
+    /// Limits runs at once to `max`, per value of the event field `key` if given.
+    pub fn concurrency(mut self, max: usize, key: Option<&str>) -> Self {
+        self.concurrency = Some(Concurrency {
+            max: max.max(1),
+            key: key.map(str::to_owned),
+        });
+        self
+    }
+
     /// Checks and builds.
     pub fn build(self) -> Result<HookSpec, HookSpecError> {
         if let Some(source) = self.error {
@@ -379,6 +407,7 @@ impl HookSpecBuilder {
             parallel: self.parallel,
             working_dir: self.working_dir,
             enabled: self.enabled,
+            concurrency: self.concurrency,
             line: None,
         })
     }

@@ -410,3 +410,19 @@ async fn should_list_recent_pipelines_of_a_branch() {
     let ids: Vec<(&str, RunStatus)> = runs.iter().map(|r| (r.id.as_str(), r.status)).collect();
     assert_eq!(ids, [("3", RunStatus::Running), ("2", RunStatus::Failed)]);
 }
+
+#[tokio::test]
+async fn should_never_create_a_pipeline_twice_after_an_ambiguous_failure() {
+    let (server, provider) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PROJECT}/pipeline")))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad gateway"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = provider
+        .trigger(&TriggerRequest::new(""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ProviderErrorKind::Transient);
+}

@@ -300,3 +300,29 @@ fn should_accept_an_empty_hooks_list_but_not_a_missing_one() {
     let hints: Vec<_> = errors.iter().filter_map(|e| e.hint_text()).collect();
     assert!(hints.contains(&"did you mean `hooks`?"), "{hints:?}");
 }
+
+#[test]
+fn should_read_concurrency_limits() {
+    let fx = Fixture::new();
+    let file = fx
+        .load("hooks:\n  - name: deploy\n    events: [deploy.requested]\n    command: deploy\n    concurrency_key: environment\n  - name: lint\n    events: [a.b]\n    command: lint\n    max_concurrent: 2\n")
+        .unwrap();
+    assert_eq!(
+        file.hooks[0].concurrency(),
+        Some(&crate::spec::Concurrency {
+            max: 1,
+            key: Some("environment".into())
+        })
+    );
+    assert_eq!(
+        file.hooks[1].concurrency(),
+        Some(&crate::spec::Concurrency { max: 2, key: None })
+    );
+    let errors = fx
+        .load("hooks:\n  - name: a\n    events: [a.b]\n    command: x\n    max_concurrent: 0\n")
+        .unwrap_err();
+    assert_eq!(
+        errors.iter().next().unwrap().key_path(),
+        "hooks[0].max_concurrent"
+    );
+}

@@ -1,0 +1,98 @@
+//! `flowspec serve`: the webhook receiver (flowspec-server) on the project's engine.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use flowspec_core::report::Reporters;
+use flowspec_server::{Metrics, Server, ServerConfig, ServerError};
+
+use super::{Context, Failure};
+use crate::exit_code;
+use crate::terminal::TerminalReporter;
+
+pub const AFTER_HELP: &str = "\
+Sources are enabled by their secrets (never open without one):
+  /events            FLOWSPEC_EVENTS_TOKEN (bearer), or server.sources.events {token|secret|signing_keys}
+  /webhooks/github   GITHUB_WEBHOOK_SECRET (X-Hub-Signature-256)
+  /webhooks/gitlab   GITLAB_WEBHOOK_TOKEN (X-Gitlab-Token)
+  /webhooks/circleci CIRCLECI_WEBHOOK_SECRET (circleci-signature)
+  /webhooks/jenkins  JENKINS_WEBHOOK_TOKEN (X-Flowspec-Token or ?token=)
+Also: GET /healthz, /readyz, /metrics (Prometheus). Settings: `server:` in .flowspec/flowspec.yaml.
+Every accepted event is stored durably before the 202; SIGTERM drains running hooks.
+
+Examples:
+  FLOWSPEC_EVENTS_TOKEN=s3cret flowspec serve --bind 127.0.0.1:8080
+  curl -X POST http://127.0.0.1:8080/events -H 'Authorization: Bearer s3cret' \\
+       -H 'Content-Type: application/json' -d '{\"event_type\":\"deploy.completed\",\"environment\":\"staging\"}'";
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: server.bind, or 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+
+    /// Events dispatched at the same time (default: server.workers, or 4).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
+    let project = cx.project()?;
+    let metrics = Arc::new(Metrics::new());
+    let terminal = Arc::new(TerminalReporter::new(cx.out, cx.global.quiet, false));
+    let reporter = Arc::new(Reporters(vec![terminal, metrics.reporter()]));
+    let engine = cx.engine(project, reporter, true).await?;
+    let mut config = ServerConfig::from_settings(engine.settings(), engine.vars())
+        .map_err(|e| cx.config_failure(e))?;
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    if let Some(workers) = args.workers {
+        config.workers = workers.max(1);
+    }
+    let workers = config.workers;
+    let server = Server::bind(engine, config, metrics)
+        .await
+        .map_err(|e| match e {
+            ServerError::NoSources | ServerError::Bind { .. } => {
+                Failure::new(exit_code::SERVE_FAILED, e.to_string())
+            }
+            other => Failure::error(other.to_string()),
+        })?;
+    let sources: Vec<String> = server
+        .sources()
+        .iter()
+        .map(|(name, path, scheme)| format!("{name} ({path}, {scheme})"))
+        .collect();
+    let recovered = match server.recovered() {
+        0 => String::new(),
+        n => format!("; {n} unfinished event(s) from the last run will be dispatched again"),
+    };
+    eprintln!(
+        "flowspec serve: listening on http://{} — sources: {} — {workers} worker(s){recovered}",
+        server.local_addr(),
+        sources.join(", ")
+    );
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| Failure::error(e.to_string()))?;
+    eprintln!("flowspec serve: stopped");
+    Ok(exit_code::OK)
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

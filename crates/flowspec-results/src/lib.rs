@@ -1,0 +1,70 @@
+//! # flowspec-results
+//!
+//! CI results for [flowspec](https://github.com/flowspec/flowspec): test reports and
+//! coverage read into one normalized model, stored per CI run, and analysed for
+//! flaky and broken tests.
+//!
+//! ## Overview
+//! - [`junit::JunitReader`]: a streaming JUnit XML parser (quick-xml pull parser, no
+//!   DOM) for the dialects people really produce — Maven Surefire/Failsafe, Gradle,
+//!   pytest, Jest, Mocha, Go, cargo-nextest, PHPUnit, .NET — in constant memory,
+//!   refusing entity expansion, keeping what it read before a syntax error.
+//! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
+//! - [`ReportBuilder`] → [`Report`]: several files into totals (each test counted
+//!   once however many reruns are listed), failures, slowest tests, suites, coverage.
+//! - [`store::ResultsStore`]: runs, suites, cases and coverage in the flowspec store
+//!   (SQLite or PostgreSQL), keyed by provider run id, attempt, commit and branch.
+//! - [`flaky`]: flaky (failed and passed on one commit, or passed on a rerun) versus
+//!   broken (always fails) tests over recent runs, ignoring outages.
+//! - [`quarantine`]: known-flaky tests whose failures alone do not fail a check;
+//!   [`retry::AutoRetryPolicy`]: whether to retry a failed CI run.
+//! - [`context::FailureContext`]: the Markdown/JSON bundle a fixer receives.
+//! - [`config::ResultsConfig`]: the `results:` section of `.flowspec/flowspec.yaml`.
+//!
+//! ## Example
+//! ```
+//! use flowspec_results::{ParseOptions, ReportBuilder};
+//!
+//! let xml = r#"<?xml version="1.0"?>
+//! <testsuites>
+//!   <testsuite name="com.example.CalcTest" tests="2">
+//!     <testcase classname="com.example.CalcTest" name="adds" time="0.003"/>
+//!     <testcase classname="com.example.CalcTest" name="divides" time="0,120">
+//!       <failure message="expected: &lt;2&gt; but was: &lt;3&gt;"
+//!                type="org.opentest4j.AssertionFailedError">at CalcTest.divides(CalcTest.java:14)</failure>
+//!     </testcase>
+//!   </testsuite>
+//! </testsuites>"#;
+//! let mut builder = ReportBuilder::new(ParseOptions::default());
+//! builder.add_junit(xml.as_bytes(), "TEST-CalcTest.xml");
+//! let report = builder.finish();
+//! assert_eq!(report.totals.tests, 2);
+//! assert_eq!(report.failures[0].message.as_deref(), Some("expected: <2> but was: <3>"));
+//! assert_eq!(report.slowest[0].time, 0.12);
+//! assert!(!report.partial);
+//! ```
+//!
+//! ## Features
+//! - `proptest`: [`proptest`](https://docs.rs/proptest) strategies for report models
+//!   (`testing` module), for round-trip tests of writers and readers.
+//!
+//! Minimum supported Rust version: 1.89.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod context;
+pub mod coverage;
+mod error;
+pub mod flaky;
+pub mod junit;
+pub mod model;
+pub mod quarantine;
+mod report;
+pub mod retry;
+pub mod store;
+#[cfg(any(test, feature = "proptest"))]
+pub mod testing;
+mod xml;
+
+pub use error::{ParseError, ParseErrorKind, ResultsError};
+pub use report::{CaseSink, FileResult, Format, ParseOptions, Report, ReportBuilder, find_reports};

@@ -1,0 +1,386 @@
+//! The streaming XML layer shared by the JUnit and Cobertura parsers.
+//!
+//! quick-xml reads the tags (names, attributes, well-formedness of the nesting); the
+//! content between tags — text, CDATA sections, comments, references — is scanned
+//! here with `memchr` straight into a [`Bounded`] collector or skipped, so that a
+//! gigabyte of `system-out` never sits in memory. No DTD is ever processed: a
+//! document declaring entities is refused, and only the five predefined entities
+//! and character references are decoded.
+
+mod source;
+pub(crate) mod text;
+
+use std::io::{BufRead, Read};
+
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::{ParseError, ParseErrorKind};
+use source::{Source, TagTooLarge};
+pub(crate) use text::Bounded;
+
+/// Limits that keep memory constant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct XmlLimits {
+    pub(crate) max_depth: usize,
+    pub(crate) max_tag_bytes: u64,
+}
+
+/// What the pull parser hands to the format parsers.
+pub(crate) enum XmlEvent<'a> {
+    /// An element opens (`empty` for `<x/>`, which is not followed by an `End`).
+    Start { tag: BytesStart<'a>, empty: bool },
+    /// The innermost open element closes.
+    End,
+    /// The end of a well-formed document.
+    Eof,
+}
+
+pub(crate) struct XmlPull<R: Read> {
+    reader: quick_xml::Reader<Source<R>>,
+    buf: Vec<u8>,
+    /// Open elements: their names in one string, and where each started.
+    names: String,
+    open: Vec<(usize, u64)>,
+    limits: XmlLimits,
+    done: bool,
+}
+
+impl<R: Read> XmlPull<R> {
+    pub(crate) fn new(input: R, limits: XmlLimits) -> Self {
+        let mut reader = quick_xml::Reader::from_reader(Source::new(input, limits.max_tag_bytes));
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        XmlPull {
+            reader,
+            buf: Vec::with_capacity(1024),
+            names: String::new(),
+            open: Vec::new(),
+            limits,
+            done: false,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.reader.get_ref().offset()
+    }
+
+    /// The next tag event; the content before it goes to `sink` (or is skipped).
+    pub(crate) fn next(&mut self, sink: Option<&mut Bounded>) -> Result<XmlEvent<'_>, ParseError> {
+        if self.done {
+            return Ok(XmlEvent::Eof);
+        }
+        let mut sink = sink;
+        // Skip declarations, processing instructions and the DOCTYPE; stop before an
+        // element tag. (The event is read after the loop: a borrow of the event buffer
+        // cannot be returned from inside it.)
+        loop {
+            self.scan_content(sink.as_deref_mut())?;
+            let head = match self.reader.get_mut().peek(2) {
+                Ok(h) => h,
+                Err(e) => return Err(self.fail_io(e)),
+            };
+            if head.is_empty() {
+                return self.end_of_input();
+            }
+            if !(head.starts_with(b"<?") || head.starts_with(b"<!")) {
+                break;
+            }
+            self.reader.get_mut().begin_tag();
+            self.buf.clear();
+            let result = self.reader.read_event_into(&mut self.buf);
+            self.reader.get_mut().end_tag();
+            match result {
+                Err(e) => {
+                    self.done = true;
+                    return Err(quick_xml_error(&self.reader, e));
+                }
+                Ok(Event::DocType(doctype)) => {
+                    if doctype.as_ref().contains("<!ENTITY") {
+                        return Err(self.fail_at_mark(
+                            ParseErrorKind::EntityRefused,
+                            "the document declares entities in its DTD; entity expansion is refused (remove the <!DOCTYPE ...> internal subset)".to_owned(),
+                        ));
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        self.reader.get_mut().begin_tag();
+        self.buf.clear();
+        let result = self.reader.read_event_into(&mut self.buf);
+        self.reader.get_mut().end_tag();
+        // Only fields other than `buf` below: a returned tag borrows it.
+        match result {
+            Err(e) => {
+                self.done = true;
+                Err(quick_xml_error(&self.reader, e))
+            }
+            Ok(Event::End(_)) => {
+                if let Some((start, _)) = self.open.pop() {
+                    self.names.truncate(start);
+                    self.reader.get_mut().unwatch();
+                }
+                Ok(XmlEvent::End)
+            }
+            Ok(Event::Empty(tag)) => Ok(XmlEvent::Start { tag, empty: true }),
+            Ok(Event::Start(tag)) => {
+                if self.open.len() >= self.limits.max_depth {
+                    let max = self.limits.max_depth;
+                    self.done = true;
+                    return Err(error_at_mark(
+                        self.reader.get_ref(),
+                        ParseErrorKind::TooDeep,
+                        format!("elements are nested more than {max} deep"),
+                    ));
+                }
+                let at = self.reader.get_ref().mark();
+                let start = self.names.len();
+                self.names.push_str(tag.name().as_ref());
+                self.open.push((start, at));
+                self.reader.get_mut().watch(at);
+                Ok(XmlEvent::Start { tag, empty: false })
+            }
+            Ok(Event::Eof) => {
+                self.done = true;
+                match self.open.last() {
+                    Some(&(start, at)) => {
+                        Err(truncated(self.reader.get_ref(), &self.names[start..], at))
+                    }
+                    None => Ok(XmlEvent::Eof),
+                }
+            }
+            Ok(_) => Err(error_at_mark(
+                self.reader.get_ref(),
+                ParseErrorKind::Syntax,
+                "unexpected markup".to_owned(),
+            )),
+        }
+    }
+
+    fn end_of_input(&mut self) -> Result<XmlEvent<'static>, ParseError> {
+        self.done = true;
+        match self.open.last() {
+            Some(&(start, at)) => Err(truncated(self.reader.get_ref(), &self.names[start..], at)),
+            None => Ok(XmlEvent::Eof),
+        }
+    }
+
+    /// Consumes content up to the next tag.
+    fn scan_content(&mut self, mut sink: Option<&mut Bounded>) -> Result<(), ParseError> {
+        loop {
+            if sink.as_deref().is_some_and(|s| !s.wants_more()) {
+                sink = None;
+            }
+            let source = self.reader.get_mut();
+            let available = match source.fill_buf() {
+                Ok(a) => a,
+                Err(e) => return Err(self.fail_io(e)),
+            };
+            if available.is_empty() {
+                return Ok(());
+            }
+            let found = match &sink {
+                Some(_) => memchr::memchr2(b'<', b'&', available),
+                None => memchr::memchr(b'<', available),
+            };
+            let Some(i) = found else {
+                let n = available.len();
+                if let Some(s) = sink.as_deref_mut() {
+                    s.push(available);
+                }
+                source.consume(n);
+                continue;
+            };
+            if let Some(s) = sink.as_deref_mut() {
+                s.push(&available[..i]);
+            }
+            let special = available[i];
+            source.consume(i);
+            if special == b'&' {
+                self.scan_reference(sink.as_deref_mut())?;
+                continue;
+            }
+            let head = match source.peek(9) {
+                Ok(h) => h,
+                Err(e) => return Err(self.fail_io(e)),
+            };
+            if head.starts_with(b"<![CDATA[") {
+                source.consume(9);
+                self.scan_until(b"]]>", sink.as_deref_mut(), "CDATA section")?;
+            } else if head.starts_with(b"<!--") {
+                source.consume(4);
+                self.scan_until(b"-->", None, "comment")?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// At `&`: decodes a reference into the sink; unknown ones are kept as written.
+    fn scan_reference(&mut self, sink: Option<&mut Bounded>) -> Result<(), ParseError> {
+        let source = self.reader.get_mut();
+        let head = match source.peek(12) {
+            Ok(h) => h,
+            Err(e) => return Err(self.fail_io(e)),
+        };
+        let decoded = head[1..]
+            .iter()
+            .position(|&b| b == b';')
+            .and_then(|semi| text::decode_reference(&head[1..semi + 1]).map(|c| (c, semi + 2)));
+        let sink = sink.expect("references are only scanned into a sink");
+        match decoded {
+            Some((c, len)) => {
+                let mut utf8 = [0u8; 4];
+                sink.push(c.encode_utf8(&mut utf8).as_bytes());
+                source.consume(len);
+            }
+            None => {
+                sink.push(b"&");
+                source.consume(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumes up to and including `end`, passing what comes before it to the sink.
+    fn scan_until(
+        &mut self,
+        end: &[u8; 3],
+        mut sink: Option<&mut Bounded>,
+        what: &str,
+    ) -> Result<(), ParseError> {
+        let started = self.offset();
+        loop {
+            let source = self.reader.get_mut();
+            let available = match source.peek(3) {
+                Ok(a) => a,
+                Err(e) => return Err(self.fail_io(e)),
+            };
+            if available.len() < 3 {
+                let (line, column) = self.reader.get_ref().position(started);
+                return Err(ParseError::new(
+                    ParseErrorKind::Truncated,
+                    line,
+                    column,
+                    format!("the file ends inside a {what} (truncated report?)"),
+                ));
+            }
+            let available = source.fill_buf().map_err(|e| e.to_string());
+            let available = match available {
+                Ok(a) => a,
+                Err(message) => {
+                    let (line, column) = self.reader.get_ref().position(started);
+                    return Err(ParseError::new(ParseErrorKind::Io, line, column, message));
+                }
+            };
+            match memchr::memmem::find(available, end) {
+                Some(i) => {
+                    if let Some(s) = sink.as_deref_mut() {
+                        s.push(&available[..i]);
+                    }
+                    source.consume(i + 3);
+                    return Ok(());
+                }
+                None => {
+                    // Keep the last two bytes: the end marker may straddle the buffer.
+                    let n = available.len() - 2;
+                    if let Some(s) = sink.as_deref_mut() {
+                        s.push(&available[..n]);
+                    }
+                    source.consume(n);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn fail_at_mark(&self, kind: ParseErrorKind, message: String) -> ParseError {
+        error_at_mark(self.reader.get_ref(), kind, message)
+    }
+
+    fn fail_io(&self, error: std::io::Error) -> ParseError {
+        let offset = self.offset();
+        let (line, column) = self.reader.get_ref().position(offset);
+        ParseError::new(
+            ParseErrorKind::Io,
+            line,
+            column,
+            format!("cannot read: {error}"),
+        )
+    }
+}
+
+fn error_at_mark<R: Read>(source: &Source<R>, kind: ParseErrorKind, message: String) -> ParseError {
+    let (line, column) = source.position(source.mark());
+    ParseError::new(kind, line, column, message)
+}
+
+fn truncated<R: Read>(source: &Source<R>, name: &str, at: u64) -> ParseError {
+    let (line, column) = source.position(at);
+    let (end_line, end_column) = source.position(source.offset());
+    ParseError::new(
+        ParseErrorKind::Truncated,
+        end_line,
+        end_column,
+        format!(
+            "the file ends inside <{name}> opened at line {line}, column {column} (truncated report?)"
+        ),
+    )
+}
+
+fn quick_xml_error<R: Read>(
+    reader: &quick_xml::Reader<Source<R>>,
+    error: quick_xml::Error,
+) -> ParseError {
+    let source = reader.get_ref();
+    if let quick_xml::Error::Io(io) = &error
+        && let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<TagTooLarge>())
+    {
+        let (line, column) = source.position(source.mark());
+        return ParseError::new(
+            ParseErrorKind::TagTooLarge,
+            line,
+            column,
+            format!("{inner} (the limit keeps memory bounded)"),
+        );
+    }
+    let kind = match &error {
+        quick_xml::Error::Io(_) => ParseErrorKind::Io,
+        quick_xml::Error::Encoding(_) => ParseErrorKind::Encoding,
+        _ => ParseErrorKind::Syntax,
+    };
+    // Syntax errors that run into the end of the input mean a truncated file.
+    let at_eof = matches!(
+        &error,
+        quick_xml::Error::Syntax(
+            quick_xml::errors::SyntaxError::UnclosedTag
+                | quick_xml::errors::SyntaxError::UnclosedCData
+                | quick_xml::errors::SyntaxError::UnclosedComment
+                | quick_xml::errors::SyntaxError::UnclosedDoctype
+                | quick_xml::errors::SyntaxError::UnclosedPI
+                | quick_xml::errors::SyntaxError::UnclosedXmlDecl
+                | quick_xml::errors::SyntaxError::UnclosedSingleQuotedAttributeValue
+                | quick_xml::errors::SyntaxError::UnclosedDoubleQuotedAttributeValue
+        )
+    );
+    let kind = if at_eof {
+        ParseErrorKind::Truncated
+    } else {
+        kind
+    };
+    // Where the tag in error starts: more useful than where quick-xml gave up.
+    let (line, column) = source.position(source.mark());
+    let message = match &error {
+        quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MismatchedEndTag {
+            expected,
+            found,
+        }) => format!("</{found}> closes <{expected}>"),
+        quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnmatchedEndTag(name)) => {
+            format!("</{name}> closes nothing")
+        }
+        other if at_eof => format!("the file ends inside this tag: {other} (truncated report?)"),
+        other => other.to_string(),
+    };
+    ParseError::new(kind, line, column, message)
+}

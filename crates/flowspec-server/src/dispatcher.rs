@@ -1,0 +1,183 @@
+//! Workers: take queued events in arrival order and dispatch them with the engine.
+//!
+//! One loop reads accepted ids (and, every second, events whose retry is due or that a
+//! dead worker left behind), takes each from the queue, *prepares* it — which fixes its
+//! place in the hooks' concurrency lines — and hands it to one of `workers` tasks. A
+//! dispatch whose hooks all succeeded (or were skipped as already done) marks the event
+//! `done`; one with a failure is retried later with backoff, then `dead`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use flowspec_core::queue::{Lease, Outcome, Queue, QueueStatus};
+use flowspec_core::{DispatchReport, EmitOptions, Engine};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::metrics::Metrics;
+
+/// How long a worker's hold on an event lasts without its process (other hosts only:
+/// on this host a dead worker is noticed at once).
+const LEASE_MS: i64 = 60 * 60 * 1000;
+
+pub(crate) struct Dispatcher {
+    pub(crate) engine: Engine,
+    pub(crate) queue: Queue,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) workers: usize,
+    pub(crate) drain_timeout: Duration,
+}
+
+impl Dispatcher {
+    /// Runs until `shutdown` turns true, then waits for running dispatches up to the
+    /// drain timeout. Events not started stay queued for the next start.
+    pub(crate) async fn run(
+        self,
+        mut accepted: mpsc::UnboundedReceiver<String>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let slots = Arc::new(Semaphore::new(self.workers));
+        let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backlog: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+        loop {
+            if backlog.is_empty() {
+                tokio::select! {
+                    id = accepted.recv() => match id {
+                        Some(id) => backlog.push_back(id),
+                        None => break,
+                    },
+                    _ = sweep.tick() => self.sweep(&mut backlog).await,
+                    _ = shutdown.changed() => break,
+                }
+            }
+            // Drain what is already waiting without blocking.
+            while let Ok(id) = accepted.try_recv() {
+                backlog.push_back(id);
+            }
+            let Some(id) = backlog.pop_front() else {
+                continue;
+            };
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let lease = match self.queue.take(Some(&id), LEASE_MS).await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => continue, // Done already, taken by another worker, or not due.
+                Err(error) => {
+                    tracing::error!(message = "Cannot take a queued event.", event_id = %id, %error);
+                    continue;
+                }
+            };
+            // Preparing here, in arrival order, is what keeps concurrency lines in order.
+            let prepared = self.engine.prepare(lease.event.clone());
+            let engine = self.engine.clone();
+            let queue = self.queue.clone();
+            let metrics = self.metrics.clone();
+            tokio::spawn(async move {
+                let options = EmitOptions::default().force(lease.force);
+                let result = engine.dispatch_prepared(prepared, options).await;
+                finish(&queue, &metrics, &lease, result).await;
+                drop(slot);
+            });
+        }
+        // Wait for running dispatches, up to the drain timeout.
+        let all = u32::try_from(self.workers).unwrap_or(u32::MAX);
+        match tokio::time::timeout(self.drain_timeout, slots.acquire_many(all)).await {
+            Ok(_) => tracing::info!(message = "All running dispatches finished."),
+            Err(_) => tracing::warn!(
+                message = "Drain timeout: stopping with dispatches still running; their events will be dispatched again at the next start.",
+                timeout_secs = self.drain_timeout.as_secs()
+            ),
+        }
+    }
+
+    /// Adds due retries and events recovered from dead workers to the backlog, and
+    /// refreshes the queue-depth gauge.
+    async fn sweep(&self, backlog: &mut std::collections::VecDeque<String>) {
+        if let Err(error) = self.queue.recover().await {
+            tracing::warn!(message = "Queue recovery failed.", %error);
+        }
+        match self.queue.due(256).await {
+            Ok(ids) => {
+                for id in ids {
+                    if !backlog.contains(&id) {
+                        backlog.push_back(id);
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(message = "Cannot read due events.", %error),
+        }
+        if let Ok(counts) = self.queue.counts().await {
+            for status in [
+                QueueStatus::Pending,
+                QueueStatus::Running,
+                QueueStatus::Done,
+                QueueStatus::Dead,
+            ] {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                self.metrics.queue_depth(status.as_str(), n);
+            }
+        }
+    }
+}
+
+async fn finish(
+    queue: &Queue,
+    metrics: &Metrics,
+    lease: &Lease,
+    result: Result<DispatchReport, flowspec_core::EngineError>,
+) {
+    let outcome = match &result {
+        Ok(report) if report.failures().is_empty() && !report.is_blocked() => Outcome::Done,
+        Ok(report) => Outcome::Failed {
+            error: summarize(report),
+        },
+        Err(error) => Outcome::Failed {
+            error: error.to_string(),
+        },
+    };
+    match queue.complete(lease, &outcome).await {
+        Ok(status) => {
+            let label = match status {
+                QueueStatus::Done => "done",
+                QueueStatus::Dead => "dead",
+                _ => "retry",
+            };
+            metrics.dispatched(label);
+            if status == QueueStatus::Dead {
+                tracing::warn!(
+                    message = "Event moved to dead letters after its last attempt.",
+                    event_id = %lease.event.id(),
+                    attempts = lease.attempt,
+                );
+            }
+        }
+        Err(error) => {
+            tracing::error!(message = "Cannot record a dispatch.", event_id = %lease.event.id(), %error)
+        }
+    }
+}
+
+/// "hook `a` failed (exit code 1); hook `b` timeout (timed out after 30s)".
+fn summarize(report: &DispatchReport) -> String {
+    let parts: Vec<String> = report
+        .failures()
+        .iter()
+        .map(|h| match &h.message {
+            Some(m) => format!("hook `{}` {} ({m})", h.hook, h.status),
+            None => format!("hook `{}` {}", h.hook, h.status),
+        })
+        .collect();
+    if parts.is_empty() {
+        match &report.blocked_by {
+            Some(by) => format!("blocked by `{by}`"),
+            None => "failed".to_owned(),
+        }
+    } else {
+        parts.join("; ")
+    }
+}

@@ -1,0 +1,262 @@
+//! The HTTP surface: one `POST` route per enabled source, `/healthz`, `/readyz`,
+//! `/metrics`. Every answer is JSON (`{"error", "code"}` on refusal) except `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flowspec_core::queue::{Enqueued, Incoming, Queue, Stored};
+use serde_json::json;
+
+use crate::config::{ServerConfig, UnknownEvents};
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::sources::{Decoded, Reject, Request, Source};
+
+/// What the handlers share.
+pub(crate) struct AppState {
+    pub(crate) sources: Vec<Box<dyn Source>>,
+    pub(crate) intake: Intake,
+    pub(crate) limiter: Option<RateLimiter>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) queue: Queue,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) body_timeout: Duration,
+    pub(crate) unknown_events: UnknownEvents,
+    pub(crate) ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        config: &ServerConfig,
+        intake: Intake,
+        metrics: Arc<Metrics>,
+        queue: Queue,
+        ready: Arc<AtomicBool>,
+    ) -> Self {
+        AppState {
+            sources: crate::sources::enabled(config),
+            intake,
+            limiter: config.rate_limit.map(RateLimiter::new),
+            metrics,
+            queue,
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: config.body_timeout,
+            unknown_events: config.unknown_events,
+            ready,
+        }
+    }
+
+    /// The enabled sources as (name, path, scheme), for the startup line.
+    pub(crate) fn describe_sources(&self) -> Vec<(&'static str, &'static str, String)> {
+        self.sources
+            .iter()
+            .map(|s| (s.name(), s.path(), s.scheme()))
+            .collect()
+    }
+}
+
+/// The router over the shared state.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
+    for index in 0..state.sources.len() {
+        let path = state.sources[index].path();
+        router = router.route(
+            path,
+            post(
+                move |State(state): State<Arc<AppState>>, request: HttpRequest| {
+                    receive(state, index, request)
+                },
+            ),
+        );
+    }
+    router
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint (is the source enabled? see the startup line)",
+            )
+        })
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if !state.ready.load(Ordering::Relaxed) {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "starting or shutting down",
+        );
+    }
+    match state.queue.counts().await {
+        Ok(counts) => {
+            let pending = counts
+                .iter()
+                .filter(|(s, _)| s.as_str() == "pending")
+                .map(|(_, n)| *n)
+                .sum::<u64>();
+            Json(json!({"status": "ready", "pending": pending})).into_response()
+        }
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            &format!("the state store does not answer: {e}"),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn receive(state: Arc<AppState>, index: usize, request: HttpRequest) -> Response {
+    let started = Instant::now();
+    let source = &state.sources[index];
+    let name = source.name();
+    state.metrics.received(name);
+    let refuse = |reject: Reject| {
+        state.metrics.rejected(name, reject.code);
+        error(reject.status, reject.code, &reject.message)
+    };
+    if !state.ready.load(Ordering::Relaxed) {
+        return refuse(Reject {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "shutting_down",
+            message: "the server is shutting down; retry later".into(),
+        });
+    }
+
+    let (parts, body) = request.into_parts();
+    let too_large = Reject {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: format!(
+            "the body is larger than {} bytes (server.max_body_bytes)",
+            state.max_body_bytes
+        ),
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.max_body_bytes) {
+        return refuse(too_large);
+    }
+    let bytes = match tokio::time::timeout(
+        state.body_timeout,
+        axum::body::to_bytes(body, state.max_body_bytes),
+    )
+    .await
+    {
+        Err(_) => {
+            return refuse(Reject {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "body_timeout",
+                message: format!(
+                    "the body did not arrive within {}s",
+                    state.body_timeout.as_secs()
+                ),
+            });
+        }
+        Ok(Err(_)) => return refuse(too_large),
+        Ok(Ok(bytes)) => bytes,
+    };
+
+    let now = chrono::Utc::now().timestamp();
+    let request = Request {
+        headers: &parts.headers,
+        body: &bytes,
+        query: parts.uri.query(),
+        now,
+    };
+    let delivery_id = match source.authenticate(&request) {
+        Ok(id) => id,
+        Err(reject) => return refuse(reject),
+    };
+    if let Some(limiter) = &state.limiter
+        && let Err(wait) = limiter.check(name, Instant::now())
+    {
+        state.metrics.rejected(name, "rate_limited");
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from this source; retry later",
+        );
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return response;
+    }
+    let events = match source.decode(&request, state.unknown_events) {
+        Ok(Decoded::Events(events)) => events,
+        Ok(Decoded::Ignored(reason)) => {
+            return (StatusCode::ACCEPTED, Json(json!({"ignored": reason}))).into_response();
+        }
+        Err(reject) => return refuse(reject),
+    };
+    let incoming = Incoming {
+        source: name.to_owned(),
+        delivery_id,
+        events,
+    };
+    let events_for_metrics = incoming.events.clone();
+    match state.intake.submit(incoming).await {
+        Ok(Enqueued::Replayed) => refuse(Reject {
+            status: StatusCode::CONFLICT,
+            code: "replayed",
+            message: "this delivery was already received".into(),
+        }),
+        Ok(Enqueued::Stored(stored)) => {
+            let mut accepted = Vec::new();
+            let mut duplicates = Vec::new();
+            for (event, outcome) in events_for_metrics.iter().zip(&stored) {
+                match outcome {
+                    Stored::Accepted => accepted.push(event.id().to_string()),
+                    Stored::Duplicate => duplicates.push(event.id().to_string()),
+                }
+            }
+            state.metrics.accepted(
+                name,
+                accepted.len() as u64,
+                started.elapsed().as_secs_f64(),
+                &events_for_metrics,
+            );
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"accepted": accepted, "duplicates": duplicates})),
+            )
+                .into_response()
+        }
+        Err(message) => {
+            state.metrics.rejected(name, "store_error");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_error",
+                &format!("the event could not be stored: {message}"),
+            )
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": message, "code": code}))).into_response()
+}

@@ -1,0 +1,38 @@
+//! # flowspec-server
+//!
+//! `flowspec serve`: CI pipelines and forges POST events; flowspec verifies them,
+//! stores each durably before answering `202`, and dispatches them to the hooks with the
+//! same engine as `flowspec emit`.
+//!
+//! - [`sources`]: `/events` (bearer, HMAC or Standard Webhooks), `/webhooks/github`,
+//!   `/webhooks/gitlab`, `/webhooks/circleci`, `/webhooks/jenkins`, each verified in
+//!   constant time and mapped to flowspec events.
+//! - Intake with group commit: concurrent requests share one fsynced SQLite commit.
+//! - Workers take events in arrival order from the durable queue
+//!   ([`flowspec_core::queue`]); failures are retried with backoff, then dead-lettered.
+//!   After a crash, events in flight are dispatched again; hooks that had finished do not
+//!   run again (the engine's idempotency), hooks that were running run again with
+//!   `FLOWSPEC_ATTEMPT` > 1.
+//! - [`Metrics`] in Prometheus text on `/metrics`; `/healthz`, `/readyz`.
+//! - Safety: body size limit (413), header and body read timeouts, per-source rate
+//!   limits (429 with `Retry-After`), replay protection by delivery id and timestamp.
+//!
+//! Embed the receiver in your own axum app with [`Receiver::start`] and
+//! [`Receiver::router`], or run [`Server`], which serves it with header timeouts and
+//! graceful shutdown.
+#![deny(missing_docs)]
+
+pub mod config;
+mod dispatcher;
+mod http;
+mod intake;
+pub mod metrics;
+mod ratelimit;
+mod receiver;
+mod server;
+pub mod sources;
+
+pub use config::ServerConfig;
+pub use metrics::Metrics;
+pub use receiver::Receiver;
+pub use server::{Server, ServerError};

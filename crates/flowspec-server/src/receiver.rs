@@ -1,0 +1,147 @@
+//! The receiver without a listener: queue, intake, workers and the axum router, for
+//! programs that mount flowspec in their own HTTP server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use flowspec_core::Engine;
+use flowspec_core::queue::Queue;
+use flowspec_core::store::Durability;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::ServerConfig;
+use crate::dispatcher::Dispatcher;
+use crate::http::{AppState, router};
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::server::ServerError;
+
+/// A running receiver: events are accepted through [`Receiver::router`] and dispatched
+/// by its workers until [`Receiver::shutdown`].
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use flowspec_core::EngineBuilder;
+/// use flowspec_server::{Metrics, Receiver, ServerConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let metrics = Arc::new(Metrics::new());
+/// let engine = EngineBuilder::discover(std::path::Path::new("."))?
+///     .reporter(metrics.reporter())
+///     .build()
+///     .await?;
+/// let config = ServerConfig::from_settings(engine.settings(), engine.vars())?;
+/// let receiver = Receiver::start(engine, config, metrics).await?;
+/// // Mount it under /flowspec in a bot's own app.
+/// let app = axum::Router::new().nest("/flowspec", receiver.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app).await?;
+/// receiver.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Receiver {
+    pub(crate) state: Arc<AppState>,
+    ready: Arc<AtomicBool>,
+    stop: watch::Sender<bool>,
+    dispatch_task: JoinHandle<()>,
+    janitor: JoinHandle<()>,
+    intake_task: JoinHandle<()>,
+    recovered: usize,
+}
+
+impl Receiver {
+    /// Opens the queue in the engine's store (recovering events a crash left
+    /// unfinished), checks that some source has a secret, and starts the workers.
+    pub async fn start(
+        engine: Engine,
+        config: ServerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Receiver, ServerError> {
+        let store = engine.store().cloned().ok_or(ServerError::NoStore)?;
+        let queue = Queue::open(store, config.retry)
+            .await?
+            .with_durability(Durability::Synced);
+        let recovered = queue.recover().await?;
+        let (accepted_tx, accepted) = mpsc::unbounded_channel();
+        let (intake, intake_task) = Intake::start(queue.clone(), accepted_tx);
+        let ready = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(AppState::new(
+            &config,
+            intake,
+            metrics.clone(),
+            queue.clone(),
+            ready.clone(),
+        ));
+        if state.sources.is_empty() {
+            intake_task.abort();
+            return Err(ServerError::NoSources);
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let dispatcher = Dispatcher {
+            engine,
+            queue: queue.clone(),
+            metrics,
+            workers: config.workers,
+            drain_timeout: config.drain_timeout,
+        };
+        let dispatch_task = tokio::spawn(dispatcher.run(accepted, stop_rx.clone()));
+        let janitor = tokio::spawn(forget_old_deliveries(queue, config.replay_window, stop_rx));
+        ready.store(true, Ordering::Relaxed);
+        Ok(Receiver {
+            state,
+            ready,
+            stop,
+            dispatch_task,
+            janitor,
+            intake_task,
+            recovered,
+        })
+    }
+
+    /// The routes: one `POST` per enabled source, `/healthz`, `/readyz`, `/metrics`.
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// The enabled sources: (name, path, authentication).
+    pub fn sources(&self) -> Vec<(&'static str, &'static str, String)> {
+        self.state.describe_sources()
+    }
+
+    /// How many events a previous run left unfinished (they are dispatched again).
+    pub fn recovered(&self) -> usize {
+        self.recovered
+    }
+
+    /// Answers new requests with 503 from now on (use before closing connections).
+    pub fn stop_accepting(&self) {
+        self.ready.store(false, Ordering::Relaxed);
+    }
+
+    /// Stops accepting (requests get 503), lets running dispatches finish up to the
+    /// drain timeout, and stops the workers. Queued events wait for the next start.
+    pub async fn shutdown(self) {
+        self.stop_accepting();
+        let _ = self.stop.send(true);
+        let _ = self.dispatch_task.await;
+        let _ = self.janitor.await;
+        self.intake_task.abort();
+    }
+}
+
+async fn forget_old_deliveries(queue: Queue, window: Duration, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(error) = queue.forget_deliveries(window.as_millis() as i64).await {
+                    tracing::warn!(message = "Cannot forget old delivery ids.", %error);
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}

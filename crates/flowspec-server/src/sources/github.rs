@@ -1,0 +1,244 @@
+//! `POST /webhooks/github`: GitHub webhooks, verified with `X-Hub-Signature-256`.
+//!
+//! | `X-GitHub-Event` | flowspec event |
+//! |---|---|
+//! | `workflow_run` | `ci.requested`, `ci.started`, `ci.completed` (with `conclusion`) |
+//! | `check_suite` | `ci.check_suite.<action>` |
+//! | `deployment_status` | `deploy.started`, `deploy.completed`, `deploy.failed` (`deploy.<state>` otherwise) |
+//! | `push` | `git.push` |
+//! | `pull_request` | `pr.<action>`, and `pr.merged` for a merged `closed` |
+//! | `ping` | ignored |
+//! | anything else | `github.<event>[.<action>]`, or ignored with `unknown_events: ignore` |
+//!
+//! Every event carries the mapped fields at the top level and the whole delivery under
+//! `payload`. The event id is derived from `X-GitHub-Delivery`, so a delivery is never
+//! dispatched twice.
+
+use flowspec_core::secret::{ExposeSecret, SecretString};
+use flowspec_http::signature::verify_sha256_header;
+use serde_json::{Map, Value, json};
+
+use super::{
+    Decoded, Reject, Request, Source, duration_secs, json_body, mapped_event, put_field as put,
+    segment, text,
+};
+use crate::config::UnknownEvents;
+
+/// The GitHub source.
+pub struct GithubSource {
+    secret: SecretString,
+}
+
+impl GithubSource {
+    /// A source verifying with `secret`.
+    pub fn new(secret: SecretString) -> Self {
+        GithubSource { secret }
+    }
+}
+
+impl Source for GithubSource {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn path(&self) -> &'static str {
+        "/webhooks/github"
+    }
+
+    fn scheme(&self) -> String {
+        "X-Hub-Signature-256 HMAC".into()
+    }
+
+    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+        let Some(signature) = request.header("x-hub-signature-256") else {
+            return Err(Reject::unauthorized(
+                "missing_signature",
+                "`X-Hub-Signature-256` is missing: set the webhook's secret in GitHub",
+            ));
+        };
+        if !verify_sha256_header(
+            self.secret.expose_secret().as_bytes(),
+            request.body,
+            signature,
+        ) {
+            return Err(Reject::unauthorized(
+                "bad_signature",
+                "`X-Hub-Signature-256` does not match the body",
+            ));
+        }
+        Ok(request.header("x-github-delivery").map(str::to_owned))
+    }
+
+    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+        let Some(kind) = request.header("x-github-event") else {
+            return Err(Reject::bad_request(
+                "missing_event",
+                "`X-GitHub-Event` is missing",
+            ));
+        };
+        let payload = json_body(request.body)?;
+        let action = text(&payload, "action").unwrap_or("");
+        let id = request
+            .header("x-github-delivery")
+            .map(|d| format!("github-{d}"));
+        let mut fields = Map::new();
+        fields.insert("provider".into(), json!("github"));
+        if let Some(repo) = text(&payload, "repository.full_name") {
+            fields.insert("repository".into(), json!(repo));
+        }
+        let event_type = match kind {
+            "ping" => return Ok(Decoded::Ignored("ping".into())),
+            "workflow_run" => {
+                let run = &payload["workflow_run"];
+                let name = run
+                    .get("name")
+                    .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()));
+                put(
+                    &mut fields,
+                    "workflow",
+                    name.or(payload.get("workflow").and_then(|w| w.get("name"))),
+                );
+                put(&mut fields, "workflow_path", run.get("path"));
+                put(&mut fields, "run_id", run.get("id"));
+                put(&mut fields, "run_number", run.get("run_number"));
+                put(&mut fields, "run_attempt", run.get("run_attempt"));
+                put(&mut fields, "run_url", run.get("html_url"));
+                put(&mut fields, "status", run.get("status"));
+                put(&mut fields, "conclusion", run.get("conclusion"));
+                put(&mut fields, "branch", run.get("head_branch"));
+                put(&mut fields, "commit", run.get("head_sha"));
+                put(&mut fields, "trigger", run.get("event"));
+                if let Some(secs) =
+                    duration_secs(text(run, "run_started_at"), text(run, "updated_at"))
+                {
+                    fields.insert("duration_secs".into(), json!(secs));
+                }
+                match action {
+                    "completed" => "ci.completed".to_owned(),
+                    "in_progress" => "ci.started".to_owned(),
+                    "requested" => "ci.requested".to_owned(),
+                    other => format!("ci.{}", segment(other)),
+                }
+            }
+            "check_suite" => {
+                let suite = &payload["check_suite"];
+                put(&mut fields, "status", suite.get("status"));
+                put(&mut fields, "conclusion", suite.get("conclusion"));
+                put(&mut fields, "branch", suite.get("head_branch"));
+                put(&mut fields, "commit", suite.get("head_sha"));
+                put(
+                    &mut fields,
+                    "app",
+                    suite.get("app").and_then(|a| a.get("slug")),
+                );
+                format!("ci.check_suite.{}", segment(action))
+            }
+            "deployment_status" => {
+                let status = &payload["deployment_status"];
+                let deployment = &payload["deployment"];
+                let state = text(status, "state").unwrap_or("unknown");
+                put(&mut fields, "state", status.get("state"));
+                put(
+                    &mut fields,
+                    "environment",
+                    status.get("environment").or(deployment.get("environment")),
+                );
+                put(&mut fields, "commit", deployment.get("sha"));
+                put(&mut fields, "ref", deployment.get("ref"));
+                put(
+                    &mut fields,
+                    "url",
+                    status
+                        .get("environment_url")
+                        .filter(|v| !v.as_str().unwrap_or("").is_empty())
+                        .or(status.get("target_url")),
+                );
+                put(&mut fields, "description", status.get("description"));
+                match state {
+                    "success" => "deploy.completed".to_owned(),
+                    "failure" | "error" => "deploy.failed".to_owned(),
+                    "in_progress" | "queued" | "pending" => "deploy.started".to_owned(),
+                    other => format!("deploy.{}", segment(other)),
+                }
+            }
+            "push" => {
+                let git_ref = text(&payload, "ref").unwrap_or("");
+                fields.insert("ref".into(), json!(git_ref));
+                if let Some(branch) = git_ref.strip_prefix("refs/heads/") {
+                    fields.insert("branch".into(), json!(branch));
+                }
+                if let Some(tag) = git_ref.strip_prefix("refs/tags/") {
+                    fields.insert("tag".into(), json!(tag));
+                }
+                put(&mut fields, "before", payload.get("before"));
+                put(&mut fields, "commit", payload.get("after"));
+                put(
+                    &mut fields,
+                    "pusher",
+                    payload.get("pusher").and_then(|p| p.get("name")),
+                );
+                let count = payload
+                    .get("commits")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                fields.insert("commits".into(), json!(count));
+                "git.push".to_owned()
+            }
+            "pull_request" => {
+                let pr = &payload["pull_request"];
+                put(
+                    &mut fields,
+                    "number",
+                    pr.get("number").or(payload.get("number")),
+                );
+                put(&mut fields, "title", pr.get("title"));
+                put(&mut fields, "url", pr.get("html_url"));
+                put(
+                    &mut fields,
+                    "branch",
+                    pr.get("head").and_then(|h| h.get("ref")),
+                );
+                put(
+                    &mut fields,
+                    "base",
+                    pr.get("base").and_then(|b| b.get("ref")),
+                );
+                put(
+                    &mut fields,
+                    "commit",
+                    pr.get("head").and_then(|h| h.get("sha")),
+                );
+                put(
+                    &mut fields,
+                    "author",
+                    pr.get("user").and_then(|u| u.get("login")),
+                );
+                put(&mut fields, "draft", pr.get("draft"));
+                let merged = pr.get("merged").and_then(Value::as_bool).unwrap_or(false);
+                match action {
+                    "closed" if merged => "pr.merged".to_owned(),
+                    other => format!("pr.{}", segment(other)),
+                }
+            }
+            other => {
+                if unknown == UnknownEvents::Ignore {
+                    return Ok(Decoded::Ignored(format!(
+                        "GitHub event `{other}` has no mapping"
+                    )));
+                }
+                if action.is_empty() {
+                    format!("github.{}", segment(other))
+                } else {
+                    format!("github.{}.{}", segment(other), segment(action))
+                }
+            }
+        };
+        Ok(Decoded::Events(vec![mapped_event(
+            &event_type,
+            "github",
+            id,
+            fields,
+            payload,
+        )?]))
+    }
+}
