@@ -8,6 +8,9 @@
 //! |---|---|---|
 //! | `github` | `github` | GitHub Actions (github.com and Enterprise), via octocrab |
 //! | `gitlab` | `gitlab` | GitLab CI (gitlab.com and self-hosted), via the gitlab crate |
+//! | [`jenkins`] | `jenkins` | Jenkins remote access API (queue, stages, progressive console) |
+//! | [`circleci`] | `circleci` | CircleCI API v2 (pipelines, workflows, jobs, test metadata) |
+//! | [`custom`] | `custom` | any CI with an HTTP API, configured by URL templates and JSON pointers |
 //!
 //! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
 //! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
@@ -34,17 +37,26 @@
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod circleci;
 pub mod common;
 pub mod config;
+pub mod custom;
 pub mod download;
 pub mod github;
 pub mod gitlab;
+pub mod jenkins;
 pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;
 
 /// Every provider compiled in. Adding a platform = one file + one line here.
-pub static BUILTIN: &[&dyn ProviderFactory] = &[&github::Factory, &gitlab::Factory];
+pub static BUILTIN: &[&dyn ProviderFactory] = &[
+    &github::Factory,
+    &gitlab::Factory,
+    &jenkins::Factory,
+    &circleci::Factory,
+    &custom::Factory,
+];
 
 /// The built-in providers as a registry (embedders add theirs with
 /// [`ProviderRegistry::register`](flowspec_core::provider::ProviderRegistry::register)).

@@ -1,8 +1,12 @@
 //! Wiremock tests of each CI provider, one module per platform, following
 //! `contracts.md` (paths, headers, bodies, pagination, error bodies).
 
+mod circleci;
+mod custom;
 mod github;
 mod gitlab;
+mod jenkins;
+mod support;
 
 use std::time::Duration;
 
