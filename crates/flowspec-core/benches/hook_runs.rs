@@ -93,8 +93,8 @@ fn main() {
         .expect("runtime");
     println!("{n} hook runs, payload {} bytes", payload.len());
     println!(
-        "{:<34} {:>12} {:>12} {:>8}",
-        "case", "direct/s", "engine/s", "ratio"
+        "{:<34} {:>10} {:>10} {:>7} {:>16}",
+        "case", "direct/s", "engine/s", "ratio", "no store/audit/s"
     );
     for (label, workers, shell) in [
         ("/bin/true, 1 worker", 1, false),
@@ -105,7 +105,8 @@ fn main() {
         // Warm up both paths once.
         direct(50, workers, shell, &payload);
         let d = direct(n, workers, shell, &payload);
-        let e = runtime.block_on(engine(n, workers, shell, dir.path()));
-        println!("{label:<34} {d:>12.0} {e:>12.0} {:>7.2}×", d / e);
+        let e = runtime.block_on(engine(n, workers, shell, Some(dir.path())));
+        let bare = runtime.block_on(engine(n, workers, shell, None));
+        println!("{label:<34} {d:>10.0} {e:>10.0} {:>6.2}× {bare:>16.0}", d / e);
     }
 }

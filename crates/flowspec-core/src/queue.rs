@@ -11,8 +11,9 @@
 //! Delivery ids (`X-GitHub-Delivery`, `webhook-id`...) are remembered for a window so a
 //! replayed request is refused.
 //!
-//! The SQL is the same for SQLite and PostgreSQL. With [`Durability::Synced`],
-//! an [`Queue::enqueue`] batch is one fsynced commit.
+//! The SQL is the same for SQLite and PostgreSQL. With
+//! [`Durability::Synced`](crate::store::Durability::Synced),
+//! a [`Queue::enqueue`] batch is one fsynced commit.
 
 use serde::Serialize;
 use sqlx::Row;
