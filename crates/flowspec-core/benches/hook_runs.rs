@@ -41,11 +41,14 @@ fn direct(n: usize, workers: usize, shell: bool, payload: &[u8]) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn engine(n: usize, workers: usize, shell: bool, dir: &std::path::Path) -> f64 {
+async fn engine(n: usize, workers: usize, shell: bool, dir: Option<&std::path::Path>) -> f64 {
     let per_worker = n / workers;
-    let mut builder = Engine::builder()
-        .state_path(dir.join(format!("state-{workers}-{shell}.db")))
-        .audit_log(dir.join(format!("audit-{workers}-{shell}.log")));
+    let mut builder = Engine::builder();
+    if let Some(dir) = dir {
+        builder = builder
+            .state_path(dir.join(format!("state-{workers}-{shell}.db")))
+            .audit_log(dir.join(format!("audit-{workers}-{shell}.log")));
+    }
     for i in 0..per_worker {
         let hook = HookSpec::builder(format!("h{i}")).on("bench.run");
         let hook = if shell {
@@ -107,6 +110,9 @@ fn main() {
         let d = direct(n, workers, shell, &payload);
         let e = runtime.block_on(engine(n, workers, shell, Some(dir.path())));
         let bare = runtime.block_on(engine(n, workers, shell, None));
-        println!("{label:<34} {d:>10.0} {e:>10.0} {:>6.2}× {bare:>16.0}", d / e);
+        println!(
+            "{label:<34} {d:>10.0} {e:>10.0} {:>6.2}× {bare:>16.0}",
+            d / e
+        );
     }
 }
