@@ -155,10 +155,7 @@ impl ResultsConfig {
             quarantine: Quarantine::new(entries),
             flaky: raw.flaky,
             auto_retry: raw.auto_retry,
-            artifacts: raw
-                .artifacts
-                .map(ArtifactPatterns::new)
-                .unwrap_or_default(),
+            artifacts: raw.artifacts.map(ArtifactPatterns::new).unwrap_or_default(),
         })
     }
 }

@@ -655,11 +655,12 @@ impl ResultsStore {
     /// when never). Kept across processes, so `flowspec serve` honours
     /// `results.auto_retry.max_retries` on platforms without run attempts.
     pub async fn retries(&self, provider: &str, run_id: &str) -> Result<u32, ResultsError> {
-        let row = sqlx::query("SELECT retries FROM results_retries WHERE provider = $1 AND run_id = $2")
-            .bind(provider)
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT retries FROM results_retries WHERE provider = $1 AND run_id = $2")
+                .bind(provider)
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             Some(row) => row.try_get::<i64, _>("retries")?.max(0) as u32,
             None => 0,

@@ -22,13 +22,15 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use flowspec_core::Project;
 use flowspec_core::action::{Action, ActionContext, ActionFactory, ActionOutcome, BuildContext};
-use flowspec_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, Node, Value, Vars, from_node};
+use flowspec_core::config::{
+    ConfigError, ConfigErrorKind, ConfigErrors, Node, Value, Vars, from_node,
+};
 use flowspec_core::event::{Event, FieldValue};
 use flowspec_core::output::Stream;
 use flowspec_core::provider::{CiProvider, ProviderRegistry, RunId, RunStatus};
 use flowspec_core::settings::Settings;
-use flowspec_core::Project;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::store::ResultsStore;
 use serde::Deserialize;
@@ -59,7 +61,10 @@ pub struct RetryFlakyFactory {
 
 impl RetryFlakyFactory {
     /// A factory for `project`, reading its flowspec.yaml (a missing file is fine).
-    pub fn from_project(project: &Project, registry: ProviderRegistry) -> Result<Self, ConfigErrors> {
+    pub fn from_project(
+        project: &Project,
+        registry: ProviderRegistry,
+    ) -> Result<Self, ConfigErrors> {
         let settings = Settings::load(&project.settings_file)?;
         let ci = CiSettings::from_settings(&settings)?;
         let results = ResultsConfig::from_node(
@@ -228,7 +233,9 @@ impl Action for RetryFlakyAction {
         {
             return skip(
                 "provider_mismatch",
-                format!("not retrying: the event comes from `{source}`, this hook's CI is `{kind}`"),
+                format!(
+                    "not retrying: the event comes from `{source}`, this hook's CI is `{kind}`"
+                ),
             );
         }
         let Some(run_id) = text_field(event, "run_id") else {
@@ -256,7 +263,15 @@ impl Action for RetryFlakyAction {
             Ok(s) => s,
             Err(e) => return ActionOutcome::failed(e),
         };
-        let evaluation = match evaluate_retry(self.provider.as_ref(), &run, store, &self.results, true).await {
+        let evaluation = match evaluate_retry(
+            self.provider.as_ref(),
+            &run,
+            store,
+            &self.results,
+            true,
+        )
+        .await
+        {
             Ok(e) => e,
             Err(e) => {
                 return ActionOutcome::failed(format!("auto-retry of run {run_id} failed: {e}"))

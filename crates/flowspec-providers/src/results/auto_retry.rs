@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use flowspec_core::provider::{CiProvider, ProviderError, RetryScope, Run, RunId, RunRef};
+use flowspec_results::ResultsError;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::retry::{KnownFlaky, RetryDecision, SkipReason};
 use flowspec_results::store::ResultsStore;
-use flowspec_results::ResultsError;
 use serde_json::{Value, json};
 
 use super::fetch::{FetchOptions, FetchedResults, fetch_results};
@@ -86,7 +86,8 @@ impl RetryEvaluation {
         if let Some(f) = &self.fetched {
             let t = &f.ingested.run.totals;
             out["attempt"] = f.ingested.run.attempt.into();
-            out["totals"] = json!({"tests": t.tests, "failed": t.failed, "errors": t.errors, "flaky": t.flaky});
+            out["totals"] =
+                json!({"tests": t.tests, "failed": t.failed, "errors": t.errors, "flaky": t.flaky});
         }
         if let Some(r) = &self.retried {
             out["retried_run_id"] = r.id.as_str().into();
@@ -136,10 +137,13 @@ pub async fn evaluate_retry(
     };
     let known = known_flaky(store, config).await?;
     let report = &fetched.ingested.report;
-    evaluation.decision =
-        config
-            .auto_retry
-            .decide(&report.failures, &report.totals, report.partial, &known, retries);
+    evaluation.decision = config.auto_retry.decide(
+        &report.failures,
+        &report.totals,
+        report.partial,
+        &known,
+        retries,
+    );
     evaluation.fetched = Some(fetched);
     if apply && evaluation.decision.is_retry() {
         let retried = provider.retry(&run.id, &RetryScope::Failed).await?;

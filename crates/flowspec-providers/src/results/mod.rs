@@ -22,6 +22,8 @@ pub mod quarantine;
 
 pub use action::{RetryFlakyConfig, RetryFlakyFactory};
 pub use auto_retry::{RetryError, RetryEvaluation, evaluate_retry, known_flaky, wait_for_restart};
-pub use fetch::{FetchError, FetchOptions, FetchedArtifact, FetchedResults, fetch_results, run_meta};
+pub use fetch::{
+    FetchError, FetchOptions, FetchedArtifact, FetchedResults, fetch_results, run_meta,
+};
 pub use fix::{Gathered, JobLog, gather_failure_context, write_bundle};
 pub use quarantine::{QuarantineVerdict, judge_failed_run};

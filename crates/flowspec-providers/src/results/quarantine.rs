@@ -1,10 +1,10 @@
 //! `ci wait --quarantine`: whether a failed run's failures are all quarantined.
 
 use flowspec_results::Report;
+use flowspec_results::ResultsError;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::quarantine::{self, CheckOutcome};
 use flowspec_results::store::ResultsStore;
-use flowspec_results::ResultsError;
 use serde::Serialize;
 
 /// The quarantine's verdict on a failed run.
@@ -43,7 +43,8 @@ pub async fn judge_failed_run(
     } else if partial {
         (
             false,
-            "a report was cut short (or failures were left out), so unknown tests may have failed".to_owned(),
+            "a report was cut short (or failures were left out), so unknown tests may have failed"
+                .to_owned(),
         )
     } else if !outcome.broken_in_quarantine.is_empty() {
         (

@@ -3,6 +3,7 @@
 
 mod github;
 mod gitlab;
+mod results;
 
 use std::time::Duration;
 

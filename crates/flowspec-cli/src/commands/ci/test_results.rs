@@ -147,13 +147,19 @@ pub(super) async fn results(
         if !fetched.skipped.is_empty() {
             println!(
                 "{}",
-                cx.out
-                    .dim(&format!("skipped (names not in results.artifacts): {}", fetched.skipped.join(", ")))
+                cx.out.dim(&format!(
+                    "skipped (names not in results.artifacts): {}",
+                    fetched.skipped.join(", ")
+                ))
             );
         }
         println!(
             "{} {} report(s); see `flowspec results show --run {}`",
-            if ingested.replaced { "replaced with" } else { "stored" },
+            if ingested.replaced {
+                "replaced with"
+            } else {
+                "stored"
+            },
             fetched.reports.len(),
             r.run_id
         );
@@ -399,8 +405,12 @@ pub(super) async fn fix(
             .join(".flowspec/fix")
             .join(safe_file_name(run.id.as_str())),
     };
-    let (markdown, json_file) = write_bundle(&gathered.context, &dir, &masker)
-        .map_err(|e| Failure::error(format!("cannot write the bundle to {}: {e}", cx.show_path(&dir))))?;
+    let (markdown, json_file) = write_bundle(&gathered.context, &dir, &masker).map_err(|e| {
+        Failure::error(format!(
+            "cannot write the bundle to {}: {e}",
+            cx.show_path(&dir)
+        ))
+    })?;
     let markdown = std::path::absolute(&markdown).unwrap_or(markdown);
     let json_file = std::path::absolute(&json_file).unwrap_or(json_file);
     let mut summary = flowspec_providers::results::fix::summary(&gathered.context);
