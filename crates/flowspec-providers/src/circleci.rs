@@ -51,7 +51,7 @@ use flowspec_core::provider::{
     RunDiscovery, RunFilter, RunId, RunRef, RunStatus, TriggerRequest,
 };
 use flowspec_http::reqwest::{Method, RequestBuilder, Response, StatusCode};
-use flowspec_http::{HttpClient, HttpConfig, HttpError, Idempotency};
+use flowspec_http::{HttpClient, HttpConfig, HttpError, Idempotency, Redirects};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -1166,7 +1166,7 @@ impl CiProvider for CircleciProvider {
         let url = flowspec_http::target::check_target(artifact.id.as_str())
             .map_err(|e| common::from_http(&e, &what, None))?;
         // Redirects are followed by hand: `Circle-Token` must not travel to storage.
-        let direct = HttpClient::new(self.http.config().clone().follow_redirects(false))
+        let direct = HttpClient::new(self.http.config().clone().redirects(Redirects::Return))
             .map_err(|e| common::from_http(&e, &what, None))?;
         let (response, _) = direct
             .send_with_retry(Idempotency::Safe, || {
@@ -1180,18 +1180,7 @@ impl CiProvider for CircleciProvider {
             })
             .await
             .map_err(|e| self.error(&e.error, &what))?;
-        if response.status().is_redirection() {
-            let location = response
-                .headers()
-                .get(flowspec_http::reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
-            let target = url
-                .join(location)
-                .map_err(|e| ProviderError::malformed(&what, e))?;
-            return crate::download::stream_blob(&self.http, target.as_str(), &what, sink).await;
-        }
-        crate::download::stream_response(response, &what, sink).await
+        crate::download::stream_or_follow(&self.http, &url, response, &what, sink).await
     }
 
     async fn report_status(&self, status: &CommitStatus) -> Result<(), ProviderError> {

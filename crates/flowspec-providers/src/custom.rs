@@ -65,7 +65,7 @@ use flowspec_core::provider::{
     TriggerRequest,
 };
 use flowspec_http::reqwest::{Method, RequestBuilder, Response};
-use flowspec_http::{HttpClient, HttpConfig, HttpError, Idempotency};
+use flowspec_http::{HttpClient, HttpConfig, HttpError, Idempotency, Redirects};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
@@ -1183,7 +1183,7 @@ impl CiProvider for CustomProvider {
         let own = url.origin() == list.origin();
         // Redirects are followed by hand, without credentials (an `auth: header`
         // key would otherwise travel to the redirect's host).
-        let direct = HttpClient::new(self.http.config().clone().follow_redirects(false))
+        let direct = HttpClient::new(self.http.config().clone().redirects(Redirects::Return))
             .map_err(|e| common::from_http(&e, &what, None))?;
         let (response, _) = direct
             .send_with_retry(Idempotency::Safe, || {
@@ -1204,18 +1204,7 @@ impl CiProvider for CustomProvider {
                     common::from_http(&e.error, &what, None)
                 }
             })?;
-        if response.status().is_redirection() {
-            let location = response
-                .headers()
-                .get(flowspec_http::reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
-            let target = url
-                .join(location)
-                .map_err(|e| ProviderError::malformed(&what, e))?;
-            return crate::download::stream_blob(&self.http, target.as_str(), &what, sink).await;
-        }
-        crate::download::stream_response(response, &what, sink).await
+        crate::download::stream_or_follow(&self.http, &url, response, &what, sink).await
     }
 }
 

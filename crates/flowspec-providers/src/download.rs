@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use flowspec_core::provider::{ArtifactSink, ProviderError, ProviderErrorKind};
-use flowspec_http::reqwest::Response;
+use flowspec_http::reqwest::{Response, Url};
 use flowspec_http::{HttpClient, Idempotency};
 use tokio::io::AsyncWriteExt;
 
@@ -61,6 +61,30 @@ pub async fn stream_blob(
         .await
         .map_err(|e| common::from_http(&e.error, what, None))?;
     stream_response(response, what, sink).await
+}
+
+/// Streams the answer to a download request made without following redirects:
+/// a `3xx` is followed once to its `Location` (resolved against `requested`) without
+/// credentials, through `client`; any other answer is streamed as it is.
+pub async fn stream_or_follow(
+    client: &HttpClient,
+    requested: &Url,
+    response: Response,
+    what: &str,
+    sink: &mut ArtifactSink<'_>,
+) -> Result<u64, ProviderError> {
+    if !response.status().is_redirection() {
+        return stream_response(response, what, sink).await;
+    }
+    let location = response
+        .headers()
+        .get(flowspec_http::reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ProviderError::malformed(what, "a redirect without Location"))?;
+    let target = requested
+        .join(location)
+        .map_err(|e| ProviderError::malformed(what, e))?;
+    stream_blob(client, target.as_str(), what, sink).await
 }
 
 pub(crate) fn write_error(what: &str, error: &io::Error) -> ProviderError {

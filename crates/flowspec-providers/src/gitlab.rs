@@ -707,19 +707,7 @@ impl CiProvider for GitlabProvider {
             })
             .await
             .map_err(|e| common::from_http(&e.error, &what, token_var))?;
-        if response.status().is_redirection() {
-            let location = response
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ProviderError::malformed(&what, "a redirect without Location"))?;
-            let target = url
-                .join(location)
-                .map_err(|e| ProviderError::malformed(&what, e))?;
-            return crate::download::stream_blob(&self.api.http, target.as_str(), &what, sink)
-                .await;
-        }
-        crate::download::stream_response(response, &what, sink).await
+        crate::download::stream_or_follow(&self.api.http, &url, response, &what, sink).await
     }
 
     async fn report_status(&self, status: &CommitStatus) -> Result<(), ProviderError> {

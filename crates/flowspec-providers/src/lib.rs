@@ -15,7 +15,9 @@
 //! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
 //! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
 //! [`wait`] (adaptive polling until a run ends), [`download`] (streaming and safe
-//! zip unpacking), [`action`] (the `ci:` hook action). The trait and model live in
+//! zip unpacking), [`action`] (the `ci:` hook action), [`results`] (test results
+//! through a provider: `ci results`, `ci wait --quarantine/--retry-flaky`, the
+//! `retry_flaky:` hook action, `ci fix`). The trait and model live in
 //! [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
 //! ```no_run
@@ -45,6 +47,7 @@ pub mod download;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
+pub mod results;
 pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;

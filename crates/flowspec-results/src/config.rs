@@ -14,6 +14,9 @@
 //!   auto_retry:
 //!     enabled: true
 //!     max_retries: 1
+//!   artifacts:                          # CI artifacts that hold reports (`flowspec ci results`)
+//!     - "*junit*"
+//!     - "unit-tests/*"
 //! ```
 
 use std::path::Path;
@@ -39,6 +42,67 @@ pub struct ResultsConfig {
     pub flaky: FlakyOptions,
     /// When a failed CI run is retried automatically.
     pub auto_retry: AutoRetryPolicy,
+    /// Which of a CI run's artifacts hold reports.
+    pub artifacts: ArtifactPatterns,
+}
+
+/// Names of the CI artifacts that hold test or coverage reports (`results.artifacts`):
+/// `*` matches any text, case is ignored. `flowspec ci results` downloads only the
+/// artifacts that match, then reads every report it finds inside them.
+///
+/// ```
+/// use flowspec_results::config::ArtifactPatterns;
+///
+/// let defaults = ArtifactPatterns::default();
+/// assert!(defaults.matches("JUnit-Results"));
+/// assert!(defaults.matches("coverage-report"));
+/// assert!(!defaults.matches("website-build"));
+/// assert!(ArtifactPatterns::new(["unit-tests/*"]).matches("unit-tests/artifacts.zip"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArtifactPatterns {
+    patterns: Vec<String>,
+}
+
+/// The default `results.artifacts`: the names CI templates give test reports.
+pub const DEFAULT_ARTIFACT_PATTERNS: &[&str] = &[
+    "*junit*",
+    "*test-result*",
+    "*test_result*",
+    "*test-report*",
+    "*surefire*",
+    "*nextest*",
+    "*.xml",
+    "*coverage*",
+    "*lcov*",
+];
+
+impl ArtifactPatterns {
+    /// These patterns.
+    pub fn new<S: Into<String>>(patterns: impl IntoIterator<Item = S>) -> Self {
+        ArtifactPatterns {
+            patterns: patterns.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The patterns.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Whether an artifact named `name` holds reports.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        self.patterns
+            .iter()
+            .any(|p| crate::quarantine::glob_match(&p.to_lowercase(), &name))
+    }
+}
+
+impl Default for ArtifactPatterns {
+    fn default() -> Self {
+        ArtifactPatterns::new(DEFAULT_ARTIFACT_PATTERNS.iter().copied())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -47,6 +111,7 @@ struct ResultsRaw {
     quarantine: Vec<EntryRaw>,
     flaky: FlakyOptions,
     auto_retry: AutoRetryPolicy,
+    artifacts: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +155,7 @@ impl ResultsConfig {
             quarantine: Quarantine::new(entries),
             flaky: raw.flaky,
             auto_retry: raw.auto_retry,
+            artifacts: raw.artifacts.map(ArtifactPatterns::new).unwrap_or_default(),
         })
     }
 }
@@ -122,6 +188,16 @@ mod tests {
         assert!(config.quarantine.matching("tests.other::x").is_none());
         assert!(config.auto_retry.enabled);
         assert_eq!(config.auto_retry.max_retries, 1);
+    }
+
+    #[test]
+    fn should_read_artifact_patterns_or_default_them() {
+        let config = parse("results:\n  artifacts: [\"unit-tests/*\"]\n").unwrap();
+        assert!(config.artifacts.matches("unit-tests/artifacts.zip"));
+        assert!(!config.artifacts.matches("junit"));
+        let defaults = parse("results:\n  flaky:\n    window: 3\n").unwrap();
+        assert!(defaults.artifacts.matches("test-results-linux"));
+        assert!(defaults.artifacts.matches("TEST-com.example.xml"));
     }
 
     #[test]

@@ -99,6 +99,86 @@ pub enum SkipReason {
     },
     /// The report was cut short: unknown tests may have failed.
     PartialReport,
+    /// The run's test results could not be read (no report artifacts, a download
+    /// failed): without them no failure is known to be flaky.
+    NoResults {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl RetryDecision {
+    /// One sentence for people: what was decided and why.
+    ///
+    /// ```
+    /// use flowspec_results::retry::{RetryDecision, SkipReason};
+    ///
+    /// let skip = RetryDecision::Skip { reason: SkipReason::MaxRetriesReached { max: 1 } };
+    /// assert_eq!(skip.describe(), "not retrying: the run was already retried 1 time(s) (results.auto_retry.max_retries: 1)");
+    /// ```
+    pub fn describe(&self) -> String {
+        match self {
+            RetryDecision::Retry { retry, tests } => format!(
+                "retry {retry}: every failure is a known flaky test ({})",
+                list(tests)
+            ),
+            RetryDecision::Skip { reason } => format!("not retrying: {}", reason.describe()),
+        }
+    }
+
+    /// Whether the decision is to retry.
+    pub fn is_retry(&self) -> bool {
+        matches!(self, RetryDecision::Retry { .. })
+    }
+}
+
+impl SkipReason {
+    /// Why, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            SkipReason::Disabled => {
+                "auto-retry is off (set `results.auto_retry.enabled: true` in .flowspec/flowspec.yaml)".into()
+            }
+            SkipReason::NoFailedTests => {
+                "no test failed: the run failed for another reason (build, setup, a job without tests)".into()
+            }
+            SkipReason::MaxRetriesReached { max } => format!(
+                "the run was already retried {max} time(s) (results.auto_retry.max_retries: {max})"
+            ),
+            SkipReason::UnknownFailures { tests } => format!(
+                "{} failure(s) not known to be flaky: {}",
+                tests.len(),
+                list(tests)
+            ),
+            SkipReason::PartialReport => {
+                "a report was cut short, so unknown tests may have failed".into()
+            }
+            SkipReason::NoResults { message } => {
+                format!("the run's test results could not be read: {message}")
+            }
+        }
+    }
+
+    /// The reason's snake_case name (`unknown_failures`), as in JSON and audit lines.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SkipReason::Disabled => "disabled",
+            SkipReason::NoFailedTests => "no_failed_tests",
+            SkipReason::MaxRetriesReached { .. } => "max_retries_reached",
+            SkipReason::UnknownFailures { .. } => "unknown_failures",
+            SkipReason::PartialReport => "partial_report",
+            SkipReason::NoResults { .. } => "no_results",
+        }
+    }
+}
+
+/// At most 5 ids, then a count.
+fn list(tests: &[String]) -> String {
+    let mut text = tests.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if tests.len() > 5 {
+        text.push_str(&format!(" and {} more", tests.len() - 5));
+    }
+    text
 }
 
 impl AutoRetryPolicy {

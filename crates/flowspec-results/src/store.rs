@@ -107,6 +107,13 @@ const SCHEMA: &[&str] = &[
         branches_covered BIGINT NOT NULL,
         PRIMARY KEY (run_key, path)
     )",
+    "CREATE TABLE IF NOT EXISTS results_retries (
+        provider TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        retries BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (provider, run_id)
+    )",
     "CREATE TABLE IF NOT EXISTS results_quarantine (
         test_id TEXT PRIMARY KEY,
         reason TEXT,
@@ -642,6 +649,36 @@ impl ResultsStore {
             .into_iter()
             .map(|b| b.test)
             .collect())
+    }
+
+    /// How many times flowspec's auto-retry has retried `run_id` of `provider` (0
+    /// when never). Kept across processes, so `flowspec serve` honours
+    /// `results.auto_retry.max_retries` on platforms without run attempts.
+    pub async fn retries(&self, provider: &str, run_id: &str) -> Result<u32, ResultsError> {
+        let row =
+            sqlx::query("SELECT retries FROM results_retries WHERE provider = $1 AND run_id = $2")
+                .bind(provider)
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("retries")?.max(0) as u32,
+            None => 0,
+        })
+    }
+
+    /// Counts one more auto-retry of `run_id`; returns the new count.
+    pub async fn record_retry(&self, provider: &str, run_id: &str) -> Result<u32, ResultsError> {
+        sqlx::query(
+            "INSERT INTO results_retries (provider, run_id, retries, updated_at) VALUES ($1, $2, 1, $3)
+             ON CONFLICT (provider, run_id) DO UPDATE SET retries = results_retries.retries + 1, updated_at = $3",
+        )
+        .bind(provider)
+        .bind(run_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        self.retries(provider, run_id).await
     }
 
     /// Quarantines a test id or pattern; `false` when it already was.

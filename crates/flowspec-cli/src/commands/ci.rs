@@ -26,6 +26,8 @@ use tokio::io::AsyncWrite;
 
 use super::{Context, Failure, print_json};
 use crate::exit_code;
+
+mod test_results;
 use crate::terminal::{human_ms, stderr_is_terminal, table};
 
 const AFTER_HELP: &str = "\
@@ -40,9 +42,13 @@ Examples:
   flowspec ci artifacts --run 22222222222 --output out/ --unzip
   flowspec ci list --branch main --limit 5 --json
   flowspec ci report-status --sha $(git rev-parse HEAD) --state success --context flowspec/tests
+  flowspec ci results --run 22222222222           download the run's test reports and store them
+  flowspec ci wait --run 22222222222 --quarantine --retry-flaky
+  flowspec ci fix --run 22222222222                failure context for a fixer hook
 
 Exit codes: 0 ok (ci wait: the run succeeded), 12 the run failed, 13 the run was cancelled,
-14 ci wait timed out, 15 the CI refused or failed a request, 3 invalid config, 2 usage.";
+14 ci wait timed out, 15 the CI refused or failed a request, 11 no readable test report
+(ci results), 4 a fail_mode: stop hook failed (ci fix), 3 invalid config, 2 usage.";
 
 /// `flowspec ci`.
 #[derive(Debug, Args)]
@@ -94,14 +100,70 @@ Examples:
     #[command(after_help = "\
 Polls adaptively: the provider's start interval (GitHub 10 s, GitLab 5 s), stretched ×1.5 up
 to 60 s while nothing changes; GitHub polls use ETags, so unchanged answers cost no rate limit.
-Exit codes: 0 success, 12 failed, 13 cancelled, 14 timed out (the run keeps going).")]
+
+--retry-flaky: when the run fails, its test reports are downloaded and stored; if the
+results.auto_retry policy says so (every failure a known flaky test, retries left), the failed
+jobs are retried and the wait goes on. --quarantine: a failed run whose failures are all
+quarantined tests (not broken, report complete) exits 0. Each decision is printed.
+
+Exit codes: 0 success (or every failure quarantined, with --quarantine), 12 failed,
+13 cancelled, 14 timed out (the run keeps going), 15 a retry request failed.
+
+Examples:
+  flowspec ci wait --run 22222222222 --timeout 30m
+  flowspec ci wait --run 22222222222 --retry-flaky --quarantine --json")]
     Wait {
         /// The run id.
         #[arg(long, value_name = "ID")]
         run: String,
-        /// Give up after this long (30s, 10m, 1h).
+        /// Give up after this long (30s, 10m, 1h); retries included.
         #[arg(long, value_name = "DURATION")]
         timeout: Option<String>,
+        /// Exit 0 when the run failed only in quarantined tests (results.quarantine).
+        #[arg(long)]
+        quarantine: bool,
+        /// Retry the failed jobs when every failure is a known flaky test (results.auto_retry).
+        #[arg(long)]
+        retry_flaky: bool,
+    },
+    /// Download a run's test reports (JUnit, Cobertura, LCOV artifacts) and store them.
+    #[command(after_help = "\
+Artifacts are chosen by name (results.artifacts; default *junit*, *test-result*, *test-report*,
+*surefire*, *nextest*, *.xml, *coverage*, *lcov*), unpacked safely, and every report found
+inside is stored as the run, with its attempt, commit and branch. Then `flowspec results show
+--run ID`, `results flaky` and `ci wait --quarantine` use them.
+
+Exit codes: 0 stored, 11 no report artifact or no readable report (or one cut short),
+15 the CI refused or failed a request.
+
+Example: flowspec ci results --run 22222222222 --json")]
+    Results {
+        /// The run id.
+        #[arg(long, value_name = "ID")]
+        run: String,
+        /// Failed tests listed at most.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        failures: usize,
+    },
+    /// Bundle a failed run's failure context and hand it to fixer hooks (`ci.fix.requested`).
+    #[command(after_help = "\
+Gathers the failed tests with messages and stack excerpts (the run's stored results; they are
+downloaded first when missing), the log lines around each error from the failed jobs' logs
+(secrets masked), the commit and branch, into fix-context.md and fix-context.json, then emits
+`ci.fix.requested` with run_id, provider, markdown_path, json_path and a short summary: a hook
+on that event (any agent or script) reads it on stdin.
+
+Exit codes: 0 done (or nothing to fix), 4 a fail_mode: stop hook failed, 2 the run is still
+going, 15 the CI refused or failed a request.
+
+Example: flowspec ci fix --run 22222222222 --output fix/")]
+    Fix {
+        /// The run id.
+        #[arg(long, value_name = "ID")]
+        run: String,
+        /// Where to write the bundle (default: .flowspec/fix/<run id>/).
+        #[arg(long, short = 'o', value_name = "DIR")]
+        output: Option<PathBuf>,
     },
     /// Print a job's log; --follow streams it until the job ends.
     Logs {
@@ -223,6 +285,16 @@ pub fn action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>, Confi
     ))
 }
 
+/// The `retry_flaky:` hook action (auto-retry of flaky failures on `ci.completed`).
+pub fn retry_flaky_factory(project: &Project) -> Result<Arc<dyn ActionFactory>, ConfigErrors> {
+    Ok(Arc::new(
+        flowspec_providers::results::RetryFlakyFactory::from_project(
+            project,
+            flowspec_providers::registry(),
+        )?,
+    ))
+}
+
 pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
     if let CiCommand::Providers = args.command {
         return providers(cx, args.json);
@@ -281,8 +353,26 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
             Ok(exit_code::OK)
         }
         CiCommand::Status { run } => status(cx, p, &RunId::new(run), json).await,
-        CiCommand::Wait { run, timeout } => {
+        CiCommand::Wait {
+            run,
+            timeout,
+            quarantine,
+            retry_flaky,
+        } if quarantine || retry_flaky => {
+            let flags = test_results::WaitFlags {
+                quarantine,
+                retry_flaky,
+            };
+            test_results::wait(cx, p, &RunId::new(run), timeout.as_deref(), json, flags).await
+        }
+        CiCommand::Wait { run, timeout, .. } => {
             wait_run(cx, p, &RunId::new(run), timeout.as_deref(), json).await
+        }
+        CiCommand::Results { run, failures } => {
+            test_results::results(cx, p, &RunId::new(run), failures, json).await
+        }
+        CiCommand::Fix { run, output } => {
+            test_results::fix(cx, p, &RunId::new(run), output.as_deref(), json).await
         }
         CiCommand::Logs { run, job, follow } => logs(p, &RunId::new(run), job, follow, json).await,
         CiCommand::Retry { run, job, failed } => {
@@ -686,6 +776,16 @@ impl View {
     }
 }
 
+/// Wait options with `timeout`, and the faster schedule of `FLOWSPEC_CI_POLL_MS`.
+fn wait_options(timeout: Option<Duration>) -> WaitOptions {
+    let mut options = WaitOptions::default().timeout(timeout);
+    // Test and benchmark hook: a faster polling schedule against a local mock.
+    if let Some(ms) = poll_override() {
+        options = options.interval(flowspec_core::provider::PollInterval::new(ms, ms * 6));
+    }
+    options
+}
+
 async fn wait_run(
     cx: &Context<'_>,
     p: &dyn CiProvider,
@@ -694,22 +794,40 @@ async fn wait_run(
     json: bool,
 ) -> Result<u8, Failure> {
     let timeout = parse_duration(timeout)?;
-    let mut options = WaitOptions::default().timeout(timeout);
-    // Test and benchmark hook: a faster polling schedule against a local mock.
-    if let Ok(ms) = std::env::var("FLOWSPEC_CI_POLL_MS")
-        && let Ok(ms) = ms.parse::<u64>()
-    {
-        options = options.interval(flowspec_core::provider::PollInterval::new(
-            Duration::from_millis(ms),
-            Duration::from_millis(ms * 6),
-        ));
-    }
+    let options = wait_options(timeout);
     let mut view = View::new(cx, run);
     let started = Instant::now();
     let outcome = wait_for_run(p, run, &options, &mut |u| view.update(u)).await;
     view.finish();
     let outcome = outcome.map_err(api_failure)?;
     report_wait(cx, &outcome, started.elapsed(), json)
+}
+
+/// `ci wait --json`'s object.
+fn wait_json(
+    outcome: &WaitOutcome,
+    waited: Duration,
+    verdict_name: &str,
+    code: u8,
+) -> serde_json::Value {
+    json!({
+        "verdict": verdict_name,
+        "exit_code": code,
+        "run": outcome.run,
+        "jobs": outcome.jobs,
+        "requests": {"run": outcome.run_polls, "jobs": outcome.job_polls},
+        "waited_ms": waited.as_millis() as u64,
+    })
+}
+
+/// The exit code and JSON name of a wait's verdict.
+fn verdict_code(verdict: Verdict) -> (u8, &'static str) {
+    match verdict {
+        Verdict::Success => (exit_code::OK, "success"),
+        Verdict::Failed => (exit_code::CI_RUN_FAILED, "failed"),
+        Verdict::Cancelled => (exit_code::CI_RUN_CANCELLED, "cancelled"),
+        _ => (exit_code::CI_WAIT_TIMEOUT, "timed_out"),
+    }
 }
 
 fn report_wait(
@@ -719,27 +837,9 @@ fn report_wait(
     json: bool,
 ) -> Result<u8, Failure> {
     let verdict = outcome.verdict();
-    let code = match verdict {
-        Verdict::Success => exit_code::OK,
-        Verdict::Failed => exit_code::CI_RUN_FAILED,
-        Verdict::Cancelled => exit_code::CI_RUN_CANCELLED,
-        _ => exit_code::CI_WAIT_TIMEOUT,
-    };
-    let verdict_name = match verdict {
-        Verdict::Success => "success",
-        Verdict::Failed => "failed",
-        Verdict::Cancelled => "cancelled",
-        _ => "timed_out",
-    };
+    let (code, verdict_name) = verdict_code(verdict);
     if json {
-        print_json(&json!({
-            "verdict": verdict_name,
-            "exit_code": code,
-            "run": outcome.run,
-            "jobs": outcome.jobs,
-            "requests": {"run": outcome.run_polls, "jobs": outcome.job_polls},
-            "waited_ms": waited.as_millis() as u64,
-        }))?;
+        print_json(&wait_json(outcome, waited, verdict_name, code))?;
     } else {
         if verdict == Verdict::TimedOut {
             println!(

@@ -115,10 +115,12 @@ impl Context<'_> {
     ) -> Result<Engine, Failure> {
         let notify = notify::action_factory(self, &project)?;
         let ci = ci::action_factory(&project).map_err(|e| self.config_failure(e))?;
+        let retry_flaky = ci::retry_flaky_factory(&project).map_err(|e| self.config_failure(e))?;
         let mut builder = EngineBuilder::from_project(project)
             .reporter(reporter)
             .action_factory(notify)
-            .action_factory(ci);
+            .action_factory(ci)
+            .action_factory(retry_flaky);
         if !with_state {
             builder = builder.no_state().no_audit();
         }

@@ -244,7 +244,7 @@ async fn open(cx: &Context<'_>) -> Result<Project, Failure> {
     })
 }
 
-fn store_failure(error: ResultsError) -> Failure {
+pub(super) fn store_failure(error: ResultsError) -> Failure {
     match error {
         ResultsError::UnknownRun(_) | ResultsError::NoRuns => {
             Failure::new(exit_code::ERROR, error.to_string())
@@ -523,7 +523,7 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
     Ok(exit_code::OK)
 }
 
-fn totals_line(p: Painter, t: &flowspec_results::model::Totals) -> String {
+pub(super) fn totals_line(p: Painter, t: &flowspec_results::model::Totals) -> String {
     let failed_text = format!("{} failed", t.failed);
     let errors_text = format!("{} errors", t.errors);
     let paint_bad = |text: &str, n: u64| {
@@ -548,7 +548,7 @@ fn totals_line(p: Painter, t: &flowspec_results::model::Totals) -> String {
     )
 }
 
-fn print_report(cx: &Context<'_>, report: &Report, max_failures: usize) {
+pub(super) fn print_report(cx: &Context<'_>, report: &Report, max_failures: usize) {
     println!("{}", totals_line(cx.out, &report.totals));
     if let Some(coverage) = &report.coverage {
         let t = &coverage.totals;
@@ -575,7 +575,7 @@ fn print_report(cx: &Context<'_>, report: &Report, max_failures: usize) {
     }
 }
 
-fn print_failures(cx: &Context<'_>, report: &Report, max: usize) {
+pub(super) fn print_failures(cx: &Context<'_>, report: &Report, max: usize) {
     if report.failures.is_empty() {
         return;
     }
@@ -590,7 +590,7 @@ fn print_failures(cx: &Context<'_>, report: &Report, max: usize) {
     }
 }
 
-fn print_failure(cx: &Context<'_>, failure: &FailedTest, mark: &str) {
+pub(super) fn print_failure(cx: &Context<'_>, failure: &FailedTest, mark: &str) {
     let red = Style::new().fg_color(Some(AnsiColor::Red.into())).bold();
     let mut line = format!(
         "  {} {} ({})",
@@ -746,7 +746,7 @@ fn print_check(cx: &Context<'_>, report: &Report, outcome: &quarantine::CheckOut
 }
 
 /// Reading errors go to stderr, so that --json output stays clean.
-fn print_errors(cx: &Context<'_>, report: &Report) {
+pub(super) fn print_errors(cx: &Context<'_>, report: &Report) {
     for error in &report.errors {
         let shown = match &error.file {
             Some(file) => error.clone().in_file(cx.show_path(Path::new(file))),
@@ -775,7 +775,7 @@ fn seconds(s: f64) -> String {
     }
 }
 
-fn short(commit: &str) -> &str {
+pub(super) fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 

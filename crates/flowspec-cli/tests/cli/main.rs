@@ -2,6 +2,7 @@
 
 mod audit;
 mod ci;
+mod ci_results;
 mod emit;
 mod hooks;
 mod init;

@@ -12,7 +12,18 @@ const TOKEN: &str = "serve-test-token";
 // The caller kills or signals the returned child and waits for it.
 #[allow(clippy::zombie_processes)]
 fn start_server(p: &TestProject, workers: usize) -> (Child, SocketAddr) {
+    start_server_with(p, workers, &[])
+}
+
+/// [`start_server`] with more environment variables.
+#[allow(clippy::zombie_processes)]
+pub fn start_server_with(
+    p: &TestProject,
+    workers: usize,
+    env: &[(&str, &str)],
+) -> (Child, SocketAddr) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("flowspec"))
+        .envs(env.iter().copied())
         .current_dir(p.path())
         .args([
             "serve",
@@ -51,7 +62,7 @@ fn start_server(p: &TestProject, workers: usize) -> (Child, SocketAddr) {
     }
 }
 
-fn post_event(addr: SocketAddr, body: &str) -> u16 {
+pub fn post_event(addr: SocketAddr, body: &str) -> u16 {
     let Ok(mut stream) = TcpStream::connect(addr) else {
         return 0;
     };

@@ -6,6 +6,7 @@ mod custom;
 mod github;
 mod gitlab;
 mod jenkins;
+mod results;
 mod support;
 
 use std::time::Duration;

@@ -81,5 +81,10 @@ async fn should_store_and_analyse_results_in_postgres() {
     assert!(store.quarantine_add("x::y", Some("r")).await.unwrap());
     assert!(!store.quarantine_add("x::y", None).await.unwrap());
     assert_eq!(store.quarantine_list().await.unwrap().len(), 1);
+
+    // Auto-retry counts: the upsert works on PostgreSQL too.
+    assert_eq!(store.record_retry("gitlab", "pg-1").await.unwrap(), 1);
+    assert_eq!(store.record_retry("gitlab", "pg-1").await.unwrap(), 2);
+    assert_eq!(store.retries("github", "pg-1").await.unwrap(), 0);
     core.close().await;
 }

@@ -205,6 +205,20 @@ async fn should_find_flaky_and_broken_tests_across_stored_runs() {
 }
 
 #[tokio::test]
+async fn should_count_auto_retries_per_provider_and_run() {
+    let (_dir, store) = store().await;
+    assert_eq!(store.retries("github", "7").await.unwrap(), 0);
+    assert_eq!(store.record_retry("github", "7").await.unwrap(), 1);
+    assert_eq!(store.record_retry("github", "7").await.unwrap(), 2);
+    assert_eq!(
+        store.retries("gitlab", "7").await.unwrap(),
+        0,
+        "another CI's run 7 is another run"
+    );
+    assert_eq!(store.retries("github", "7").await.unwrap(), 2);
+}
+
+#[tokio::test]
 async fn should_keep_a_quarantine_list() {
     let (_dir, store) = store().await;
     assert!(
