@@ -15,6 +15,8 @@
 //! [`Durability::Synced`](crate::store::Durability::Synced),
 //! a [`Queue::enqueue`] batch is one fsynced commit.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -30,6 +32,19 @@ macro_rules! select_events {
             $rest
         )
     };
+}
+
+/// Rows per multi-row `INSERT`: 5 bound values a row stays far below SQLite's 32,766
+/// and PostgreSQL's 65,535 bound values per statement.
+const ROWS_PER_INSERT: usize = 500;
+
+/// `VALUES` rows: `row(n)` for each of `rows` rows, `n` being the number of the
+/// placeholder before the row's first (`$n+1`), `per_row` placeholders a row.
+fn values(rows: usize, per_row: usize, row: impl Fn(usize) -> String) -> String {
+    (0..rows)
+        .map(|r| row(r * per_row))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const SCHEMA: &[&str] = &[
@@ -277,6 +292,9 @@ impl Queue {
         result
     }
 
+    /// Inserts a batch with a few multi-row statements (each statement is a round trip
+    /// to the database, the main cost of a batch) and tells what was new: the first
+    /// request carrying a delivery id or event id wins, as if stored one by one.
     async fn insert_all(
         conn: &mut sqlx::AnyConnection,
         batch: &[Incoming],
@@ -284,51 +302,103 @@ impl Queue {
     ) -> Result<Vec<Enqueued>, QueueError> {
         use sqlx::Connection;
         let mut tx = conn.begin().await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for incoming in batch {
-            if let Some(delivery) = &incoming.delivery_id {
-                let fresh = sqlx::query(
-                    "INSERT INTO delivery_ids (source, delivery_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(&incoming.source)
-                .bind(delivery)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if fresh == 0 {
-                    results.push(Enqueued::Replayed);
-                    continue;
-                }
+
+        let deliveries: Vec<(usize, &str, &str)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.source.as_str(), r.delivery_id.as_deref()?)))
+            .collect();
+        let mut fresh: HashSet<(String, String)> = HashSet::new();
+        for chunk in deliveries.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO delivery_ids (source, delivery_id, received_at) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING source, delivery_id",
+                values(chunk.len(), 3, |n| format!(
+                    "(${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3
+                ))
+            );
+            // Only placeholders are generated; values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, source, delivery) in chunk {
+                query = query.bind(*source).bind(*delivery).bind(now);
             }
-            let mut stored = Vec::with_capacity(incoming.events.len());
-            for event in &incoming.events {
-                let payload = String::from_utf8(event.to_vec()).unwrap_or_default();
-                let inserted = sqlx::query(
-                    "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
-                                              received_at, next_attempt_at, updated_at)
-                     VALUES ($1, $2, $3, $4, 'pending', 0, 0, $5, $6, $7) ON CONFLICT DO NOTHING",
-                )
-                .bind(event.id().as_str())
-                .bind(event.event_type().as_str())
-                .bind(&incoming.source)
-                .bind(payload)
-                .bind(now)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                stored.push(if inserted == 1 {
-                    Stored::Accepted
-                } else {
-                    Stored::Duplicate
-                });
+            for row in query.fetch_all(&mut *tx).await? {
+                fresh.insert((row.try_get(0)?, row.try_get(1)?));
             }
-            results.push(Enqueued::Stored(stored));
+        }
+        let mut replayed = vec![false; batch.len()];
+        for (i, source, delivery) in &deliveries {
+            // Only the first request with a fresh key takes it; later ones are replays.
+            replayed[*i] = !fresh.remove(&(source.to_string(), delivery.to_string()));
+        }
+
+        let events: Vec<(&Incoming, &Event)> = batch
+            .iter()
+            .zip(&replayed)
+            .filter(|(_, replayed)| !**replayed)
+            .flat_map(|(incoming, _)| incoming.events.iter().map(move |e| (incoming, e)))
+            .collect();
+        let mut accepted: HashSet<String> = HashSet::new();
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let payloads: Vec<String> = chunk
+                .iter()
+                .map(|(_, event)| String::from_utf8(event.to_vec()).unwrap_or_default())
+                .collect();
+            let sql = format!(
+                "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
+                                          received_at, next_attempt_at, updated_at)
+                 VALUES {} ON CONFLICT DO NOTHING RETURNING event_id",
+                values(chunk.len(), 5, |n| {
+                    let at = n + 5; // received_at = next_attempt_at = updated_at
+                    format!(
+                        "(${}, ${}, ${}, ${}, 'pending', 0, 0, ${at}, ${at}, ${at})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4
+                    )
+                })
+            );
+            // Only placeholders are generated; values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((incoming, event), payload) in chunk.iter().zip(payloads) {
+                query = query
+                    .bind(event.id().as_str())
+                    .bind(event.event_type().as_str())
+                    .bind(incoming.source.as_str())
+                    .bind(payload)
+                    .bind(now);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                accepted.insert(row.try_get(0)?);
+            }
         }
         tx.commit().await?;
-        Ok(results)
+
+        Ok(batch
+            .iter()
+            .zip(replayed)
+            .map(|(incoming, replayed)| {
+                if replayed {
+                    return Enqueued::Replayed;
+                }
+                let stored = incoming
+                    .events
+                    .iter()
+                    .map(|event| {
+                        if accepted.remove(event.id().as_str()) {
+                            Stored::Accepted
+                        } else {
+                            Stored::Duplicate
+                        }
+                    })
+                    .collect();
+                Enqueued::Stored(stored)
+            })
+            .collect())
     }
 
     /// Takes a pending event that is due (`event_id`, or the oldest due one) for this
@@ -641,6 +711,31 @@ mod tests {
             q.enqueue(&[incoming(&["e2"], Some("d1"))]).await.unwrap(),
             [Enqueued::Stored(vec![Stored::Accepted])]
         );
+    }
+
+    #[tokio::test]
+    async fn should_judge_a_batch_larger_than_one_statement_as_if_stored_one_by_one() {
+        let (_dir, q) = queue(RetrySchedule::default()).await;
+        let ids: Vec<String> = (0..1_200).map(|i| format!("e{i}")).collect();
+        let deliveries: Vec<String> = (0..1_200).map(|i| format!("d{i}")).collect();
+        let mut batch: Vec<Incoming> = ids
+            .iter()
+            .zip(&deliveries)
+            .map(|(id, d)| incoming(&[id], Some(d)))
+            .collect();
+        // Repeats that land in later statements than their first copy.
+        batch.push(incoming(&["e3"], Some("d-new")));
+        batch.push(incoming(&["e-new"], Some("d7")));
+        let results = q.enqueue(&batch).await.unwrap();
+        assert_eq!(results.len(), 1_202);
+        assert!(
+            results[..1_200]
+                .iter()
+                .all(|r| *r == Enqueued::Stored(vec![Stored::Accepted]))
+        );
+        assert_eq!(results[1_200], Enqueued::Stored(vec![Stored::Duplicate]));
+        assert_eq!(results[1_201], Enqueued::Replayed);
+        assert_eq!(q.list(None, 2_000).await.unwrap().len(), 1_200);
     }
 
     #[tokio::test]
