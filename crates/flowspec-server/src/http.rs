@@ -219,7 +219,29 @@ async fn receive(state: Arc<AppState>, index: usize, request: HttpRequest) -> Re
         events,
     };
     let events_for_metrics = incoming.events.clone();
-    match state.intake.submit(incoming).await {
+    // Stored in a task of its own, which a client hanging up (dropping this handler)
+    // does not cancel: what is stored is always counted as accepted.
+    let submitted = tokio::spawn({
+        let state = state.clone();
+        let source = name.to_owned();
+        let events = events_for_metrics.clone();
+        async move {
+            let result = state.intake.submit(incoming).await;
+            if let Ok(Enqueued::Stored(stored)) = &result {
+                let accepted = stored.iter().filter(|s| **s == Stored::Accepted).count();
+                state.metrics.accepted(
+                    &source,
+                    accepted as u64,
+                    started.elapsed().as_secs_f64(),
+                    &events,
+                );
+            }
+            result
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the store task failed: {e}")));
+    match submitted {
         Ok(Enqueued::Replayed) => refuse(Reject {
             status: StatusCode::CONFLICT,
             code: "replayed",
@@ -234,12 +256,6 @@ async fn receive(state: Arc<AppState>, index: usize, request: HttpRequest) -> Re
                     Stored::Duplicate => duplicates.push(event.id().to_string()),
                 }
             }
-            state.metrics.accepted(
-                name,
-                accepted.len() as u64,
-                started.elapsed().as_secs_f64(),
-                &events_for_metrics,
-            );
             (
                 StatusCode::ACCEPTED,
                 Json(json!({"accepted": accepted, "duplicates": duplicates})),
