@@ -58,9 +58,12 @@ pub async fn gather_failure_context(
     let mut log = String::new();
     match provider.list_jobs(&run.id).await {
         Ok(jobs) => {
+            let mut seen = Vec::new();
             for job in jobs.iter().filter(|j| j.status == RunStatus::Failed) {
                 let (text, entry) = read_log(provider, run, job).await;
-                if !text.is_empty() {
+                // Jenkins serves the whole build console as every stage's log: keep it once.
+                let repeated = seen.contains(&text);
+                if !text.is_empty() && !repeated {
                     log.push_str(&format!("=== job {} ({}) ===\n", job.name, job.id));
                     log.push_str(&masker.mask(&text));
                     if !log.ends_with('\n') {
@@ -68,6 +71,9 @@ pub async fn gather_failure_context(
                     }
                 }
                 jobs_read.push(entry);
+                if !repeated {
+                    seen.push(text);
+                }
             }
         }
         Err(e) => jobs_read.push(JobLog {
