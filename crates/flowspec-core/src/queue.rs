@@ -12,7 +12,7 @@
 //! replayed request is refused.
 //!
 //! The SQL is the same for SQLite and PostgreSQL. With
-//! [`Durability::Synced`](crate::store::Durability::Synced),
+//! [`Durability::Synced`],
 //! a [`Queue::enqueue`] batch is one fsynced commit.
 
 use std::collections::HashSet;

@@ -161,7 +161,7 @@ Example: flowspec ci fix --run 22222222222 --output fix/")]
         /// The run id.
         #[arg(long, value_name = "ID")]
         run: String,
-        /// Where to write the bundle (default: .flowspec/fix/<run id>/).
+        /// Where to write the bundle (default: .flowspec/fix/RUN_ID/).
         #[arg(long, short = 'o', value_name = "DIR")]
         output: Option<PathBuf>,
     },
