@@ -681,6 +681,29 @@ impl ResultsStore {
         self.retries(provider, run_id).await
     }
 
+    /// Carries an auto-retry count over to the run a retry created when the platform
+    /// gives it a new id (Jenkins rebuilds, custom CIs), so `max_retries` holds across
+    /// the chain of runs. Never lowers a count.
+    pub async fn carry_retries(
+        &self,
+        provider: &str,
+        run_id: &str,
+        retries: u32,
+    ) -> Result<(), ResultsError> {
+        sqlx::query(
+            "INSERT INTO results_retries (provider, run_id, retries, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (provider, run_id) DO UPDATE SET retries = $3, updated_at = $4
+             WHERE results_retries.retries < $3",
+        )
+        .bind(provider)
+        .bind(run_id)
+        .bind(i64::from(retries))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Quarantines a test id or pattern; `false` when it already was.
     pub async fn quarantine_add(
         &self,

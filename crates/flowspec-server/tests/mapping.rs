@@ -98,6 +98,7 @@ fn should_map_gitlab_payloads() {
     for (kind, file) in [
         ("Pipeline Hook", "pipeline.success"),
         ("Pipeline Hook", "pipeline.running"),
+        ("Pipeline Hook", "pipeline.failed"),
         ("Job Hook", "job.failed"),
         ("Deployment Hook", "deployment.success"),
         ("Merge Request Hook", "merge_request.merge"),

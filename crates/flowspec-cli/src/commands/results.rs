@@ -776,7 +776,11 @@ fn seconds(s: f64) -> String {
 }
 
 pub(super) fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
+    // By characters: a commit id from a custom CI need not be ASCII.
+    commit
+        .char_indices()
+        .nth(12)
+        .map_or(commit, |(end, _)| &commit[..end])
 }
 
 /// The commit: CI variables first, then `git rev-parse HEAD`.
@@ -810,4 +814,16 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?.trim().to_owned();
     (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn should_shorten_a_commit_to_twelve_characters_without_splitting_one() {
+        assert_eq!(short("3f2a9c1d4e5f6a7b8c9d"), "3f2a9c1d4e5f");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short("ééééééééééééééé"), "éééééééééééé");
+    }
 }

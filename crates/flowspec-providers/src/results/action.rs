@@ -220,12 +220,15 @@ impl Action for RetryFlakyAction {
                        "run_id": text_field(event, "run_id")}),
             )
         };
+        // `unstable`: Jenkins' word for a build whose tests failed.
         if let Some(conclusion) = text_field(event, "conclusion")
-            && conclusion != "failure"
+            && !matches!(conclusion.as_str(), "failure" | "unstable")
         {
             return skip(
                 "not_failed",
-                format!("not retrying: the run's conclusion is `{conclusion}`, not `failure`"),
+                format!(
+                    "not retrying: the run's conclusion is `{conclusion}`, not `failure` or `unstable`"
+                ),
             );
         }
         if let Some(source) = text_field(event, "provider")
@@ -289,8 +292,10 @@ impl Action for RetryFlakyAction {
             let mut follow_up = Event::builder("ci.retried")
                 .field("provider", kind)
                 .field("platform", self.provider.platform())
-                .field("run_id", retried.id.to_string())
-                .field("retried_run_id", run_id.clone())
+                // As in the audit line: the run that failed, and the run the retry
+                // started (the same id where the platform retries in place).
+                .field("run_id", run_id.clone())
+                .field("retried_run_id", retried.id.to_string())
                 .field("retry", *retry)
                 .field("tests", json!(tests))
                 .field("reason", "flaky")

@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use flowspec_core::provider::{CiProvider, ProviderError, RetryScope, Run, RunId, RunRef};
+use flowspec_core::provider::{
+    CiProvider, ProviderError, ProviderErrorKind, RetryScope, Run, RunId, RunRef,
+};
 use flowspec_results::ResultsError;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::retry::{KnownFlaky, RetryDecision, SkipReason};
@@ -146,8 +148,29 @@ pub async fn evaluate_retry(
     );
     evaluation.fetched = Some(fetched);
     if apply && evaluation.decision.is_retry() {
-        let retried = provider.retry(&run.id, &RetryScope::Failed).await?;
-        store.record_retry(provider.kind(), run.id.as_str()).await?;
+        // Count first: two deciders racing on one run (a webhook and `ci wait`) cannot
+        // both retry, and a retry whose outcome is lost is still counted.
+        let counted = store.record_retry(provider.kind(), run.id.as_str()).await?;
+        if counted.max(retries + 1) > config.auto_retry.max_retries {
+            evaluation.decision = RetryDecision::Skip {
+                reason: SkipReason::MaxRetriesReached {
+                    max: config.auto_retry.max_retries,
+                },
+            };
+            return Ok(evaluation);
+        }
+        let retried = match provider.retry(&run.id, &RetryScope::Failed).await {
+            // Platforms that cannot re-run only the failed jobs (Jenkins) re-run it all.
+            Err(e) if e.kind() == ProviderErrorKind::Unsupported => {
+                provider.retry(&run.id, &RetryScope::All).await?
+            }
+            other => other?,
+        };
+        if retried.id != run.id {
+            store
+                .carry_retries(provider.kind(), retried.id.as_str(), counted)
+                .await?;
+        }
         evaluation.retried = Some(retried);
     }
     Ok(evaluation)

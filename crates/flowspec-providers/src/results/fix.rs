@@ -60,7 +60,9 @@ pub async fn gather_failure_context(
         Ok(jobs) => {
             let mut seen = Vec::new();
             for job in jobs.iter().filter(|j| j.status == RunStatus::Failed) {
-                let (text, entry) = read_log(provider, run, job).await;
+                let (text, mut entry) = read_log(provider, run, job).await;
+                // Errors quote what the platform said: mask them like the logs.
+                entry.error = entry.error.map(|e| masker.mask(&e).into_owned());
                 // Jenkins serves the whole build console as every stage's log: keep it once.
                 let repeated = seen.contains(&text);
                 if !text.is_empty() && !repeated {

@@ -350,6 +350,67 @@ async fn should_retry_the_failed_jobs_once_when_every_failure_is_quarantined() {
 }
 
 #[tokio::test]
+async fn should_count_a_retry_before_asking_so_a_racing_decider_cannot_retry_again() {
+    let f = github().await;
+    mock_run(
+        &f,
+        1,
+        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
+    )
+    .await;
+    mock_rerun_failed(&f, 0).await;
+    let config = config(&["com.example.calc.CalculatorTest::*"], true, 1);
+    let run = get_run(&f).await;
+    // Another decider (a webhook's hook) reserved the one retry a moment ago, after
+    // this one read the count.
+    assert_eq!(f.store.record_retry("github", "7").await.unwrap(), 1);
+
+    let late = evaluate_retry(f.provider.as_ref(), &run, &f.store, &config, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        late.decision,
+        RetryDecision::Skip {
+            reason: SkipReason::MaxRetriesReached { max: 1 }
+        }
+    );
+    assert!(late.retried.is_none(), "no second retry request");
+}
+
+#[tokio::test]
+async fn should_keep_a_retry_counted_when_the_retry_request_fails() {
+    let f = github().await;
+    mock_run(
+        &f,
+        1,
+        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{REPO}/actions/runs/7/rerun-failed-jobs")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .mount(&f.server)
+        .await;
+    let config = config(&["com.example.calc.CalculatorTest::*"], true, 2);
+    let run = get_run(&f).await;
+    let error = evaluate_retry(f.provider.as_ref(), &run, &f.store, &config, true)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("Resource not accessible"),
+        "{error}"
+    );
+    assert_eq!(
+        f.store.retries("github", "7").await.unwrap(),
+        1,
+        "an attempted retry counts, so a lost answer cannot lead to retrying past the maximum"
+    );
+}
+
+#[tokio::test]
 async fn should_not_retry_unknown_failures_partial_reports_or_when_disabled() {
     let f = github().await;
     mock_run(

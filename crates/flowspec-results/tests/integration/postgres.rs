@@ -86,5 +86,8 @@ async fn should_store_and_analyse_results_in_postgres() {
     assert_eq!(store.record_retry("gitlab", "pg-1").await.unwrap(), 1);
     assert_eq!(store.record_retry("gitlab", "pg-1").await.unwrap(), 2);
     assert_eq!(store.retries("github", "pg-1").await.unwrap(), 0);
+    store.carry_retries("gitlab", "pg-2", 2).await.unwrap();
+    store.carry_retries("gitlab", "pg-2", 1).await.unwrap();
+    assert_eq!(store.retries("gitlab", "pg-2").await.unwrap(), 2);
     core.close().await;
 }

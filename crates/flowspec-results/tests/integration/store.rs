@@ -216,6 +216,12 @@ async fn should_count_auto_retries_per_provider_and_run() {
         "another CI's run 7 is another run"
     );
     assert_eq!(store.retries("github", "7").await.unwrap(), 2);
+
+    // A retry that created run 8 (a Jenkins rebuild) carries the count over, never down.
+    store.carry_retries("github", "8", 2).await.unwrap();
+    assert_eq!(store.retries("github", "8").await.unwrap(), 2);
+    store.carry_retries("github", "8", 1).await.unwrap();
+    assert_eq!(store.retries("github", "8").await.unwrap(), 2);
 }
 
 #[tokio::test]

@@ -91,7 +91,9 @@ impl Source for CircleciSource {
         put(&mut fields, "pipeline_number", pipeline.get("number"));
         let workflow = &payload["workflow"];
         put(&mut fields, "workflow", workflow.get("name"));
-        put(&mut fields, "run_id", workflow.get("id"));
+        put(&mut fields, "workflow_id", workflow.get("id"));
+        // `run_id` is what `flowspec ci --run` takes: on CircleCI, the pipeline id.
+        put(&mut fields, "run_id", pipeline.get("id"));
         put(&mut fields, "run_url", workflow.get("url"));
         let event_type = match kind {
             "workflow-completed" => {

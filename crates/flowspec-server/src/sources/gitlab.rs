@@ -101,10 +101,11 @@ impl Source for GitlabSource {
                 put(&mut fields, "trigger", attrs.get("source"));
                 match status {
                     "success" | "failed" | "canceled" | "skipped" => {
-                        let conclusion = if status == "canceled" {
-                            "cancelled"
-                        } else {
-                            status
+                        // The vocabulary shared by every source (docs/serve.md).
+                        let conclusion = match status {
+                            "canceled" => "cancelled",
+                            "failed" => "failure",
+                            other => other,
                         };
                         fields.insert("conclusion".into(), json!(conclusion));
                         "ci.completed".to_owned()

@@ -71,7 +71,15 @@ impl Source for JenkinsSource {
         let mut fields = Map::new();
         fields.insert("provider".into(), json!("jenkins"));
         put(&mut fields, "job", payload.get("name"));
-        put(&mut fields, "run_id", build.get("number"));
+        put(&mut fields, "build_number", build.get("number"));
+        // `run_id` is what `flowspec ci --run` takes: `folder/job#57`.
+        if !number.is_empty() {
+            let path = text(&payload, "url")
+                .map(job_path)
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| job.to_owned());
+            fields.insert("run_id".into(), json!(format!("{path}#{number}")));
+        }
         put(&mut fields, "run_url", build.get("full_url"));
         put(&mut fields, "status", build.get("status"));
         // The Git plugin reports `origin/main`: keep the branch name only.
@@ -128,4 +136,18 @@ impl Source for JenkinsSource {
             payload,
         )?]))
     }
+}
+
+/// The job's path from the plugin's `url` (`job/team/job/app/` → `team/app`).
+fn job_path(url: &str) -> String {
+    let mut names = Vec::new();
+    let mut segments = url.split('/').filter(|s| !s.is_empty());
+    while let Some(segment) = segments.next() {
+        if segment == "job"
+            && let Some(name) = segments.next()
+        {
+            names.push(name);
+        }
+    }
+    names.join("/")
 }

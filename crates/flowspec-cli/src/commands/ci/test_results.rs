@@ -79,6 +79,10 @@ fn fetch_failure(error: FetchError) -> Failure {
     }
 }
 
+/// How long `ci wait --retry-flaky` without `--timeout` waits for a retried run to
+/// show the retry.
+const RESTART_LIMIT: Duration = Duration::from_secs(600);
+
 fn retry_failure(error: RetryError) -> Failure {
     match error {
         RetryError::Provider(e) => api_failure(e),
@@ -232,17 +236,22 @@ pub(super) async fn wait(
             );
         }
         let every = poll_override().unwrap_or(p.poll_interval().initial);
-        let limit = remaining()
-            .unwrap_or(Duration::MAX)
-            .min(Duration::from_secs(120));
+        // Never judge the attempt that just failed again: wait until the run shows the
+        // retry, up to --timeout (the next wait then ends as timed out) or 10 minutes.
+        let limit = remaining().unwrap_or(RESTART_LIMIT);
         let (_, restarted) = wait_for_restart(p, &retried.id, &outcome.run, every, limit)
             .await
             .map_err(api_failure)?;
-        if !restarted && !cx.global.quiet {
-            eprintln!(
-                "note: run {} does not show the retry yet; waiting anyway",
-                retried.id
-            );
+        if !restarted && deadline.is_none() {
+            return Err(Failure::new(
+                exit_code::CI_REQUEST_FAILED,
+                format!(
+                    "run {} was retried but does not show the retry after {} minutes; look at it on the platform, then `flowspec ci wait --run {}`",
+                    retried.id,
+                    RESTART_LIMIT.as_secs() / 60,
+                    retried.id
+                ),
+            ));
         }
         current = retried.id;
     };
