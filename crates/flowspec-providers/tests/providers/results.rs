@@ -137,6 +137,19 @@ async fn mock_run(f: &Fixture, attempt: u32, artifacts: &[(u64, &str, Vec<u8>)])
     }
 }
 
+/// Run 7, attempt 1, failed, with one `test-results` artifact holding the Surefire
+/// report (two failures in `CalculatorTest`).
+async fn failed_surefire_run() -> Fixture {
+    let f = github().await;
+    mock_run(
+        &f,
+        1,
+        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
+    )
+    .await;
+    f
+}
+
 async fn get_run(f: &Fixture) -> flowspec_core::provider::Run {
     f.provider.get_run(&RunId::new("7")).await.unwrap()
 }
@@ -311,13 +324,7 @@ async fn mock_rerun_failed(f: &Fixture, expected: u64) {
 
 #[tokio::test]
 async fn should_retry_the_failed_jobs_once_when_every_failure_is_quarantined() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+    let f = failed_surefire_run().await;
     mock_rerun_failed(&f, 1).await;
     let config = config(&["com.example.calc.CalculatorTest::*"], true, 1);
     let run = get_run(&f).await;
@@ -350,19 +357,14 @@ async fn should_retry_the_failed_jobs_once_when_every_failure_is_quarantined() {
 }
 
 #[tokio::test]
-async fn should_count_a_retry_before_asking_so_a_racing_decider_cannot_retry_again() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+async fn should_not_retry_a_run_whose_retry_another_decider_used() {
+    let f = failed_surefire_run().await;
     mock_rerun_failed(&f, 0).await;
     let config = config(&["com.example.calc.CalculatorTest::*"], true, 1);
     let run = get_run(&f).await;
-    // Another decider (a webhook's hook) reserved the one retry a moment ago, after
-    // this one read the count.
+    // Another decider (a webhook's hook) already used the one retry. (The race itself,
+    // a count taken between this decider's read and its request, is closed by counting
+    // before the request: see the next test.)
     assert_eq!(f.store.record_retry("github", "7").await.unwrap(), 1);
 
     let late = evaluate_retry(f.provider.as_ref(), &run, &f.store, &config, true)
@@ -379,13 +381,7 @@ async fn should_count_a_retry_before_asking_so_a_racing_decider_cannot_retry_aga
 
 #[tokio::test]
 async fn should_keep_a_retry_counted_when_the_retry_request_fails() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+    let f = failed_surefire_run().await;
     Mock::given(method("POST"))
         .and(path(format!("{REPO}/actions/runs/7/rerun-failed-jobs")))
         .respond_with(
@@ -412,13 +408,7 @@ async fn should_keep_a_retry_counted_when_the_retry_request_fails() {
 
 #[tokio::test]
 async fn should_not_retry_unknown_failures_partial_reports_or_when_disabled() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+    let f = failed_surefire_run().await;
     mock_rerun_failed(&f, 0).await;
     let run = get_run(&f).await;
 
@@ -495,13 +485,7 @@ async fn should_skip_with_no_results_when_the_run_has_no_report_artifacts() {
 
 #[tokio::test]
 async fn should_excuse_quarantined_failures_but_never_broken_tests() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+    let f = failed_surefire_run().await;
     let run = get_run(&f).await;
     let config = config(&["com.example.calc.CalculatorTest::*"], false, 1);
     let fetched = fetch_results(
@@ -543,13 +527,7 @@ async fn should_excuse_quarantined_failures_but_never_broken_tests() {
 
 #[tokio::test]
 async fn should_gather_failed_tests_and_masked_log_lines_of_failed_jobs() {
-    let f = github().await;
-    mock_run(
-        &f,
-        1,
-        &[(11, "test-results", zip_of(&[("TEST-calc.xml", SUREFIRE)]))],
-    )
-    .await;
+    let f = failed_surefire_run().await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/actions/runs/7/jobs")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
