@@ -457,16 +457,9 @@ fn should_run_a_hook_again_after_flowspec_was_killed_mid_run() {
     let (code, out, err) = run(p
         .cmd()
         .args(["emit", "a.b", "--event-id", "crash-1", "--json"]));
-    // Stop the orphaned first run, if its group is still the hook's (never a reused id).
-    let stat = std::fs::read_to_string(format!("/proc/{orphan}/stat")).unwrap_or_default();
-    let pgrp = stat
-        .rsplit(')')
-        .next()
-        .and_then(|rest| rest.split_whitespace().nth(2));
-    if !orphan.is_empty() && pgrp == Some(orphan.as_str()) {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &format!("-{orphan}")])
-            .status();
+    // Stop the orphaned first run.
+    if let Ok(orphan) = orphan.parse() {
+        crate::kill_group(orphan);
     }
     assert_eq!(code, 0, "{}", shown(&out, &err));
     assert_eq!(

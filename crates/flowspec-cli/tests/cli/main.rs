@@ -94,6 +94,38 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     (output.status.code().unwrap_or(-1), stdout, stderr)
 }
 
+/// Sends `signal` to the process `pid` with kill(2). Tests never shell out to the
+/// `kill` command: Debian's procps-ng 4.0.2 misreads a negative process-group id
+/// (`kill -9 -12345` signals `-1`, every process on the machine).
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    // SAFETY: kill(2) on one positive pid that the test started.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Kills the process group `pgid` (a hook's group left behind when flowspec itself
+/// was killed), but only while its leader still leads it, so a reused id is never hit.
+pub fn kill_group(pgid: u32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pgid}/stat")).unwrap_or_default();
+    // Fields after the command name: state, ppid, pgrp.
+    let pgrp = stat
+        .rsplit(')')
+        .next()
+        .and_then(|rest| rest.split_whitespace().nth(2))
+        .and_then(|g| g.parse::<u32>().ok());
+    // SAFETY: getpgrp(2) has no preconditions.
+    let ours = unsafe { libc::getpgrp() } as u32;
+    if pgid > 1 && pgrp == Some(pgid) && pgid != ours {
+        // SAFETY: kill(2) on a negative id signals exactly that process group.
+        unsafe {
+            libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+        }
+    }
+}
+
 /// Formats output for assertion messages.
 pub fn shown(stdout: &str, stderr: &str) -> String {
     format!("stdout:\n```\n{stdout}```\nstderr:\n```\n{stderr}```")

@@ -187,10 +187,7 @@ hooks:
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_millis(500)); // let stragglers write
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(restarted.id().to_string())
-        .status();
+    crate::send_signal(restarted.id(), libc::SIGTERM);
     restarted.wait().unwrap();
 
     // (event, attempt) -> (start, end) times.
@@ -280,10 +277,7 @@ fn should_drain_running_hooks_on_sigterm_and_list_show_replay_events() {
         202
     );
     std::thread::sleep(Duration::from_millis(150)); // the hook is running
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
+    crate::send_signal(server.id(), libc::SIGTERM);
     let status = server.wait().unwrap();
     assert!(status.success(), "SIGTERM is a clean stop");
 

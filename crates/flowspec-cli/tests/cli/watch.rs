@@ -96,12 +96,8 @@ impl Running {
         }
     }
 
-    fn signal(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+    fn signal(&self, signal: libc::c_int) {
+        crate::send_signal(self.child.id(), signal);
     }
 
     /// Waits for the exit; returns the code, the rest of stdout and stderr.
@@ -280,7 +276,7 @@ fn watch_until_sigterm(poll: bool) {
     assert_eq!(beat["status"], "running");
     assert_eq!(beat["pid"], watcher.child.id());
 
-    watcher.signal("-TERM");
+    watcher.signal(libc::SIGTERM);
     let (code, out, err) = watcher.finish();
     assert_eq!(code, 0, "{}", shown(&out, &err));
     assert!(
@@ -330,7 +326,7 @@ hooks:
         p.read("second.pid").ends_with('\n')
     });
     let orphan: u32 = p.read("second.pid").trim().parse().expect("the hook's pid");
-    watcher.signal("-KILL");
+    watcher.signal(libc::SIGKILL);
     let _ = watcher.finish();
     assert!(
         p.join("triggers/crash.test.trigger").exists(),
@@ -339,11 +335,7 @@ hooks:
 
     let (code, out, err) = run(p.cmd().args(["watch", "triggers", "--once"]));
     // The interrupted hook's process group outlived the watcher: end it.
-    if orphan > 1 {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &format!("-{orphan}")])
-            .status();
-    }
+    crate::kill_group(orphan);
     assert_eq!(code, 0, "{}", shown(&out, &err));
     assert_eq!(
         p.read("runs.txt"),
