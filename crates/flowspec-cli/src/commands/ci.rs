@@ -19,6 +19,7 @@ use flowspec_core::secret::Masker;
 use flowspec_core::settings::Settings;
 use flowspec_core::{ActionFactory, Project};
 use flowspec_providers::config::CiSettings;
+use flowspec_providers::download::{UnzipError, UnzipLimits};
 use flowspec_providers::wait::{Verdict, WaitOptions, WaitOutcome, WaitUpdate, wait_for_run};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -198,7 +199,9 @@ Example: flowspec ci fix --run 22222222222 --output fix/")]
     /// Download a run's artifacts into a folder.
     #[command(after_help = "\
 Each artifact is streamed to OUTPUT/<name> (names are sanitized: no path can escape OUTPUT).
---unzip unpacks zip artifacts into OUTPUT/<name>/ and refuses entries such as `../x`.")]
+--unzip unpacks zip artifacts into OUTPUT/<name>/ and refuses entries such as `../x`, and
+archives that unpack to more than --unzip-max-mib (4096 MiB) or 100,000 entries: a zip bomb
+stops there, with the files unpacked so far kept.")]
     Artifacts {
         /// The run id.
         #[arg(long, value_name = "ID")]
@@ -212,6 +215,9 @@ Each artifact is streamed to OUTPUT/<name> (names are sanitized: no path can esc
         /// Unpack zip archives.
         #[arg(long)]
         unzip: bool,
+        /// With --unzip: the most one archive may unpack to, in MiB.
+        #[arg(long, value_name = "MIB", default_value_t = 4096, requires = "unzip")]
+        unzip_max_mib: u64,
     },
     /// List recent runs.
     List {
@@ -413,7 +419,14 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
             output,
             name,
             unzip,
-        } => artifacts(cx, p, &RunId::new(run), &output, &name, unzip, json).await,
+            unzip_max_mib,
+        } => {
+            let unzip = unzip.then(|| UnzipLimits {
+                max_bytes: unzip_max_mib.saturating_mul(1 << 20),
+                ..UnzipLimits::default()
+            });
+            artifacts(cx, p, &RunId::new(run), &output, &name, unzip, json).await
+        }
         CiCommand::List {
             branch,
             workflow,
@@ -989,7 +1002,7 @@ async fn artifacts(
     run: &RunId,
     output: &Path,
     names: &[String],
-    unzip: bool,
+    unzip: Option<UnzipLimits>,
     json: bool,
 ) -> Result<u8, Failure> {
     let all = p.list_artifacts(run).await.map_err(api_failure)?;
@@ -1065,16 +1078,24 @@ async fn artifacts(
             }
         };
         let mut entry = json!({"name": artifact.name, "path": path, "bytes": bytes});
-        if unzip && artifact.zip {
+        if let Some(limits) = unzip.filter(|_| artifact.zip) {
             let dir = output.join(file_name.trim_end_matches(".zip"));
             let archive = path.clone();
             let target = dir.clone();
             let files = tokio::task::spawn_blocking(move || {
-                flowspec_providers::download::unzip(&archive, &target)
+                flowspec_providers::download::unzip_with(&archive, &target, limits)
             })
             .await
             .map_err(|e| Failure::error(format!("unzip stopped: {e}")))?
-            .map_err(|e| Failure::new(exit_code::CI_REQUEST_FAILED, e.to_string()))?;
+            .map_err(|e| {
+                let hint = match e {
+                    UnzipError::TooLarge { .. } => {
+                        "\n  hint: if the artifact is really that large, raise --unzip-max-mib"
+                    }
+                    _ => "",
+                };
+                Failure::new(exit_code::CI_REQUEST_FAILED, format!("{e}{hint}"))
+            })?;
             let _ = tokio::fs::remove_file(&path).await;
             entry = json!({"name": artifact.name, "path": dir, "bytes": bytes, "files": files});
             if !json {

@@ -339,6 +339,43 @@ async fn should_refuse_a_zip_entry_that_climbs_out_of_the_output() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_stop_a_zip_bomb_at_the_unzip_limit_and_say_how_to_raise_it() {
+    let server = MockServer::start().await;
+    // 3 MiB of zeros deflate to a few kilobytes.
+    let zeros = vec![0u8; 3 << 20];
+    mock_artifact(&server, zip_bytes(&[("zeros.bin", &zeros)])).await;
+    let p = project(&server, "hooks: []\n");
+    let mut cmd = ci(&p);
+    cmd.args(["artifacts", "--run", "7", "--output", "out", "--unzip"])
+        .args(["--unzip-max-mib", "2"]);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(code, 15, "{}", shown(&stdout, &stderr));
+    assert!(
+        stderr.contains("unpacks to more than 2 MiB") && stderr.contains("--unzip-max-mib"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
+    assert!(!p.join("out/test-report/zeros.bin").exists());
+
+    let mut cmd = ci(&p);
+    cmd.args(["artifacts", "--run", "7", "--output", "big", "--unzip"])
+        .args(["--unzip-max-mib", "3"]);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(
+        code,
+        0,
+        "an archive that fits is unpacked: {}",
+        shown(&stdout, &stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(p.join("big/test-report/zeros.bin"))
+            .unwrap()
+            .len(),
+        3 << 20
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_trigger_from_a_ci_hook_audit_it_and_emit_ci_triggered() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
