@@ -530,16 +530,39 @@ impl DeliveryState {
 mod tests {
     use super::*;
 
-    async fn states() -> (tempfile::TempDir, Vec<DeliveryState>) {
+    /// Where the state is kept when the test's server and folder are dropped.
+    struct Backends {
+        _dir: tempfile::TempDir,
+        _postgres: flowspec_core::testing::TempPostgres,
+    }
+
+    /// The same state three ways: in memory, in SQLite and in a real PostgreSQL server
+    /// (the same SQL must hold for both databases).
+    async fn states() -> (Backends, Vec<DeliveryState>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("s.db")).await.unwrap();
-        (
-            dir,
-            vec![
-                DeliveryState::in_memory(),
-                DeliveryState::in_store(store).await.unwrap(),
-            ],
-        )
+        let sqlite = Store::open_sqlite(&dir.path().join("s.db")).await.unwrap();
+        let postgres = flowspec_core::testing::TempPostgres::start();
+        let mut pg = Store::open(&postgres.url()).await;
+        // The server may accept TCP a moment before it accepts logins.
+        for _ in 0..50 {
+            if pg.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            pg = Store::open(&postgres.url()).await;
+        }
+        let pg = pg.expect("open the PostgreSQL store");
+        assert_eq!(pg.backend(), flowspec_core::store::Backend::Postgres);
+        let states = vec![
+            DeliveryState::in_memory(),
+            DeliveryState::in_store(sqlite).await.unwrap(),
+            DeliveryState::in_store(pg).await.unwrap(),
+        ];
+        let backends = Backends {
+            _dir: dir,
+            _postgres: postgres,
+        };
+        (backends, states)
     }
 
     #[tokio::test]
