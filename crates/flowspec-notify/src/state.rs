@@ -135,7 +135,10 @@ struct Memory {
     windows: HashMap<(String, Period, i64), u64>,
     suppressed: HashMap<String, (u64, i64)>,
     disabled: HashMap<String, (String, i64)>,
-    dead: Vec<DeadLetter>,
+    // Ordered as the store returns them (created_at, id); `dead_ids` finds a letter's
+    // key, so replacing one is O(log n), not a scan.
+    dead: std::collections::BTreeMap<(i64, String), DeadLetter>,
+    dead_ids: HashMap<String, i64>,
 }
 
 /// How long the list of disabled integrations read from the store is reused.
@@ -459,8 +462,11 @@ impl DeliveryState {
             }
             None => {
                 let mut m = self.mem();
-                m.dead.retain(|d| d.id != letter.id);
-                m.dead.push(letter.clone());
+                if let Some(created_at) = m.dead_ids.insert(letter.id.clone(), letter.created_at) {
+                    m.dead.remove(&(created_at, letter.id.clone()));
+                }
+                m.dead
+                    .insert((letter.created_at, letter.id.clone()), letter.clone());
             }
         }
         Ok(())
@@ -498,7 +504,7 @@ impl DeliveryState {
             None => Ok(self
                 .mem()
                 .dead
-                .iter()
+                .values()
                 .filter(|d| !pending_only || d.replayed_at.is_none())
                 .cloned()
                 .collect()),
@@ -517,7 +523,10 @@ impl DeliveryState {
                     .await?;
             }
             None => {
-                if let Some(d) = self.mem().dead.iter_mut().find(|d| d.id == id) {
+                let mut m = self.mem();
+                if let Some(&created_at) = m.dead_ids.get(id)
+                    && let Some(d) = m.dead.get_mut(&(created_at, id.to_owned()))
+                {
                     d.replayed_at = Some(now);
                 }
             }
@@ -651,12 +660,22 @@ mod tests {
                 created_at: 5,
                 replayed_at: None,
             };
+            let older = DeadLetter {
+                id: "dlv_0".into(),
+                created_at: 1,
+                ..letter.clone()
+            };
             state.add_dead_letter(&letter).await.unwrap();
+            state.add_dead_letter(&older).await.unwrap();
             state.add_dead_letter(&letter).await.unwrap();
-            assert_eq!(state.dead_letters(true).await.unwrap(), vec![letter]);
+            // Oldest first, and a letter added again replaces itself.
+            assert_eq!(
+                state.dead_letters(true).await.unwrap(),
+                vec![older.clone(), letter.clone()]
+            );
             state.mark_replayed("dlv_1").await.unwrap();
-            assert!(state.dead_letters(true).await.unwrap().is_empty());
-            assert_eq!(state.dead_letters(false).await.unwrap().len(), 1);
+            assert_eq!(state.dead_letters(true).await.unwrap(), vec![older]);
+            assert_eq!(state.dead_letters(false).await.unwrap().len(), 2);
         }
     }
 }
