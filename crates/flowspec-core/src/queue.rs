@@ -248,7 +248,9 @@ impl Queue {
     /// Opens the queue in `store`, creating its tables.
     pub async fn open(store: Store, schedule: RetrySchedule) -> Result<Queue, QueueError> {
         for statement in SCHEMA {
-            sqlx::query(*statement).execute(store.pool()).await?;
+            sqlx::query(*statement)
+                .execute(&mut *store.conn().await?)
+                .await?;
         }
         Ok(Queue {
             store,
@@ -276,7 +278,7 @@ impl Queue {
         let now = now_ms();
         let synced =
             self.durability == Durability::Synced && self.store.backend() == Backend::Sqlite;
-        let mut conn = self.store.pool().acquire().await?;
+        let mut conn = self.store.conn().await?;
         if synced {
             sqlx::query("PRAGMA synchronous = FULL")
                 .execute(&mut *conn)
@@ -417,7 +419,7 @@ impl Queue {
                  ORDER BY received_at LIMIT 1",
             )
             .bind(now)
-            .fetch_optional(self.store.pool())
+            .fetch_optional(&mut *self.store.conn().await?)
             .await?
             .map(|row| row.try_get::<String, _>("event_id"))
             .transpose()?,
@@ -432,7 +434,7 @@ impl Queue {
         .bind(now)
         .bind(&id)
         .bind(now)
-        .execute(self.store.pool())
+        .execute(&mut *self.store.conn().await?)
         .await?
         .rows_affected();
         if taken == 0 {
@@ -442,7 +444,7 @@ impl Queue {
             "SELECT payload, attempts, force_rerun FROM event_queue WHERE event_id = $1",
         )
         .bind(&id)
-        .fetch_one(self.store.pool())
+        .fetch_one(&mut *self.store.conn().await?)
         .await?;
         let payload: String = row.try_get("payload")?;
         let event =
@@ -487,7 +489,7 @@ impl Queue {
         .bind(error)
         .bind(lease.event.id().as_str())
         .bind(self.store.owner_id())
-        .execute(self.store.pool())
+        .execute(&mut *self.store.conn().await?)
         .await?;
         Ok(status)
     }
@@ -499,7 +501,7 @@ impl Queue {
         let rows: Vec<AnyRow> = sqlx::query(
             "SELECT event_id, owner, lease_until FROM event_queue WHERE status = 'running'",
         )
-        .fetch_all(self.store.pool())
+        .fetch_all(&mut *self.store.conn().await?)
         .await?;
         let now = now_ms();
         let mut recovered = 0;
@@ -518,7 +520,7 @@ impl Queue {
                 )
                 .bind(now)
                 .bind(&id)
-                .execute(self.store.pool())
+                .execute(&mut *self.store.conn().await?)
                 .await?
                 .rows_affected() as usize;
             }
@@ -537,7 +539,7 @@ impl Queue {
         .bind(now_ms())
         .bind(force as i64)
         .bind(event_id)
-        .execute(self.store.pool())
+        .execute(&mut *self.store.conn().await?)
         .await?
         .rows_affected();
         if updated == 0 {
@@ -556,7 +558,7 @@ impl Queue {
         )
         .bind(now_ms())
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(&mut *self.store.conn().await?)
         .await?;
         rows.iter()
             .map(|r| r.try_get("event_id").map_err(QueueError::from))
@@ -576,13 +578,13 @@ impl Queue {
                 ))
                 .bind(status.as_str())
                 .bind(limit)
-                .fetch_all(self.store.pool())
+                .fetch_all(&mut *self.store.conn().await?)
                 .await?
             }
             None => {
                 sqlx::query(select_events!("ORDER BY received_at DESC LIMIT $1"))
                     .bind(limit)
-                    .fetch_all(self.store.pool())
+                    .fetch_all(&mut *self.store.conn().await?)
                     .await?
             }
         };
@@ -593,7 +595,7 @@ impl Queue {
     pub async fn get(&self, event_id: &str) -> Result<Option<QueuedEvent>, QueueError> {
         let row = sqlx::query(select_events!("WHERE event_id = $1"))
             .bind(event_id)
-            .fetch_optional(self.store.pool())
+            .fetch_optional(&mut *self.store.conn().await?)
             .await?;
         row.as_ref().map(queued_event).transpose()
     }
@@ -602,7 +604,7 @@ impl Queue {
     pub async fn payload(&self, event_id: &str) -> Result<Option<Event>, QueueError> {
         let row = sqlx::query("SELECT payload FROM event_queue WHERE event_id = $1")
             .bind(event_id)
-            .fetch_optional(self.store.pool())
+            .fetch_optional(&mut *self.store.conn().await?)
             .await?;
         match row {
             None => Ok(None),
@@ -622,7 +624,7 @@ impl Queue {
     pub async fn counts(&self) -> Result<Vec<(QueueStatus, u64)>, QueueError> {
         let rows: Vec<AnyRow> =
             sqlx::query("SELECT status, COUNT(*) AS n FROM event_queue GROUP BY status")
-                .fetch_all(self.store.pool())
+                .fetch_all(&mut *self.store.conn().await?)
                 .await?;
         rows.iter()
             .map(|r| {
@@ -639,7 +641,7 @@ impl Queue {
         Ok(
             sqlx::query("DELETE FROM delivery_ids WHERE received_at < $1")
                 .bind(now_ms() - window_ms)
-                .execute(self.store.pool())
+                .execute(&mut *self.store.conn().await?)
                 .await?
                 .rows_affected(),
         )
@@ -797,7 +799,7 @@ mod tests {
         );
         sqlx::query("UPDATE event_queue SET owner = $1")
             .bind(dead_here)
-            .execute(q.store.pool())
+            .execute(&mut *q.store.conn().await.unwrap())
             .await
             .unwrap();
         assert_eq!(q.recover().await.unwrap(), 1);

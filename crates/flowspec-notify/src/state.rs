@@ -180,7 +180,7 @@ impl DeliveryState {
     /// State in `store` (creates the tables).
     pub async fn in_store(store: Store) -> Result<Self, StoreError> {
         for statement in SCHEMA {
-            store.pool().execute(*statement).await?;
+            store.conn().await?.execute(*statement).await?;
         }
         Ok(DeliveryState {
             store: Some(store),
@@ -224,13 +224,13 @@ impl DeliveryState {
                     .bind(integration)
                     .bind(period.as_str())
                     .bind(start)
-                    .execute(store.pool())
+                    .execute(&mut *store.conn().await?)
                     .await?
                     .rows_affected();
                     if inserted == 1 {
                         sqlx::query("DELETE FROM notify_rate_windows WHERE window_start < $1")
                             .bind(now - 2 * Period::Day.millis())
-                            .execute(store.pool())
+                            .execute(&mut *store.conn().await?)
                             .await?;
                     }
                     sqlx::query(
@@ -240,7 +240,7 @@ impl DeliveryState {
                     .bind(period.as_str())
                     .bind(start)
                     .bind(max as i64)
-                    .execute(store.pool())
+                    .execute(&mut *store.conn().await?)
                     .await?
                     .rows_affected()
                         == 1
@@ -273,7 +273,7 @@ impl DeliveryState {
                         .bind(integration)
                         .bind(p.as_str())
                         .bind(s)
-                        .execute(store.pool())
+                        .execute(&mut *store.conn().await?)
                         .await?;
                     }
                     None => {
@@ -293,7 +293,7 @@ impl DeliveryState {
                     )
                     .bind(integration)
                     .bind(now)
-                    .execute(store.pool())
+                    .execute(&mut *store.conn().await?)
                     .await?;
                 }
                 None => {
@@ -314,7 +314,7 @@ impl DeliveryState {
                     "DELETE FROM notify_suppressed WHERE integration = $1 RETURNING dropped, since",
                 )
                 .bind(integration)
-                .fetch_optional(store.pool())
+                .fetch_optional(&mut *store.conn().await?)
                 .await?;
                 match row {
                     Some(row) => (
@@ -370,7 +370,7 @@ impl DeliveryState {
         match &self.store {
             Some(store) => {
                 let rows = sqlx::query("SELECT integration, reason, disabled_at FROM notify_disabled ORDER BY integration")
-                    .fetch_all(store.pool())
+                    .fetch_all(&mut *store.conn().await?)
                     .await?;
                 rows.iter()
                     .map(|r| {
@@ -412,7 +412,7 @@ impl DeliveryState {
                 .bind(integration)
                 .bind(reason)
                 .bind(now)
-                .execute(store.pool())
+                .execute(&mut *store.conn().await?)
                 .await?;
             }
             None => {
@@ -431,7 +431,7 @@ impl DeliveryState {
             Some(store) => {
                 sqlx::query("DELETE FROM notify_disabled WHERE integration = $1")
                     .bind(integration)
-                    .execute(store.pool())
+                    .execute(&mut *store.conn().await?)
                     .await?
                     .rows_affected()
                     > 0
@@ -457,7 +457,7 @@ impl DeliveryState {
                 .bind(&letter.error)
                 .bind(letter.attempts as i64)
                 .bind(letter.created_at)
-                .execute(store.pool())
+                .execute(&mut *store.conn().await?)
                 .await?;
             }
             None => {
@@ -480,7 +480,7 @@ impl DeliveryState {
                     "SELECT id, integration, event_id, event_type, notification, error, attempts, created_at, replayed_at
                      FROM notify_dead_letters ORDER BY created_at, id",
                 )
-                .fetch_all(store.pool())
+                .fetch_all(&mut *store.conn().await?)
                 .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
@@ -519,7 +519,7 @@ impl DeliveryState {
                 sqlx::query("UPDATE notify_dead_letters SET replayed_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(id)
-                    .execute(store.pool())
+                    .execute(&mut *store.conn().await?)
                     .await?;
             }
             None => {
