@@ -587,6 +587,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn should_share_one_connection_between_clones_and_refuse_use_after_close() {
+        let (_dir, store) = store().await;
+        let clone = store.clone();
+        let claim = store
+            .claim("e1", "h", Duration::from_secs(30), false)
+            .await
+            .unwrap();
+        let Claim::Run(token) = claim else {
+            panic!("the first claim runs: {claim:?}")
+        };
+        clone
+            .finish(&token, HookStatus::Success, Some(0))
+            .await
+            .unwrap();
+        assert_eq!(store.hook_runs("e1").await.unwrap()[0].status, "success");
+        store.close().await;
+        let err = clone.hook_runs("e1").await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::Query(sqlx::Error::PoolClosed)),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn should_run_once_then_skip_after_success() {
         let (_dir, store) = store().await;
         let lease = Duration::from_secs(30);
