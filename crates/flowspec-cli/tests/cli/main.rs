@@ -3,6 +3,7 @@
 mod audit;
 mod ci;
 mod ci_results;
+mod docs;
 mod emit;
 mod hooks;
 mod init;
