@@ -1,7 +1,7 @@
 //! The documentation is checked: every YAML and JSON block in README.md and docs/*.md
 //! parses, a block that is a whole hooks.yaml or flowspec.yaml loads through the real
-//! loader (`flowspec hooks validate`), and every `flowspec …` command shown in a shell
-//! block exists and accepts the flags it shows.
+//! loader, and every `flowspec …` command shown (in a shell block or a code span of the
+//! prose) exists and accepts the flags it shows.
 //!
 //! A block that is deliberately partial (a fragment of a larger file, or JSON with `…`
 //! standing for elided content) carries `<!-- fragment -->` on the line before its
@@ -414,6 +414,33 @@ fn help_lists_flag(help: &str, flag: &str) -> bool {
     })
 }
 
+/// The `` `flowspec …` `` code spans of the prose (outside fences) of `file`: (line,
+/// words after `flowspec`). Usage brackets (`[--event TYPE]`, `ID|--failed`) are read as
+/// the words they hold.
+fn inline_commands(file: &str) -> Vec<(usize, Vec<String>)> {
+    let text = std::fs::read_to_string(workspace_root().join(file)).expect("a doc file");
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1
+                && let Some(rest) = span.strip_prefix("flowspec ")
+            {
+                let rest = rest.replace(['[', ']', '|'], " ");
+                out.push((n + 1, shell_words(&rest)));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
     let mut help = Help {
@@ -423,11 +450,21 @@ fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
     let top = help.of(&[]).expect("flowspec --help");
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut shown: Vec<(String, Vec<String>)> = Vec::new();
     for block in all_blocks() {
-        if !matches!(block.lang.as_str(), "sh" | "console" | "bash" | "shell") {
-            continue;
+        if matches!(block.lang.as_str(), "sh" | "console" | "bash" | "shell") {
+            for (offset, words) in commands(&block) {
+                shown.push((block.at(offset), words));
+            }
         }
-        for (offset, words) in commands(&block) {
+    }
+    for file in doc_files() {
+        for (line, words) in inline_commands(&file) {
+            shown.push((format!("{file}:{line}"), words));
+        }
+    }
+    for (at, words) in shown {
+        {
             checked += 1;
             let mut path: Vec<String> = Vec::new();
             let mut text = top.clone();
@@ -442,7 +479,7 @@ fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
                     Err(e) => {
                         failures.push(format!(
                             "{}: `flowspec {} --help` failed: {e}",
-                            block.at(offset),
+                            at,
                             path.join(" ")
                         ));
                         failed = true;
@@ -456,18 +493,19 @@ fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
             if path.is_empty() && !words.iter().all(|w| w.starts_with('-')) {
                 failures.push(format!(
                     "{}: `flowspec {}`: no such command",
-                    block.at(offset),
+                    at,
                     words.join(" ")
                 ));
                 continue;
             }
             if let Some(next) = words.get(path.len())
                 && !next.starts_with('-')
+                && !matches!(next.as_str(), "..." | "…") // `flowspec ci …`: any of them
                 && !subcommands(&text).is_empty()
             {
                 failures.push(format!(
                     "{}: `{next}` is not a subcommand of `flowspec {}`",
-                    block.at(offset),
+                    at,
                     path.join(" ")
                 ));
                 continue;
@@ -477,7 +515,7 @@ fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
                 if !help_lists_flag(&text, name) {
                     failures.push(format!(
                         "{}: `flowspec {}` has no flag `{name}`",
-                        block.at(offset),
+                        at,
                         path.join(" ")
                     ));
                 }
