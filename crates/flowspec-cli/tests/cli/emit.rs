@@ -263,16 +263,14 @@ hooks:
     assert!(out.contains("timed out after 1s"), "{out}");
     let pid = p.read("grandchild.pid").trim().to_owned();
     assert!(!pid.is_empty());
-    // The grandchild was killed with its group; give init a moment to reap it.
-    let gone = (0..40).any(|_| {
-        let alive =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
-        if alive {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        !alive
-    });
-    assert!(gone, "grandchild {pid} survived the timeout");
+    // The grandchild was killed with its group; init reaps it soon after.
+    crate::wait_until(
+        &format!("grandchild {pid} is gone after the timeout"),
+        || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map_or(true, |s| s.contains(") Z "))
+        },
+    );
     assert_eq!(p.audit()[0]["status"], "timeout");
 }
 
@@ -445,11 +443,9 @@ fn should_run_a_hook_again_after_flowspec_was_killed_mid_run() {
         .spawn()
         .unwrap();
     // Wait until the hook is running, then kill flowspec without a chance to clean up.
-    let started = (0..200).any(|_| {
-        std::thread::sleep(Duration::from_millis(25));
-        p.read("attempts.txt") == "1\n"
+    crate::wait_until("the hook is running", || {
+        p.read("attempts.txt") == "1\n" && !p.read("hook.pid").trim().is_empty()
     });
-    assert!(started, "the hook never started");
     first.kill().unwrap();
     first.wait().unwrap();
     let orphan = p.read("hook.pid").trim().to_owned();
@@ -508,4 +504,42 @@ fn should_log_json_lines_on_stderr_when_asked() {
         !quiet_err.contains("Dispatching"),
         "info logs only with -v: {quiet_err}"
     );
+}
+
+#[test]
+fn should_exit_130_and_stop_the_running_hook_on_ctrl_c() {
+    let p = TestProject::new(
+        "hooks:\n  - name: long\n    events: [a.b]\n    timeout: 300\n    command: |\n      echo $$ > hook.pid\n      exec sleep 300\n",
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowspec"))
+        .current_dir(p.path())
+        .env_remove("FLOWSPEC_CONFIG")
+        .env("NO_COLOR", "1")
+        .args(["emit", "a.b", "--event-id", "ctrl-c-1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::wait_until("the hook is running", || {
+        !p.read("hook.pid").trim().is_empty()
+    });
+    let hook: u32 = p.read("hook.pid").trim().parse().unwrap();
+    crate::send_signal(child.id(), libc::SIGINT);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Killed with its group before flowspec exits; init reaps it soon after.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{hook}/stat")).map_or(true, |s| s.contains(") Z "))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !gone() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = gone();
+    if !stopped {
+        crate::kill_group(hook);
+    }
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stopped, "the hook {hook} kept running after Ctrl-C");
 }

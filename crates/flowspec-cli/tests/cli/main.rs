@@ -5,6 +5,7 @@ mod ci;
 mod ci_results;
 mod docs;
 mod emit;
+mod events;
 mod hooks;
 mod init;
 mod notify;
@@ -124,6 +125,19 @@ pub fn kill_group(pgid: u32) {
         unsafe {
             libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
         }
+    }
+}
+
+/// Waits until `condition` holds (checked every 20 ms): tests synchronise on what they
+/// can observe, never on a fixed sleep. Fails after a generous 60 s.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -4,14 +4,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::{TestProject, run};
+use crate::{TestProject, run, wait_until};
 
 const TOKEN: &str = "serve-test-token";
 
 /// `flowspec serve` on a free port; returns the child and the address it printed.
 // The caller kills or signals the returned child and waits for it.
 #[allow(clippy::zombie_processes)]
-fn start_server(p: &TestProject, workers: usize) -> (Child, SocketAddr) {
+pub fn start_server(p: &TestProject, workers: usize) -> (Child, SocketAddr) {
     start_server_with(p, workers, &[])
 }
 
@@ -83,6 +83,21 @@ pub fn post_event(addr: SocketAddr, body: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// The ids of the queued events with `status` (`flowspec events list --status`).
+pub fn events_with_status(p: &TestProject, status: &str) -> Vec<String> {
+    let (code, out, err) = run(p.cmd().args([
+        "events", "list", "--status", status, "--limit", "100000", "--json",
+    ]));
+    assert_eq!(code, 0, "events list: {err}");
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("events list --json");
+    listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn now_ns() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -134,8 +149,10 @@ hooks:
     let (mut server, addr) = start_server(&p, workers);
 
     // Four senders; the server is killed while they are still sending.
+    let accepted_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let senders: Vec<_> = (0..4)
         .map(|t| {
+            let accepted_so_far = accepted_so_far.clone();
             std::thread::spawn(move || {
                 let mut accepted = Vec::new();
                 for i in 0..25 {
@@ -146,14 +163,19 @@ hooks:
                     ) == 202
                     {
                         accepted.push(id);
+                        accepted_so_far.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
-                    std::thread::sleep(Duration::from_millis(20));
+                    std::thread::sleep(Duration::from_millis(20)); // the senders' pace
                 }
                 accepted
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(700));
+    // Kill once part of the load is accepted and a hook has finished while others run.
+    wait_until("events are accepted and hooks have run", || {
+        accepted_so_far.load(std::sync::atomic::Ordering::SeqCst) >= 8
+            && p.read("runs.txt").lines().any(|l| l.starts_with("end "))
+    });
     let killed_at = now_ns();
     server.kill().expect("kill -9"); // SIGKILL: no cleanup at all
     server.wait().unwrap();
@@ -186,7 +208,10 @@ hooks:
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_millis(500)); // let stragglers write
+    // Reruns of events that had ended but were not recorded may still be queued.
+    wait_until("the queue has nothing pending or running", || {
+        events_with_status(&p, "pending").is_empty() && events_with_status(&p, "running").is_empty()
+    });
     crate::send_signal(restarted.id(), libc::SIGTERM);
     restarted.wait().unwrap();
 
@@ -265,7 +290,7 @@ hooks:
 #[test]
 fn should_drain_running_hooks_on_sigterm_and_list_show_replay_events() {
     let p = TestProject::new(
-        "hooks:\n  - name: flaky\n    events: [job.done]\n    command: |\n      sleep 0.5\n      test -f fixed && echo fixed >> done.txt\n",
+        "hooks:\n  - name: flaky\n    events: [job.done]\n    command: |\n      touch started\n      until test -f go; do sleep 0.02; done\n      test -f fixed && echo fixed >> done.txt\n",
     );
     p.write(
         ".flowspec/flowspec.yaml",
@@ -276,10 +301,20 @@ fn should_drain_running_hooks_on_sigterm_and_list_show_replay_events() {
         post_event(addr, r#"{"event_type":"job.done","event_id":"job-1"}"#),
         202
     );
-    std::thread::sleep(Duration::from_millis(150)); // the hook is running
+    wait_until("the hook is running", || p.join("started").exists());
     crate::send_signal(server.id(), libc::SIGTERM);
+    // Draining: the listener is closed while the hook still runs; then let it end.
+    wait_until("the server stops accepting", || {
+        TcpStream::connect(addr).is_err()
+    });
+    p.write("go", "");
     let status = server.wait().unwrap();
     assert!(status.success(), "SIGTERM is a clean stop");
+    assert_eq!(
+        events_with_status(&p, "dead"),
+        ["job-1"],
+        "the running hook was let finish (and failed) before the exit"
+    );
 
     // The hook failed (no `fixed` file), with one attempt allowed: dead letter.
     let (code, out, _) = run(p.cmd().args(["events", "list", "--json"]));
@@ -303,4 +338,43 @@ fn should_drain_running_hooks_on_sigterm_and_list_show_replay_events() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("job-1: done"), "{out}");
     assert_eq!(p.read("done.txt"), "fixed\n");
+}
+
+#[test]
+fn should_exit_6_and_name_the_address_when_it_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let p = TestProject::new("hooks: []\n");
+    let (code, out, err) = run(p
+        .cmd()
+        .args(["serve", "--bind", &addr])
+        .env("FLOWSPEC_EVENTS_TOKEN", TOKEN));
+    assert_eq!(code, 6, "{}", crate::shown(&out, &err));
+    assert!(err.contains(&addr), "the error names the address: {err}");
+    drop(taken);
+}
+
+#[test]
+fn should_stop_cleanly_on_ctrl_c_once_it_answers() {
+    let p = TestProject::new(
+        "hooks:\n  - name: record\n    events: [job.done]\n    command: echo ran >> ran.txt\n",
+    );
+    let (mut server, addr) = start_server(&p, 1);
+    // Ready: it answers, and an accepted event runs its hook.
+    assert_eq!(
+        post_event(
+            addr,
+            r#"{"event_type":"job.done","event_id":"before-ctrl-c"}"#
+        ),
+        202
+    );
+    wait_until("the hook ran", || p.read("ran.txt") == "ran\n");
+    crate::send_signal(server.id(), libc::SIGINT);
+    let status = server.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "Ctrl-C stops serve like SIGTERM: a clean stop ({status})"
+    );
+    assert_eq!(events_with_status(&p, "done"), ["before-ctrl-c"]);
 }
