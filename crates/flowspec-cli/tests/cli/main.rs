@@ -9,6 +9,7 @@ mod events;
 mod hooks;
 mod init;
 mod notify;
+mod notify_replay;
 mod results;
 mod safety;
 mod serve;

@@ -8,7 +8,7 @@ use crate::{TestProject, run, shown};
 const HOOKS: &str =
     "hooks:\n  - name: tell\n    events: [{type: \"implement.*\"}]\n    notify: [webhooks]\n";
 
-fn project(server_uri: &str) -> TestProject {
+pub fn project(server_uri: &str) -> TestProject {
     let p = TestProject::new(HOOKS);
     p.write(
         ".flowspec/flowspec.yaml",
