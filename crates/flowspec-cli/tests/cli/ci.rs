@@ -8,10 +8,10 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::{TestProject, run, shown};
 
-const RUN: &str = "/repos/octo/app/actions/runs/7";
+pub const RUN: &str = "/repos/octo/app/actions/runs/7";
 
 /// A project whose `ci:` points at `server` (GitHub), with a token in the environment.
-fn project(server: &MockServer, hooks: &str) -> TestProject {
+pub fn project(server: &MockServer, hooks: &str) -> TestProject {
     let p = TestProject::new(hooks);
     p.write(
         ".flowspec/flowspec.yaml",
@@ -23,7 +23,7 @@ fn project(server: &MockServer, hooks: &str) -> TestProject {
     p
 }
 
-fn ci(p: &TestProject) -> assert_cmd::Command {
+pub fn ci(p: &TestProject) -> assert_cmd::Command {
     let mut cmd = p.cmd();
     cmd.env("GITHUB_TOKEN", "ghp_cli_test_token")
         .env_remove("GH_TOKEN")
@@ -32,7 +32,7 @@ fn ci(p: &TestProject) -> assert_cmd::Command {
     cmd
 }
 
-fn run_json(status: &str, conclusion: Option<&str>) -> Value {
+pub fn run_json(status: &str, conclusion: Option<&str>) -> Value {
     json!({
         "id": 7, "name": "CI", "display_title": "CI", "run_number": 3, "run_attempt": 1,
         "event": "workflow_dispatch", "status": status, "conclusion": conclusion,
@@ -44,7 +44,7 @@ fn run_json(status: &str, conclusion: Option<&str>) -> Value {
 }
 
 /// Answers each template in turn; the last repeats.
-struct Steps(std::sync::Mutex<Vec<ResponseTemplate>>);
+pub struct Steps(pub std::sync::Mutex<Vec<ResponseTemplate>>);
 
 impl Respond for Steps {
     fn respond(&self, _: &Request) -> ResponseTemplate {
@@ -57,7 +57,7 @@ impl Respond for Steps {
     }
 }
 
-async fn mock_run(server: &MockServer, states: Vec<Value>) {
+pub async fn mock_run(server: &MockServer, states: Vec<Value>) {
     let steps = states
         .into_iter()
         .map(|s| ResponseTemplate::new(200).set_body_json(s))
@@ -79,7 +79,7 @@ async fn mock_run(server: &MockServer, states: Vec<Value>) {
 }
 
 /// Runs a blocking command while the mock server keeps serving.
-async fn output(mut cmd: assert_cmd::Command) -> (i32, String, String) {
+pub async fn output(mut cmd: assert_cmd::Command) -> (i32, String, String) {
     tokio::task::spawn_blocking(move || run(&mut cmd))
         .await
         .unwrap()
