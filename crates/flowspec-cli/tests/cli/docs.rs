@@ -1,7 +1,7 @@
 //! The documentation is checked: every YAML and JSON block in README.md and docs/*.md
 //! parses, a block that is a whole hooks.yaml or flowspec.yaml loads through the real
-//! loader, and every `flowspec …` command shown (in a shell block or a code span of the
-//! prose) exists and accepts the flags it shows.
+//! loader, and every `flowspec …` command shown (in a shell block, a usage line of a text
+//! block or a code span of the prose) exists and accepts the flags it shows.
 //!
 //! A block that is deliberately partial (a fragment of a larger file, or JSON with `…`
 //! standing for elided content) carries `<!-- fragment -->` on the line before its
@@ -455,6 +455,15 @@ fn every_flowspec_command_in_the_docs_exists_and_takes_its_flags() {
         if matches!(block.lang.as_str(), "sh" | "console" | "bash" | "shell") {
             for (offset, words) in commands(&block) {
                 shown.push((block.at(offset), words));
+            }
+        }
+        // Usage lines (`flowspec serve [--bind ADDR]`) in text blocks.
+        if block.lang == "text" {
+            for (offset, line) in block.text.lines().enumerate() {
+                if let Some(rest) = line.strip_prefix("flowspec ") {
+                    let rest = rest.replace(['[', ']', '|'], " ");
+                    shown.push((block.at(offset), shell_words(&rest)));
+                }
             }
         }
     }
