@@ -2,6 +2,7 @@
 
 mod audit;
 mod ci;
+mod ci_ghes;
 mod ci_results;
 mod ci_steer;
 mod docs;
