@@ -106,7 +106,7 @@ impl Respond for RunStates {
     }
 }
 
-/// Sets the flag and answers `201 {}` (contracts A1: rerun-failed-jobs).
+/// Sets the flag and answers `201 {}`, as GitHub answers `rerun-failed-jobs`.
 struct Rerun(Arc<AtomicBool>);
 
 impl Respond for Rerun {
