@@ -184,8 +184,9 @@ impl Conformance {
             }
         }
 
-        // 3. Each required variable, when it alone is missing, is reported by name, never
-        //    as a config error, and the report shows no secret value.
+        // 3. Each required variable, when it alone is missing (and the example does not
+        //    set its option either), is reported by name, never as a config error, and
+        //    the report shows no secret value.
         for var in f.secrets().iter().filter(|s| s.required) {
             let vars = Vars::from_pairs(
                 f.secrets()
@@ -193,12 +194,14 @@ impl Conformance {
                     .filter(|s| s.env != var.env)
                     .map(|s| (s.env, s.example)),
             );
-            let config = self.load(&vars, None).unwrap_or_else(|e| {
-                panic!(
-                    "{kind}: a missing `{}` must not be a config error:\n{e}",
-                    var.env
-                )
-            });
+            let config = self
+                .load_edited(&vars, |options| remove(options, var.option))
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{kind}: a missing `{}` must not be a config error:\n{e}",
+                        var.env
+                    )
+                });
             assert!(
                 !config.integrations.is_empty(),
                 "{kind}: without `{}` the integration must still be listed",
@@ -382,6 +385,20 @@ impl Conformance {
         vars: &Vars,
         extra: Option<(&str, Node)>,
     ) -> Result<IntegrationsConfig, flowspec_core::config::ConfigErrors> {
+        self.load_edited(vars, |options| {
+            if let Some((key, value)) = extra {
+                set(options, key, value);
+            }
+        })
+    }
+
+    /// Loads the example with `enabled: true`, the options of the first integration
+    /// changed by `edit`.
+    fn load_edited(
+        &self,
+        vars: &Vars,
+        edit: impl FnOnce(&mut Vec<(Key, Node)>),
+    ) -> Result<IntegrationsConfig, flowspec_core::config::ConfigErrors> {
         let kind = self.factory.kind();
         let mut root = Node::parse(self.factory.example_yaml())
             .unwrap_or_else(|e| panic!("{kind}: example_yaml is not YAML: {e}"));
@@ -402,9 +419,7 @@ impl Conformance {
             panic!("{kind}: the integration must be a mapping")
         };
         set(options, "enabled", Node::synthetic(Value::Bool(true)));
-        if let Some((key, value)) = extra {
-            set(options, key, value);
-        }
+        edit(options);
         let integrations = integrations.clone();
         config::parse(
             Some(&integrations),
@@ -423,6 +438,22 @@ fn response(answer: &ExampleAnswer) -> ResponseTemplate {
     match answer.content_type {
         Some(content_type) => template.set_body_raw(answer.body.clone(), content_type),
         None => template,
+    }
+}
+
+/// Removes the option at a dotted `path` (`smtp.host`), if the options have it.
+fn remove(options: &mut Vec<(Key, Node)>, path: &str) {
+    match path.split_once('.') {
+        None => options.retain(|(k, _)| k.name != path),
+        Some((head, rest)) => {
+            for (k, node) in options.iter_mut() {
+                if k.name == head
+                    && let Value::Map(inner) = &mut node.value
+                {
+                    remove(inner, rest);
+                }
+            }
+        }
     }
 }
 
