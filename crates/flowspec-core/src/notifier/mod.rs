@@ -1,6 +1,6 @@
 //! Notifiers: telling people and systems what happened.
 //!
-//! - [`Notification`]: what to say — the [`Event`], a title, a summary, ordered
+//! - [`Notification`]: what to say — the [`Event`](crate::Event), a title, a summary, ordered
 //!   [`Field`]s (ID, title, branch, PR, error...), [`Link`]s, a [`Severity`] and a
 //!   [`WorkOutcome`]. Each service renders it natively (Slack blocks, a Teams Adaptive
 //!   Card, Discord embeds, an email with a text and an HTML part, a Jira ADF document...).
