@@ -59,7 +59,9 @@ pub use action::{Action, ActionContext, ActionFactory, ActionOutcome, ActionResu
 pub use engine::{BuildError, EmitOptions, Engine, EngineBuilder, EngineError};
 pub use event::{Event, EventBuilder, EventError, EventId, EventType};
 pub use filter::Filter;
-pub use notifier::{Notification, Notifier, NotifierFactory, NotifyError, Receipt};
+pub use notifier::{
+    Notification, Notifier, NotifierFactory, NotifierRegistry, NotifyError, Receipt,
+};
 pub use project::Project;
 pub use provider::{CiProvider, ProviderError, ProviderErrorKind, ProviderFactory};
 pub use report::{DispatchReport, HookReport, HookStatus, Reporter, SkipReason};

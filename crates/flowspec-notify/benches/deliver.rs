@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use flowspec_core::Event;
 use flowspec_core::config::{Node, Vars};
-use flowspec_notify::{Notifications, Registry, Request, config};
+use flowspec_notify::{DeliveryRequest, Notifications, config};
 use futures_util::StreamExt;
 
 fn peak_rss_kb() -> u64 {
@@ -66,7 +66,7 @@ fn main() {
         None,
         None,
         &vars,
-        &Registry::with_builtins(),
+        &flowspec_notify::registry(),
     )
     .unwrap();
     let hub = Notifications::builder(config).audit_log(&audit).build();
@@ -86,7 +86,7 @@ fn main() {
         .build()
         .unwrap();
     let (delivered, seconds, cpu) = runtime.block_on(async {
-        let request = Request::by_event("bench");
+        let request = DeliveryRequest::by_event("bench");
         // Warm-up: connections, allocator, audit file.
         for i in 0..50 {
             hub.dispatch(&event(i), &request).await;

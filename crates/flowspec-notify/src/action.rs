@@ -35,7 +35,7 @@ use flowspec_core::config::{
 use flowspec_core::output::Stream;
 use serde_json::json;
 
-use crate::delivery::{DeliveryStatus, Notifications, Request, Route};
+use crate::delivery::{DeliveryRequest, DeliveryStatus, Notifications, Route};
 use crate::template::Templates;
 
 /// The `notify` key.
@@ -260,11 +260,11 @@ impl Action for NotifyAction {
     }
 
     async fn run(&self, cx: &ActionContext<'_>) -> ActionOutcome {
-        let request = Request {
+        let request = DeliveryRequest {
             route: self.route.clone(),
             via: cx.hook_name.to_owned(),
             templates: self.templates.clone(),
-            ..Request::default()
+            ..DeliveryRequest::default()
         };
         let report = self.hub.dispatch(cx.event, &request).await;
         let mut summary = Vec::new();

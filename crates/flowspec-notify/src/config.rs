@@ -16,8 +16,7 @@
 //!     max_per_hour: 20           # overrides notifications.rate_limit
 //! ```
 //!
-//! Options every integration takes ([`SHARED_OPTIONS`]): `enabled` (default false, as
-//! in seed 003), `kind`, its routing key (`notify_on`; `alert_on` for PagerDuty and
+//! Options every integration takes ([`SHARED_OPTIONS`]): `enabled` (default false), `kind`, its routing key (`notify_on`; `alert_on` for PagerDuty and
 //! Opsgenie; `report_on` for Sentry), `max_per_hour`, `max_per_day`, `retry_count`,
 //! `templates`; everything else is the service's own and is checked by its factory.
 //! Without a routing key an integration receives the events its own options name
@@ -34,8 +33,8 @@ use flowspec_core::notifier::{Notifier, NotifierContext, NotifierFactory, Secret
 use flowspec_core::settings::Settings;
 
 use crate::events::EventMatcher;
-use crate::registry::Registry;
 use crate::template::Templates;
+use flowspec_core::notifier::NotifierRegistry;
 
 /// Options read by the delivery layer for every integration (not passed to factories).
 pub const SHARED_OPTIONS: &[&str] = &[
@@ -161,7 +160,7 @@ impl IntegrationsConfig {
 pub fn load(
     settings: &Settings,
     vars: &Vars,
-    registry: &Registry,
+    registry: &NotifierRegistry,
 ) -> Result<IntegrationsConfig, ConfigErrors> {
     parse(
         settings.section("integrations"),
@@ -180,7 +179,7 @@ pub fn parse(
     file: Option<&Path>,
     text: Option<Arc<str>>,
     vars: &Vars,
-    registry: &Registry,
+    registry: &NotifierRegistry,
 ) -> Result<IntegrationsConfig, ConfigErrors> {
     let mut cx = Loader {
         file,
@@ -435,7 +434,7 @@ impl Loader<'_> {
         key: &Key,
         node: &Node,
         vars: &Vars,
-        registry: &Registry,
+        registry: &NotifierRegistry,
         out: &mut IntegrationsConfig,
         default_retry: u32,
     ) {
@@ -478,6 +477,7 @@ impl Loader<'_> {
                     "known kinds: {} (name an entry freely and set `kind:` to use a kind twice)",
                     registry
                         .kinds()
+                        .iter()
                         .map(|k| format!("`{k}`"))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -674,6 +674,9 @@ pub fn exponential(retries: u32) -> Vec<Duration> {
 }
 
 /// The factory of `kind` in `registry`, for callers that only know the name.
-pub fn factory<'r>(registry: &'r Registry, kind: &str) -> Option<&'r Arc<dyn NotifierFactory>> {
+pub fn factory<'r>(
+    registry: &'r NotifierRegistry,
+    kind: &str,
+) -> Option<&'r Arc<dyn NotifierFactory>> {
     registry.get(kind)
 }

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 
 use flowspec_core::Event;
 use flowspec_core::audit::{AuditLog, AuditRecord};
-use flowspec_core::notifier::{Field, Notification, NotifyError, NotifyErrorKind, Receipt};
+use flowspec_core::notifier::{
+    Field, Notification, NotifierRegistry, NotifyError, NotifyErrorKind, Receipt,
+};
 use flowspec_core::report::HookStatus;
 use flowspec_core::retry::{RetryPolicy, retry_with_backoff};
 use flowspec_core::secret::Masker;
@@ -170,7 +172,7 @@ pub enum Route {
 /// How to deliver one event.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
-pub struct Request {
+pub struct DeliveryRequest {
     /// Which integrations.
     pub route: Route,
     /// Who asks (a hook name, `cli`): written to the audit line as `via`.
@@ -183,21 +185,21 @@ pub struct Request {
     pub test: bool,
 }
 
-impl Request {
+impl DeliveryRequest {
     /// Route by event, asked by `via`.
     pub fn by_event(via: impl Into<String>) -> Self {
-        Request {
+        DeliveryRequest {
             via: via.into(),
-            ..Request::default()
+            ..DeliveryRequest::default()
         }
     }
 
     /// Send to these integrations, asked by `via`.
     pub fn to(names: Vec<String>, via: impl Into<String>) -> Self {
-        Request {
+        DeliveryRequest {
             route: Route::To(names),
             via: via.into(),
-            ..Request::default()
+            ..DeliveryRequest::default()
         }
     }
 
@@ -411,7 +413,7 @@ impl Notifications {
 
     /// Delivers `event` as `request` says. Never fails as a whole: each delivery's
     /// outcome is in the report (and the audit log).
-    pub async fn dispatch(&self, event: &Event, request: &Request) -> DeliveryReport {
+    pub async fn dispatch(&self, event: &Event, request: &DeliveryRequest) -> DeliveryReport {
         let all = &self.inner.config.integrations;
         let targets: Vec<usize> = self
             .targets(event, &request.route)
@@ -467,10 +469,10 @@ impl Notifications {
         })?;
         let notification: Notification = serde_json::from_str(&letter.notification)
             .map_err(|e| ReplayError::Damaged(id.to_owned(), e.to_string()))?;
-        let request = Request {
+        let request = DeliveryRequest {
             via: "replay".into(),
             bypass_rate_limit: true,
-            ..Request::default()
+            ..DeliveryRequest::default()
         };
         let event = notification.event.clone();
         let context = template::context(&event);
@@ -487,7 +489,7 @@ impl Notifications {
         &self,
         event: &Event,
         integration: &Integration,
-        request: &Request,
+        request: &DeliveryRequest,
         context: &Value,
         prepared: Option<Notification>,
     ) -> Delivery {
@@ -695,7 +697,7 @@ impl Notifications {
     }
 
     /// Masks and audits one delivery.
-    fn finish(&self, event: &Event, delivery: &Delivery, request: &Request) {
+    fn finish(&self, event: &Event, delivery: &Delivery, request: &DeliveryRequest) {
         let audit = self.inner.audit.get_or_init(|| {
             let path = self.inner.audit_path.as_deref()?;
             AuditLog::open(path)
@@ -758,7 +760,7 @@ impl Notifications {
 pub fn open_project(
     project: &flowspec_core::Project,
     vars: &flowspec_core::config::Vars,
-    registry: &crate::Registry,
+    registry: &NotifierRegistry,
 ) -> Result<Notifications, flowspec_core::config::ConfigErrors> {
     use flowspec_core::config::{ConfigError, ConfigErrorKind, interpolate};
     let settings = flowspec_core::settings::Settings::load(&project.settings_file)?;

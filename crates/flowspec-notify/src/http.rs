@@ -14,22 +14,22 @@ use url::Url;
 /// A target URL that may hold a secret (a webhook path, a `sig=` query) and its
 /// printable form.
 #[derive(Clone)]
-pub struct Target {
+pub struct Endpoint {
     url: SecretString,
     shown: String,
 }
 
-impl std::fmt::Debug for Target {
+impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Target({})", self.shown)
+        write!(f, "Endpoint({})", self.shown)
     }
 }
 
-impl Target {
+impl Endpoint {
     /// Checks `url` (HTTPS, or plain HTTP to loopback) and keeps it secret.
-    pub fn new(url: &str) -> Result<Target, String> {
+    pub fn new(url: &str) -> Result<Endpoint, String> {
         let parsed = target::check_target(url).map_err(|e| e.to_string())?;
-        Ok(Target {
+        Ok(Endpoint {
             shown: target::redact(&parsed),
             url: SecretString::from(parsed.to_string()),
         })
@@ -40,17 +40,17 @@ impl Target {
     /// in `api_url` is put in front of the URL's path.
     ///
     /// ```
-    /// use flowspec_notify::http::Target;
-    /// let t = Target::with_api_url(
+    /// use flowspec_notify::http::Endpoint;
+    /// let t = Endpoint::with_api_url(
     ///     "https://hooks.slack.com/services/T0/B0/XYZ",
     ///     Some("http://127.0.0.1:8080/relay"),
     /// ).unwrap();
     /// assert_eq!(t.shown(), "http://127.0.0.1:8080/…");
     /// assert_eq!(t.expose(), "http://127.0.0.1:8080/relay/services/T0/B0/XYZ");
     /// ```
-    pub fn with_api_url(url: &str, api_url: Option<&str>) -> Result<Target, String> {
+    pub fn with_api_url(url: &str, api_url: Option<&str>) -> Result<Endpoint, String> {
         let Some(api_url) = api_url else {
-            return Target::new(url);
+            return Endpoint::new(url);
         };
         let base = target::check_target(api_url).map_err(|e| format!("`api_url`: {e}"))?;
         let original = Url::parse(url).map_err(|_| "invalid URL".to_owned())?;
@@ -58,7 +58,7 @@ impl Target {
         let prefix = base.path().trim_end_matches('/');
         joined.set_path(&format!("{prefix}{}", original.path()));
         joined.set_query(original.query());
-        Target::new(joined.as_str())
+        Endpoint::new(joined.as_str())
     }
 
     /// The URL with path and query hidden (`https://hooks.slack.com/…`).
@@ -72,9 +72,9 @@ impl Target {
     }
 
     /// The URL with `path` appended (for APIs whose base is configurable).
-    pub fn join(&self, path: &str) -> Result<Target, String> {
+    pub fn join(&self, path: &str) -> Result<Endpoint, String> {
         let base = self.expose().trim_end_matches('/');
-        Target::new(&format!("{base}/{}", path.trim_start_matches('/')))
+        Endpoint::new(&format!("{base}/{}", path.trim_start_matches('/')))
     }
 }
 
@@ -100,7 +100,7 @@ impl Answer {
 #[derive(Debug)]
 pub struct Post<'a> {
     /// The target.
-    pub target: &'a Target,
+    pub target: &'a Endpoint,
     /// The method (POST unless set).
     pub method: Method,
     /// The exact body bytes.
@@ -115,7 +115,7 @@ pub struct Post<'a> {
 
 impl<'a> Post<'a> {
     /// A JSON POST of `body` to `target`.
-    pub fn json(target: &'a Target, body: &impl serde::Serialize) -> Post<'a> {
+    pub fn json(target: &'a Endpoint, body: &impl serde::Serialize) -> Post<'a> {
         Post {
             target,
             method: Method::POST,
@@ -127,7 +127,7 @@ impl<'a> Post<'a> {
     }
 
     /// A POST of exact bytes.
-    pub fn bytes(target: &'a Target, body: Vec<u8>, content_type: &'static str) -> Post<'a> {
+    pub fn bytes(target: &'a Endpoint, body: Vec<u8>, content_type: &'static str) -> Post<'a> {
         Post {
             target,
             method: Method::POST,
@@ -206,7 +206,11 @@ async fn read_body(mut response: flowspec_http::reqwest::Response) -> String {
 /// 410 → gone, 429 → rate limited (with `Retry-After`), 5xx/408/network → transient,
 /// other 4xx → rejected. `service` is the service's own error read from the body, if
 /// the caller parsed one. The message names the redacted target, never the URL.
-pub fn classify(error: &HttpError, target: &Target, service: Option<ServiceError>) -> NotifyError {
+pub fn classify(
+    error: &HttpError,
+    target: &Endpoint,
+    service: Option<ServiceError>,
+) -> NotifyError {
     classify_request(error, &Method::POST, target, service)
 }
 
@@ -214,7 +218,7 @@ pub fn classify(error: &HttpError, target: &Target, service: Option<ServiceError
 pub fn classify_request(
     error: &HttpError,
     method: &Method,
-    target: &Target,
+    target: &Endpoint,
     service: Option<ServiceError>,
 ) -> NotifyError {
     let status = error.status();
@@ -303,7 +307,7 @@ mod tests {
 
     #[test]
     fn should_refuse_plain_http_api_urls_outside_loopback() {
-        let err = Target::with_api_url(
+        let err = Endpoint::with_api_url(
             "https://hooks.slack.com/services/T/B/S",
             Some("http://relay.example.com"),
         )
@@ -314,7 +318,7 @@ mod tests {
 
     #[test]
     fn should_never_show_the_secret_path() {
-        let t = Target::new("https://discord.com/api/webhooks/1/token").unwrap();
+        let t = Endpoint::new("https://discord.com/api/webhooks/1/token").unwrap();
         assert_eq!(t.shown(), "https://discord.com/…");
         assert!(!format!("{t:?}").contains("token"));
     }

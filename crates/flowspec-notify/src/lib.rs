@@ -1,9 +1,8 @@
 //! # flowspec-notify
 //!
 //! Tells people and systems what happened: one [`Notifier`](flowspec_core::Notifier)
-//! per service, each in its own file with the same shape (`XConfig`, `XNotifier`, a
-//! `Factory` registered in [`BUILTIN`]), configured under `integrations:` in
-//! `.flowspec/flowspec.yaml` as in seed 003.
+//! per service, each in its own folder with the same shape, registered in [`BUILTIN`]
+//! and configured under `integrations:` in `.flowspec/flowspec.yaml`.
 //!
 //! | kind | service | routing key | default secrets |
 //! |---|---|---|---|
@@ -25,18 +24,28 @@
 //! ## Pieces
 //! - [`config`]: `integrations:` and `notifications:` → [`config::Integration`]s, with
 //!   located errors; secrets only as `${VAR}`, or the default variables above.
-//! - [`events`]: seed 003's event names (`implementation_failed`) and dotted types.
+//! - [`events`]: the event names of `notify_on` lists (`implementation_failed`) and
+//!   their dotted types.
 //! - [`template`]: default messages and minijinja overrides, checked at load time.
 //! - [`http`]: the JSON POST and error mapping HTTP notifiers share.
-//! - [`Registry`]: kind → factory; [`BUILTIN`] plus an embedder's own.
+//! - [`registry()`]: kind → factory ([`NotifierRegistry`]): [`BUILTIN`], to which an
+//!   embedder adds its own with [`NotifierRegistry::register`].
 //! - `testing` (feature `testing`): the conformance suite every notifier passes.
 //!
 //! ## Adding a notifier
-//! One file `src/<kind>.rs` with `XConfig`, `XNotifier` (implements `Notifier`: one
-//! attempt, classified errors) and `pub struct Factory` (implements
-//! `NotifierFactory`), plus one line in [`BUILTIN`]. The registry-wide tests and the
-//! conformance suite then cover it; add a wiremock test file per the contract.
-//! See docs/notifier-spec.md.
+//! One folder `src/<kind>/`, the same four files as every other service:
+//! - `mod.rs`: the implementation, `XNotifier` (implements `Notifier`: one attempt,
+//!   classified errors), and its unit tests;
+//! - `config.rs`: `XConfig` (the `integrations.<kind>` options, deserialized with
+//!   `deny_unknown_fields`) and the [`SecretVar`](flowspec_core::notifier::SecretVar)s
+//!   read by default;
+//! - `wire.rs`: what the service is sent and answers (payloads, wire types, its error
+//!   bodies mapped to [`NotifyError`](flowspec_core::NotifyError)s);
+//! - `factory.rs`: `pub struct Factory` (implements `NotifierFactory`, with an
+//!   [`example`](flowspec_core::NotifierFactory::example) of the service's answer);
+//!
+//! plus one line in [`BUILTIN`]. The registry-wide tests and the conformance suite
+//! then cover it; add a wiremock test file under `tests/integration/`.
 //!
 //! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
@@ -46,7 +55,7 @@ pub mod config;
 pub mod delivery;
 pub mod events;
 pub mod http;
-pub mod registry;
+pub mod signature;
 pub mod state;
 pub mod template;
 #[cfg(any(test, feature = "testing"))]
@@ -63,13 +72,14 @@ pub mod new_relic;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod sentry;
-pub mod signature;
 pub mod slack;
 pub mod teams;
 pub mod webhooks;
 
-pub use delivery::{Delivery, DeliveryReport, DeliveryStatus, Notifications, Request, Route};
-pub use registry::Registry;
+pub use delivery::{
+    Delivery, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications, Route,
+};
+pub use flowspec_core::notifier::NotifierRegistry;
 
 use flowspec_core::notifier::NotifierFactory;
 
@@ -91,6 +101,17 @@ pub const BUILTIN: &[&dyn NotifierFactory] = &[
     &sentry::Factory,
     // Add new kinds here, one line each (and `pub mod <kind>;` above).
 ];
+
+/// The built-in kinds ([`BUILTIN`]) as a registry, to which an embedder adds its own.
+///
+/// ```
+/// let registry = flowspec_notify::registry();
+/// assert!(registry.get("slack").is_some());
+/// assert!(registry.kinds().contains(&"pagerduty"));
+/// ```
+pub fn registry() -> NotifierRegistry {
+    NotifierRegistry::from_static(BUILTIN)
+}
 
 #[cfg(test)]
 mod tests {
@@ -125,7 +146,7 @@ mod tests {
                 None,
                 None,
                 &vars,
-                &Registry::with_builtins(),
+                &registry(),
             )
             .unwrap_or_else(|e| panic!("{}: {e}", factory.kind()));
             assert!(
@@ -138,69 +159,8 @@ mod tests {
 
     #[tokio::test]
     async fn should_pass_the_conformance_suite() {
-        for factory in BUILTIN {
-            let suite = testing::Conformance::new(*factory);
-            let suite = match factory.kind() {
-                "slack" => {
-                    suite.success(wiremock::ResponseTemplate::new(200).set_body_string("ok"))
-                }
-                "teams" => suite.success(wiremock::ResponseTemplate::new(202)),
-                "discord" => suite.success(
-                    wiremock::ResponseTemplate::new(200)
-                        .set_body_json(serde_json::json!({"id": "1234", "channel_id": "5678"})),
-                ),
-                "email" => suite.not_http(),
-                kind => match conformance_success(kind) {
-                    Some(body) => suite.success(body),
-                    None => suite,
-                },
-            };
-            suite.run().await;
-        }
-    }
-
-    /// What the API notifiers' services answer on success: one body that satisfies
-    /// every request a notification makes (lookups, then creates).
-    fn conformance_success(kind: &str) -> Option<wiremock::ResponseTemplate> {
-        use serde_json::json;
-        let ok = |status: u16, body: serde_json::Value| {
-            Some(wiremock::ResponseTemplate::new(status).set_body_json(body))
-        };
-        match kind {
-            "jira" => ok(201, json!({"issues": [], "id": "10000", "key": "PROJ-1"})),
-            "linear" => ok(
-                200,
-                json!({"data": {
-                    "teams": {"nodes": [{"id": "t1", "key": "ENG", "states": {"nodes": []}}]},
-                    "issueLabels": {"nodes": [
-                        {"id": "l1", "name": "spec", "team": null},
-                        {"id": "l2", "name": "automated", "team": null}
-                    ]},
-                    "issues": {"nodes": []},
-                    "issueCreate": {"success": true, "issue": {"id": "i1", "identifier": "ENG-1", "url": "https://linear.app/x/issue/ENG-1"}}
-                }}),
-            ),
-            "azure_devops" => ok(200, json!({"workItems": [], "id": 1})),
-            "github_projects" => ok(
-                200,
-                json!({"data": {
-                    "repositoryOwner": {"projectV2": {"id": "P1", "field": {"id": "F1", "options": []}}},
-                    "node": {"items": {"pageInfo": {"hasNextPage": false}, "nodes": []}},
-                    "addProjectV2DraftIssue": {"projectItem": {"id": "I1"}}
-                }}),
-            ),
-            "pagerduty" => ok(
-                202,
-                json!({"status": "success", "message": "Event processed"}),
-            ),
-            "opsgenie" => ok(
-                202,
-                json!({"result": "Request will be processed", "requestId": "r1"}),
-            ),
-            "datadog" => ok(202, json!({"status": "ok", "errors": []})),
-            "new_relic" => ok(200, json!({"success": true, "uuid": "u1"})),
-            "sentry" => ok(200, json!({"id": "e1"})),
-            _ => None,
+        for factory in registry().iter() {
+            testing::Conformance::new(factory.clone()).run().await;
         }
     }
 }

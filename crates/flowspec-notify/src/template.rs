@@ -1,4 +1,4 @@
-//! From an event to a [`Notification`]: the default messages of seed 003, and
+//! From an event to a [`Notification`]: the default messages, and
 //! minijinja templates that override the title and summary per integration and per
 //! event.
 //!
@@ -10,7 +10,7 @@
 //! integrations:
 //!   slack:
 //!     templates:                    # this integration only
-//!       implementation_failed:      # a seed name or a dotted type (wildcards allowed)
+//!       implementation_failed:      # an event name or a dotted type (wildcards allowed)
 //!         summary: "Build broke on `{{ branch }}`: {{ error }}"
 //! ```
 //!
@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use flowspec_core::Event;
 use flowspec_core::config::{ConfigError, ConfigErrorKind, Node, Value};
-use flowspec_core::notifier::{Field, Notification, Outcome, Severity};
+use flowspec_core::notifier::{Field, Notification, Severity, WorkOutcome};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value as Json, json};
 
@@ -232,7 +232,7 @@ fn sample_context() -> Json {
     context(&event)
 }
 
-/// A sample event of `event_type` with the fields seed 003's messages show (spec id
+/// A sample event of `event_type` with the fields the default messages show (spec id
 /// `FEAT-0001`, title, branch; PR and reviewers for completed/created/merged events;
 /// error and logs link for failed ones): what `flowspec notify test` sends.
 pub fn sample_event(event_type: &str) -> Event {
@@ -242,14 +242,14 @@ pub fn sample_event(event_type: &str) -> Event {
         .field("spec_id", "FEAT-0001")
         .field("title", "User Authentication")
         .field("branch", "spec/feat-0001");
-    let outcome = Outcome::of_event_type(event_type);
-    if outcome == Outcome::Completed || event_type.ends_with("created") {
+    let outcome = WorkOutcome::of_event_type(event_type);
+    if outcome == WorkOutcome::Completed || event_type.ends_with("created") {
         b = b
             .field("pr", 42)
             .field("pr_url", "https://github.com/org/repo/pull/42")
             .field("reviewers", json!(["@team"]));
     }
-    if outcome == Outcome::Failed {
+    if outcome == WorkOutcome::Failed {
         b = b
             .field("error", "Schema validation failed")
             .field("logs_url", "https://github.com/org/repo/actions/runs/1");
@@ -335,17 +335,17 @@ fn scalar(v: &Json) -> Option<String> {
 }
 
 /// The emoji of an outcome (🚀 started, ✅ completed, ❌ failed, ⚠️ cancelled, ℹ️ info).
-pub fn emoji(outcome: Outcome) -> &'static str {
+pub fn emoji(outcome: WorkOutcome) -> &'static str {
     match outcome {
-        Outcome::Started => "🚀",
-        Outcome::Completed => "✅",
-        Outcome::Failed => "❌",
-        Outcome::Cancelled => "⚠️",
+        WorkOutcome::Started => "🚀",
+        WorkOutcome::Completed => "✅",
+        WorkOutcome::Failed => "❌",
+        WorkOutcome::Cancelled => "⚠️",
         _ => "ℹ️",
     }
 }
 
-/// The default headline of an event type (seed 003's wording for its events).
+/// The default headline of an event type.
 pub fn headline(event_type: &str) -> String {
     match name_of(event_type) {
         Some("spec_created") => "New Spec Created".into(),
@@ -373,7 +373,7 @@ pub fn headline(event_type: &str) -> String {
 /// The template context of an event.
 pub fn context(event: &Event) -> Json {
     let known = KnownFields::of(event);
-    let outcome = Outcome::of_event_type(event.event_type().as_str());
+    let outcome = WorkOutcome::of_event_type(event.event_type().as_str());
     let mut map = Map::new();
     map.insert(
         "headline".into(),
@@ -413,7 +413,7 @@ pub fn context(event: &Event) -> Json {
     Json::Object(map)
 }
 
-/// The built-in message for `event` (seed 003's examples):
+/// The built-in message for `event`:
 ///
 /// ```text
 /// ❌ Spec Implementation Failed
@@ -425,7 +425,7 @@ pub fn context(event: &Event) -> Json {
 pub fn default_notification(event: &Event) -> Notification {
     let event_type = event.event_type().as_str();
     let known = KnownFields::of(event);
-    let outcome = Outcome::of_event_type(event_type);
+    let outcome = WorkOutcome::of_event_type(event_type);
     let mut builder = Notification::builder(event.clone())
         .event_name(display_name(event_type))
         .title(format!("{} {}", emoji(outcome), headline(event_type)))
@@ -510,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn should_match_the_seed_examples() {
+    fn should_match_the_documented_examples() {
         let started = default_notification(&event(
             "implement.started",
             &[

@@ -1,30 +1,32 @@
 //! Test helpers (feature `testing`): the conformance suite every notifier must pass,
 //! and a recording notifier.
 //!
+//! The suite runs every kind of a registry; what a kind's service answers comes from
+//! its factory's [`example`](NotifierFactory::example), so a new notifier registered in
+//! [`BUILTIN`](crate::BUILTIN) is covered without touching the suite.
+//!
 //! ```no_run
 //! # async fn run() {
 //! use flowspec_notify::testing::Conformance;
-//! use wiremock::ResponseTemplate;
 //!
-//! // In the tests of a new notifier: its factory, and what its service answers on success.
-//! Conformance::new(flowspec_notify::BUILTIN[0])
-//!     .success(ResponseTemplate::new(200).set_body_string("ok"))
-//!     .run()
-//!     .await;
+//! // Every built-in kind, or an embedder's registry with its own kinds added.
+//! Conformance::run_all(&flowspec_notify::registry()).await;
 //! # }
 //! ```
 //!
-//! What it checks (docs/notifier-spec.md explains why):
+//! What it checks:
 //! 1. naming: `kind` is lowercase snake_case, `describe` is one short line, the routing
 //!    key is `notify_on`, `alert_on` or `report_on`;
 //! 2. the example config parses and builds a ready notifier when the default secret
 //!    variables are set;
-//! 3. without them, the integration is reported as missing exactly its required
-//!    variables (not a config error, not a panic);
+//! 3. without any one of its required variables, the integration is reported as
+//!    missing that variable by name (not a config error, not a panic), and no secret
+//!    value shows in the report;
 //! 4. a secret written literally in the config is refused, without echoing it;
 //! 5. HTTP kinds: `api_url` is honoured (the request reaches the mock), plain HTTP
-//!    outside loopback is refused, one call makes exactly one request (no hidden
-//!    retries), 503 is transient, 429 carries `Retry-After`, 401 is not transient;
+//!    outside loopback is refused, a notification makes the requests its example
+//!    names, one call makes exactly one request when refused (no hidden retries), 503
+//!    is transient, 429 carries `Retry-After`, 401 is not transient;
 //! 6. no secret appears in `target()`, `Debug`, or any error text.
 
 use std::sync::{Arc, Mutex};
@@ -34,13 +36,13 @@ use async_trait::async_trait;
 use flowspec_core::Event;
 use flowspec_core::config::{ConfigErrorKind, Key, Node, Value, Vars};
 use flowspec_core::notifier::{
-    Notification, Notifier, NotifierFactory, NotifyError, NotifyErrorKind, Receipt,
+    ExampleAnswer, Notification, Notifier, NotifierFactory, NotifierRegistry, NotifyError,
+    NotifyErrorKind, Receipt,
 };
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::config::{self, IntegrationsConfig, State};
-use crate::registry::Registry;
 
 /// A notifier that records what it is asked to send, and answers with a scripted
 /// sequence of results (then succeeds).
@@ -107,42 +109,31 @@ pub fn sample_notification(event_type: &str) -> Notification {
 /// The conformance suite; see the module docs.
 #[must_use]
 pub struct Conformance {
-    factory: &'static dyn NotifierFactory,
-    success: ResponseTemplate,
-    http: bool,
+    factory: Arc<dyn NotifierFactory>,
 }
 
 impl Conformance {
-    /// The suite for `factory` (an HTTP kind answering `200` with an empty body on
-    /// success unless told otherwise).
-    pub fn new(factory: &'static dyn NotifierFactory) -> Self {
-        Conformance {
-            factory,
-            success: ResponseTemplate::new(200),
-            http: true,
+    /// The suite for `factory`.
+    pub fn new(factory: Arc<dyn NotifierFactory>) -> Self {
+        Conformance { factory }
+    }
+
+    /// Runs the suite for every kind of `registry`.
+    pub async fn run_all(registry: &NotifierRegistry) {
+        for factory in registry.iter() {
+            Conformance::new(factory.clone()).run().await;
         }
     }
 
-    /// What the service answers when it accepts a notification.
-    pub fn success(mut self, response: ResponseTemplate) -> Self {
-        self.success = response;
-        self
-    }
-
-    /// The kind does not speak HTTP (email): skip the HTTP checks.
-    pub fn not_http(mut self) -> Self {
-        self.http = false;
-        self
-    }
-
-    fn registry(&self) -> Registry {
-        Registry::empty().register_static(self.factory)
+    fn registry(&self) -> NotifierRegistry {
+        NotifierRegistry::new().register(self.factory.clone())
     }
 
     /// Runs every check; panics with a message naming the broken rule.
     pub async fn run(self) {
-        let f = self.factory;
+        let f = self.factory.clone();
         let kind = f.kind();
+        let example = f.example();
         assert!(
             !kind.is_empty()
                 && kind
@@ -193,35 +184,45 @@ impl Conformance {
             }
         }
 
-        // 3. Missing variables are reported by name, never as a config error.
-        let required: Vec<&str> = f
-            .secrets()
-            .iter()
-            .filter(|s| s.required && s.sensitive)
-            .map(|s| s.env)
-            .collect();
-        let config = self.load(&Vars::default(), None).unwrap_or_else(|e| {
-            panic!("{kind}: missing variables must not be a config error:\n{e}")
-        });
-        for integration in &config.integrations {
-            match &integration.state {
-                State::MissingSecrets(names) => {
-                    assert!(
-                        !names.is_empty(),
-                        "{kind}: MissingSecrets must name the variables"
-                    );
-                    for name in names {
-                        assert!(
-                            f.secrets().iter().any(|s| s.env == name) || !required.is_empty(),
-                            "{kind}: `{name}` is reported missing but is not among secrets()"
-                        );
-                    }
+        // 3. Each required variable, when it alone is missing (and the example does not
+        //    set its option either), is reported by name, never as a config error, and
+        //    the report shows no secret value.
+        for var in f.secrets().iter().filter(|s| s.required) {
+            let vars = Vars::from_pairs(
+                f.secrets()
+                    .iter()
+                    .filter(|s| s.env != var.env)
+                    .map(|s| (s.env, s.example)),
+            );
+            let config = self
+                .load_edited(&vars, |options| remove(options, var.option))
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{kind}: a missing `{}` must not be a config error:\n{e}",
+                        var.env
+                    )
+                });
+            assert!(
+                !config.integrations.is_empty(),
+                "{kind}: without `{}` the integration must still be listed",
+                var.env
+            );
+            for integration in &config.integrations {
+                let State::MissingSecrets(names) = &integration.state else {
+                    panic!(
+                        "{kind}: without `{}`, `{}` must be MissingSecrets, is {:?}",
+                        var.env, integration.name, integration.state
+                    )
+                };
+                assert!(
+                    names.iter().any(|n| n == var.env),
+                    "{kind}: without `{}`, the missing variables must name it, are {names:?}",
+                    var.env
+                );
+                let report = format!("{names:?} {:?}", integration.state);
+                for secret in &secrets {
+                    assert_no_secret(kind, "the missing-variable report", &report, secret);
                 }
-                other if !required.is_empty() => panic!(
-                    "{kind}: without {required:?}, `{}` must be MissingSecrets, is {other:?}",
-                    integration.name
-                ),
-                _ => {}
             }
         }
 
@@ -255,9 +256,9 @@ impl Conformance {
             assert_no_secret(kind, "the literal-secret error", &text, var.example);
         }
 
-        if !self.http {
+        let Some(answer) = example.answer.clone() else {
             return;
-        }
+        };
         // 5. HTTP behaviour against a mock.
         let err = self
             .load(&full, Some(("api_url", Node::synthetic(Value::String("http://relay.example.com".into())))))
@@ -270,7 +271,7 @@ impl Conformance {
 
         let n = sample_notification("implement.failed");
         for (response, check) in [
-            (self.success.clone(), Expect::Success),
+            (response(&answer), Expect::Success),
             (
                 ResponseTemplate::new(503).set_body_string("upstream unavailable"),
                 Expect::Transient,
@@ -317,6 +318,19 @@ impl Conformance {
                             panic!(
                                 "{kind}: `{}` must accept the success answer, got: {e}",
                                 integration.name
+                            );
+                        }
+                        let received: Vec<(String, String)> = server
+                            .received_requests()
+                            .await
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|r| (r.method.to_string(), r.url.path().to_owned()))
+                            .collect();
+                        for (method, path) in &example.requests {
+                            assert!(
+                                received.iter().any(|(m, p)| m == method && p == path),
+                                "{kind}: a notification must make `{method} {path}`, made {received:?}"
                             );
                         }
                     }
@@ -371,6 +385,20 @@ impl Conformance {
         vars: &Vars,
         extra: Option<(&str, Node)>,
     ) -> Result<IntegrationsConfig, flowspec_core::config::ConfigErrors> {
+        self.load_edited(vars, |options| {
+            if let Some((key, value)) = extra {
+                set(options, key, value);
+            }
+        })
+    }
+
+    /// Loads the example with `enabled: true`, the options of the first integration
+    /// changed by `edit`.
+    fn load_edited(
+        &self,
+        vars: &Vars,
+        edit: impl FnOnce(&mut Vec<(Key, Node)>),
+    ) -> Result<IntegrationsConfig, flowspec_core::config::ConfigErrors> {
         let kind = self.factory.kind();
         let mut root = Node::parse(self.factory.example_yaml())
             .unwrap_or_else(|e| panic!("{kind}: example_yaml is not YAML: {e}"));
@@ -391,9 +419,7 @@ impl Conformance {
             panic!("{kind}: the integration must be a mapping")
         };
         set(options, "enabled", Node::synthetic(Value::Bool(true)));
-        if let Some((key, value)) = extra {
-            set(options, key, value);
-        }
+        edit(options);
         let integrations = integrations.clone();
         config::parse(
             Some(&integrations),
@@ -403,6 +429,31 @@ impl Conformance {
             vars,
             &self.registry(),
         )
+    }
+}
+
+/// The wiremock answer of an [`ExampleAnswer`].
+fn response(answer: &ExampleAnswer) -> ResponseTemplate {
+    let template = ResponseTemplate::new(answer.status);
+    match answer.content_type {
+        Some(content_type) => template.set_body_raw(answer.body.clone(), content_type),
+        None => template,
+    }
+}
+
+/// Removes the option at a dotted `path` (`smtp.host`), if the options have it.
+fn remove(options: &mut Vec<(Key, Node)>, path: &str) {
+    match path.split_once('.') {
+        None => options.retain(|(k, _)| k.name != path),
+        Some((head, rest)) => {
+            for (k, node) in options.iter_mut() {
+                if k.name == head
+                    && let Value::Map(inner) = &mut node.value
+                {
+                    remove(inner, rest);
+                }
+            }
+        }
     }
 }
 

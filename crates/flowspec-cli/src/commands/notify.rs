@@ -9,8 +9,10 @@ use flowspec_core::config::Vars;
 use flowspec_core::{Event, Project};
 use flowspec_notify::action::NotifyActionFactory;
 use flowspec_notify::config::State;
-use flowspec_notify::delivery::{self, DeliveryReport, DeliveryStatus, Notifications, Request};
-use flowspec_notify::{Registry, events, template};
+use flowspec_notify::delivery::{
+    self, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications,
+};
+use flowspec_notify::{events, template};
 use serde_json::{Value, json};
 
 use super::event_input::build_event;
@@ -116,7 +118,7 @@ pub enum IntegrationsCommand {
 pub fn hub(cx: &Context<'_>, project: &Project) -> Result<Notifications, Failure> {
     let vars = Vars::from_process(Some(&project.dotenv_file))
         .map_err(|e| Failure::new(exit_code::CONFIG_INVALID, e.to_string()))?;
-    delivery::open_project(project, &vars, &Registry::with_builtins())
+    delivery::open_project(project, &vars, &flowspec_notify::registry())
         .map_err(|e| cx.config_failure(e))
 }
 
@@ -137,7 +139,7 @@ pub fn validation_factory(
     Option<flowspec_core::config::ConfigErrors>,
 ) {
     let vars = Vars::from_process(Some(&project.dotenv_file)).unwrap_or_default();
-    match delivery::open_project(project, &vars, &Registry::with_builtins()) {
+    match delivery::open_project(project, &vars, &flowspec_notify::registry()) {
         Ok(hub) => (Arc::new(NotifyActionFactory::new(hub)), None),
         Err(errors) => (Arc::new(NotifyActionFactory::lenient()), Some(errors)),
     }
@@ -183,14 +185,17 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
                 &format!("sending a sample `{event_type}` to {integration}…"),
             );
             let report = hub
-                .dispatch(&event, &Request::to(vec![integration], "cli").test(true))
+                .dispatch(
+                    &event,
+                    &DeliveryRequest::to(vec![integration], "cli").test(true),
+                )
                 .await;
             finish(cx, &report, json)
         }
         NotifyCommand::Send(args) => {
             let event = build_send_event(&args)?;
             let request = if args.to.is_empty() {
-                Request::by_event("cli")
+                DeliveryRequest::by_event("cli")
             } else {
                 for name in &args.to {
                     if !hub
@@ -204,7 +209,7 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
                         )));
                     }
                 }
-                Request::to(args.to.clone(), "cli")
+                DeliveryRequest::to(args.to.clone(), "cli")
             };
             let n = hub.targets(&event, &request.route).len();
             progress(

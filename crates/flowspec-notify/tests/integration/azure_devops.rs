@@ -1,4 +1,4 @@
-//! Azure DevOps work items against a mock following contracts.md B7.
+//! Azure DevOps work items against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;

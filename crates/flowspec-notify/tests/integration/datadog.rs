@@ -1,4 +1,4 @@
-//! Datadog events and metrics against a mock following contracts.md B11.
+//! Datadog events and metrics against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;
@@ -42,7 +42,7 @@ async fn accept(server: &MockServer, route: &str, answer: serde_json::Value, tim
 }
 
 #[tokio::test]
-async fn should_send_the_event_and_the_seed_metrics() {
+async fn should_send_the_event_and_its_metrics() {
     let server = MockServer::start().await;
     accept(
         &server,

@@ -1,8 +1,15 @@
 //! Delivery behaviour shared by every integration: fan-out, retries (exact attempt
 //! counts), rate limits (dropped, audited, summarised), templates, missing secrets.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use flowspec_core::config::{ConfigErrors, Node, Vars};
+use flowspec_core::notifier::{
+    Built, Notification, Notifier, NotifierContext, NotifierFactory, NotifyError, Receipt,
+};
 use flowspec_notify::testing::sample_event;
-use flowspec_notify::{DeliveryStatus, Request};
+use flowspec_notify::{DeliveryRequest, DeliveryStatus};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -34,7 +41,7 @@ macro_rules! retry_test {
             let report = hub
                 .dispatch(
                     &sample_event("implement.failed"),
-                    &Request::by_event("test"),
+                    &DeliveryRequest::by_event("test"),
                 )
                 .await;
             assert_eq!(report.deliveries[0].status, DeliveryStatus::Failed);
@@ -71,7 +78,7 @@ async fn should_drop_over_the_limit_audit_every_drop_and_summarise_later() {
         let report = hub
             .dispatch(
                 &sample_event("implement.failed"),
-                &Request::by_event("test"),
+                &DeliveryRequest::by_event("test"),
             )
             .await;
         statuses.push(report.deliveries[0].status);
@@ -122,7 +129,7 @@ async fn should_tell_how_many_were_dropped_in_the_next_message() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(report.deliveries[0].status, DeliveryStatus::Delivered);
@@ -141,55 +148,100 @@ async fn should_tell_how_many_were_dropped_in_the_next_message() {
     );
 }
 
+/// Every notification it receives waits at a gate that opens once `expected` are in
+/// flight at the same time; it records the peak number in flight.
+#[derive(Debug)]
+struct Gate {
+    expected: usize,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for Gate {
+    fn target(&self) -> String {
+        "gate".into()
+    }
+
+    async fn notify(&self, _: &Notification) -> Result<Receipt, NotifyError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        if now >= self.expected {
+            self.open.send_replace(true);
+        }
+        let mut open = self.open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(Receipt::new().with_status(200))
+    }
+}
+
+/// Builds every `kind: gate` entry on the same [`Gate`].
+struct GateFactory(Arc<Gate>);
+
+impl NotifierFactory for GateFactory {
+    fn kind(&self) -> &'static str {
+        "gate"
+    }
+    fn describe(&self) -> &'static str {
+        "a gate that opens when enough notifications are in flight"
+    }
+    fn example_yaml(&self) -> &'static str {
+        "integrations:\n  gate:\n    enabled: true\n"
+    }
+    fn build(&self, _: &Node, cx: &NotifierContext<'_>) -> Result<Vec<Built>, ConfigErrors> {
+        Ok(vec![Built::new(cx.name(), self.0.clone())])
+    }
+}
+
 #[tokio::test]
 async fn should_deliver_to_every_matching_integration_concurrently() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(300)))
-        .expect(6)
-        .mount(&server)
-        .await;
-    let endpoints: String = (0..6)
-        .map(|i| {
-            format!(
-                "      - name: e{i}\n        url: \"{}/e{i}\"\n",
-                server.uri()
-            )
-        })
+    let gate = Arc::new(Gate {
+        expected: 6,
+        in_flight: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+        open: tokio::sync::watch::channel(false).0,
+    });
+    let entries: String = (0..6)
+        .map(|i| format!("  g{i}:\n    kind: gate\n    enabled: true\n"))
         .collect();
-    let yaml = format!(
-        "notifications:\n  concurrency: 6\nintegrations:\n  webhooks:\n    enabled: true\n    endpoints:\n{endpoints}"
-    );
+    let yaml = format!("notifications:\n  concurrency: 6\nintegrations:\n{entries}");
+    let root = Node::parse(&yaml).unwrap();
+    let registry = flowspec_notify::registry().register(Arc::new(GateFactory(gate.clone())));
+    let config = flowspec_notify::config::parse(
+        root.get("integrations"),
+        root.get("notifications"),
+        None,
+        None,
+        &Vars::default(),
+        &registry,
+    )
+    .unwrap_or_else(|e| panic!("config must load:\n{e}"));
     let dir = tempfile::tempdir().unwrap();
-    let hub = hub(&yaml, &[], dir.path());
-    let started = std::time::Instant::now();
-    let report = hub
-        .dispatch(
+    let hub = flowspec_notify::Notifications::builder(config)
+        .audit_log(dir.path().join("audit.log"))
+        .backoff_scale(0.0)
+        .build();
+    // Sequential delivery would leave the first notification waiting at the gate for
+    // ever: the guard turns that into a failure instead of a hang.
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        hub.dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
-        )
-        .await;
+            &DeliveryRequest::by_event("test"),
+        ),
+    )
+    .await
+    .expect("six deliveries must be in flight at once (concurrency: 6)");
     assert_eq!(report.count(DeliveryStatus::Delivered), 6);
-    assert!(
-        started.elapsed() < std::time::Duration::from_millis(1500),
-        "six 300 ms deliveries must overlap"
-    );
+    assert_eq!(gate.peak.load(Ordering::SeqCst), 6, "peak number in flight");
     let names: Vec<&str> = report
         .deliveries
         .iter()
         .map(|d| d.integration.as_str())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "webhooks.e0",
-            "webhooks.e1",
-            "webhooks.e2",
-            "webhooks.e3",
-            "webhooks.e4",
-            "webhooks.e5"
-        ]
-    );
+    assert_eq!(names, ["g0", "g1", "g2", "g3", "g4", "g5"]);
 }
 
 #[tokio::test]
@@ -207,12 +259,12 @@ async fn should_apply_integration_templates_per_event() {
     let hub = hub(&yaml, &[], dir.path());
     hub.dispatch(
         &sample_event("implement.failed"),
-        &Request::by_event("test"),
+        &DeliveryRequest::by_event("test"),
     )
     .await;
     hub.dispatch(
         &sample_event("implement.completed"),
-        &Request::by_event("test"),
+        &DeliveryRequest::by_event("test"),
     )
     .await;
     let requests = server.received_requests().await.unwrap();
@@ -279,7 +331,7 @@ async fn should_report_missing_secrets_as_a_failed_delivery_not_a_config_error()
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(

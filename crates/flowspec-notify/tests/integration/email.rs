@@ -1,4 +1,4 @@
-//! Email through a real SMTP server process (aiosmtpd) on loopback (contracts.md B4).
+//! Email through a real SMTP server process (aiosmtpd) on loopback.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use flowspec_core::notifier::NotifyErrorKind;
 use flowspec_notify::testing::sample_event;
-use flowspec_notify::{DeliveryStatus, Request};
+use flowspec_notify::{DeliveryRequest, DeliveryStatus};
 
 use crate::hub;
 
@@ -113,7 +113,7 @@ async fn should_deliver_a_text_and_html_email_to_the_event_recipients() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(report.deliveries.len(), 1, "{report:?}");
@@ -130,7 +130,7 @@ async fn should_deliver_a_text_and_html_email_to_the_event_recipients() {
     let none = hub
         .dispatch(
             &sample_event("implement.completed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert!(none.deliveries.is_empty());
@@ -165,7 +165,7 @@ async fn should_classify_smtp_rejections_as_permanent_and_busy_as_transient() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     let d = &report.deliveries[0];
@@ -183,7 +183,7 @@ async fn should_classify_smtp_rejections_as_permanent_and_busy_as_transient() {
     let report = busy
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     let d = &report.deliveries[0];
@@ -220,7 +220,7 @@ async fn should_never_fall_back_to_plaintext_when_starttls_is_required() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     let d = &report.deliveries[0];

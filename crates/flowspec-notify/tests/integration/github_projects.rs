@@ -1,4 +1,4 @@
-//! GitHub Projects v2 (GraphQL) against a mock following contracts.md B8.
+//! GitHub Projects v2 (GraphQL) against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Jira Cloud REST v3 against a mock following contracts.md B5.
+//! Jira Cloud REST v3 against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;

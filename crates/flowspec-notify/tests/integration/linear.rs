@@ -1,4 +1,4 @@
-//! Linear GraphQL against a mock following contracts.md B6.
+//! Linear GraphQL against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! Integration tests of flowspec-notify: one module per service, plus delivery
 //! behaviour (retries, rate limits, 410, dead letters) and the `notify` hook action.
-//! HTTP services are mocked with wiremock following contracts.md; email goes through a
+//! HTTP services are mocked with wiremock; email goes through a
 //! real SMTP server process (Python aiosmtpd) on loopback.
 
 mod action;
@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flowspec_core::config::{Node, Vars};
+use flowspec_notify::Notifications;
 use flowspec_notify::config::{self, IntegrationsConfig};
-use flowspec_notify::{Notifications, Registry};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// Reads `integrations:`/`notifications:` YAML with `vars` as the environment.
@@ -46,7 +46,7 @@ pub fn load(
         Some(std::path::Path::new(".flowspec/flowspec.yaml")),
         Some(text),
         &Vars::from_pairs(vars.iter().copied()),
-        &Registry::with_builtins(),
+        &flowspec_notify::registry(),
     )
 }
 

@@ -1,4 +1,4 @@
-//! New Relic Event API against a mock following contracts.md B12.
+//! New Relic Event API against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;

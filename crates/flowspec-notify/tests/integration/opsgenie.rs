@@ -1,4 +1,4 @@
-//! Opsgenie Alert API against a mock following contracts.md B10.
+//! Opsgenie Alert API against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! PagerDuty Events API v2 against a mock following contracts.md B9.
+//! PagerDuty Events API v2 against a mock of its API.
 
 use flowspec_core::notifier::NotifyErrorKind;
 use serde_json::json;
@@ -176,7 +176,7 @@ async fn should_resolve_through_the_hub_what_a_routed_failure_triggered() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let hub = crate::hub(&yaml(&server), VARS, dir.path());
-    let by_event = flowspec_notify::Request::by_event("test");
+    let by_event = flowspec_notify::DeliveryRequest::by_event("test");
 
     let mut statuses = Vec::new();
     for event_type in [

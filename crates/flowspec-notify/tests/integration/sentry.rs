@@ -1,4 +1,4 @@
-//! Sentry envelopes against a mock following contracts.md B13.
+//! Sentry envelopes against a mock of its API.
 
 use std::time::Duration;
 

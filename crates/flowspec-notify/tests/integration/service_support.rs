@@ -28,7 +28,7 @@ pub fn config_error(yaml: &str, vars: &[(&str, &str)]) -> String {
     }
 }
 
-/// The notification of the sample event of `event_type` (seed 003's fields).
+/// The notification of the sample event of `event_type`.
 pub fn sample(event_type: &str) -> Notification {
     flowspec_notify::testing::sample_notification(event_type)
 }

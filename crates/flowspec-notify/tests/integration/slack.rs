@@ -1,7 +1,7 @@
-//! Slack incoming webhooks (contracts.md B1).
+//! Slack incoming webhooks.
 
 use flowspec_notify::testing::sample_event;
-use flowspec_notify::{DeliveryStatus, Request};
+use flowspec_notify::{DeliveryRequest, DeliveryStatus};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -51,7 +51,7 @@ async fn should_post_text_and_blocks_to_the_webhook() {
         let report = hub
             .dispatch(
                 &sample_event(event_type),
-                &Request::to(vec!["slack".into()], "test"),
+                &DeliveryRequest::to(vec!["slack".into()], "test"),
             )
             .await;
         assert_eq!(
@@ -78,7 +78,7 @@ async fn should_route_only_the_events_in_notify_on() {
     let started = hub
         .dispatch(
             &sample_event("implement.started"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert!(
@@ -88,7 +88,7 @@ async fn should_route_only_the_events_in_notify_on() {
     let failed = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(failed.deliveries.len(), 1);
@@ -106,7 +106,7 @@ async fn should_explain_invalid_payload_without_retrying() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::to(vec!["slack".into()], "test"),
+            &DeliveryRequest::to(vec!["slack".into()], "test"),
         )
         .await;
     let d = &report.deliveries[0];
@@ -151,7 +151,7 @@ async fn should_wait_for_retry_after_on_429_then_deliver() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::to(vec!["slack".into()], "test"),
+            &DeliveryRequest::to(vec!["slack".into()], "test"),
         )
         .await;
     let d = &report.deliveries[0];
@@ -178,7 +178,7 @@ async fn should_disable_the_integration_when_the_channel_is_archived() {
     let first = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::to(vec!["slack".into()], "test"),
+            &DeliveryRequest::to(vec!["slack".into()], "test"),
         )
         .await;
     assert_eq!(first.deliveries[0].status, DeliveryStatus::Failed);
@@ -193,7 +193,7 @@ async fn should_disable_the_integration_when_the_channel_is_archived() {
     let second = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::to(vec!["slack".into()], "test"),
+            &DeliveryRequest::to(vec!["slack".into()], "test"),
         )
         .await;
     assert_eq!(second.deliveries[0].status, DeliveryStatus::Skipped);

@@ -1,7 +1,7 @@
-//! Microsoft Teams Workflows webhooks (contracts.md B2).
+//! Microsoft Teams Workflows webhooks.
 
 use flowspec_notify::testing::sample_event;
-use flowspec_notify::{DeliveryStatus, Request};
+use flowspec_notify::{DeliveryRequest, DeliveryStatus};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -44,7 +44,10 @@ async fn should_post_a_color_coded_adaptive_card_in_attachments() {
     );
     for event_type in ["implement.completed", "implement.failed"] {
         let report = hub
-            .dispatch(&sample_event(event_type), &Request::by_event("test"))
+            .dispatch(
+                &sample_event(event_type),
+                &DeliveryRequest::by_event("test"),
+            )
             .await;
         assert_eq!(
             report.deliveries[0].status,
@@ -74,7 +77,7 @@ async fn should_send_a_plain_card_without_adaptive_cards() {
     );
     hub.dispatch(
         &sample_event("implement.failed"),
-        &Request::by_event("test"),
+        &DeliveryRequest::by_event("test"),
     )
     .await;
     let requests = server.received_requests().await.unwrap();
@@ -107,7 +110,7 @@ async fn should_retry_when_teams_throttles_inside_a_200() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     let d = &report.deliveries[0];

@@ -1,9 +1,9 @@
 //! Custom webhooks: payload, HMAC and Standard Webhooks signatures, idempotency key,
-//! retry schedule, 410 Gone, dead letters and replay (seed 003, contracts.md C1/C3).
+//! retry schedule, 410 Gone, dead letters and replay.
 
 use flowspec_notify::signature::{SigningKey, verify_sha256_header, verify_standard};
 use flowspec_notify::testing::sample_event;
-use flowspec_notify::{DeliveryStatus, Request};
+use flowspec_notify::{DeliveryRequest, DeliveryStatus};
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -46,7 +46,7 @@ fn config(server: &MockServer, extra: &str) -> String {
 }
 
 #[tokio::test]
-async fn should_post_the_seed_payload_with_auth_header_to_each_endpoint() {
+async fn should_post_the_event_payload_with_auth_header_to_each_endpoint() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/spec-webhook"))
@@ -72,7 +72,7 @@ async fn should_post_the_seed_payload_with_auth_header_to_each_endpoint() {
     let report = hub
         .dispatch(
             &sample_event("implement.completed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(report.deliveries.len(), 2, "{report:?}");
@@ -93,7 +93,7 @@ async fn should_post_the_seed_payload_with_auth_header_to_each_endpoint() {
     let failed = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(
@@ -117,7 +117,7 @@ async fn should_sign_the_exact_bytes_with_hmac_and_standard_webhooks_keys() {
     let hub = hub(&config(&server, ""), &vars(), dir.path());
     hub.dispatch(
         &sample_event("implement.failed"),
-        &Request::to(vec!["webhooks.analytics".into()], "test"),
+        &DeliveryRequest::to(vec!["webhooks.analytics".into()], "test"),
     )
     .await;
     let requests = server.received_requests().await.unwrap();
@@ -173,7 +173,7 @@ async fn should_retry_with_the_same_delivery_id_then_keep_a_dead_letter_and_repl
     let report = hub
         .dispatch(
             &sample_event("implement.completed"),
-            &Request::to(vec!["webhooks.internal-system".into()], "test"),
+            &DeliveryRequest::to(vec!["webhooks.internal-system".into()], "test"),
         )
         .await;
     let d = &report.deliveries[0];
@@ -251,7 +251,7 @@ async fn should_follow_an_explicit_retry_schedule() {
     let report = hub
         .dispatch(
             &sample_event("implement.failed"),
-            &Request::by_event("test"),
+            &DeliveryRequest::by_event("test"),
         )
         .await;
     assert_eq!(
@@ -276,7 +276,7 @@ async fn should_disable_an_endpoint_after_410_until_enabled_again() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let hub = hub(&config(&server, ""), &vars(), dir.path());
-    let to = || Request::to(vec!["webhooks.analytics".into()], "test");
+    let to = || DeliveryRequest::to(vec!["webhooks.analytics".into()], "test");
     let first = hub.dispatch(&sample_event("implement.failed"), &to()).await;
     assert_eq!(
         (first.deliveries[0].status, first.deliveries[0].attempts),
