@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use flowspec_core::provider::{Artifact, CiProvider, Job, LogChunk, PollInterval, RunId};
 use flowspec_providers::download::{UnzipLimits, safe_file_name, unzip_with};
 use flowspec_providers::results::{
-    FetchOptions, FetchedResults, RetryEvaluation, evaluate_retry, fetch_results,
-    judge_failed_run, wait_for_restart,
+    FetchOptions, FetchedResults, RetryEvaluation, evaluate_retry, fetch_results, judge_failed_run,
+    wait_for_restart,
 };
 use flowspec_providers::wait::{Verdict, WaitOptions, WaitOutcome, WaitUpdate, wait_for_run};
 use flowspec_results::Report;
@@ -104,8 +104,7 @@ impl WaitReport {
 
     /// Whether the run counts as passed: it succeeded, or every failure is quarantined.
     pub fn passed(&self) -> bool {
-        self.verdict() == Verdict::Success
-            || self.quarantine.as_ref().is_some_and(|q| q.excused)
+        self.verdict() == Verdict::Success || self.quarantine.as_ref().is_some_and(|q| q.excused)
     }
 }
 
@@ -184,8 +183,14 @@ pub async fn wait(
         if outcome.verdict() != Verdict::Failed {
             break outcome;
         }
-        let evaluation =
-            evaluate_retry(provider, &outcome.run, &results.store, &results.config, true).await?;
+        let evaluation = evaluate_retry(
+            provider,
+            &outcome.run,
+            &results.store,
+            &results.config,
+            true,
+        )
+        .await?;
         retries.push(evaluation.to_json());
         observer.retry_decision(&current, &evaluation);
         last_results = evaluation.fetched;

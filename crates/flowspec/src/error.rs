@@ -132,12 +132,11 @@ impl Error {
             | Error::NoHooksFile { .. }
             | Error::NoHooks { .. }
             | Error::Dotenv(_) => ErrorKind::Config,
-            Error::Build(e) => match e {
+            Error::Build(
                 flowspec_core::BuildError::Config(_)
                 | flowspec_core::BuildError::Discover(_)
-                | flowspec_core::BuildError::Dotenv(_) => ErrorKind::Config,
-                _ => ErrorKind::Other,
-            },
+                | flowspec_core::BuildError::Dotenv(_),
+            ) => ErrorKind::Config,
             Error::Engine(flowspec_core::EngineError::UnknownHook { .. }) => ErrorKind::Usage,
             Error::Provider(e) => provider_kind(e),
             Error::Results(e) => results_kind(e),

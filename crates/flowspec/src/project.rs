@@ -137,7 +137,6 @@ impl Project {
     /// Opens the project at these paths: reads flowspec.yaml and the variables.
     pub fn from_paths(paths: Paths) -> Result<Project> {
         let settings = Settings::load(&paths.settings_file)?;
-        settings.check_sections(KNOWN_SECTIONS)?;
         let vars = Vars::from_process(Some(&paths.dotenv_file))?;
         let secrets = secrets_of(&settings, &vars);
         let masker = Masker::new(&secrets);
@@ -191,7 +190,10 @@ impl Project {
     /// flowspec.yaml reads its tokens and secrets from, the state URL's password and,
     /// once the engine is built, the hooks' secret `env` values.
     pub fn masker(&self) -> Masker {
-        self.masker.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.masker
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The audit log's path (`audit.path`, or `.flowspec/audit.log`).
@@ -313,8 +315,51 @@ impl Project {
             builder = builder.no_state().no_audit();
         }
         let engine = builder.build().await?;
+        self.settings.check_sections(KNOWN_SECTIONS)?;
         *self.masker.write().unwrap_or_else(|e| e.into_inner()) = engine.masker().clone();
         Ok(engine)
+    }
+
+    /// Checks hooks.yaml and every section of flowspec.yaml as they would be checked
+    /// when used, and returns every problem at once; on success, the engine (without
+    /// store or audit log).
+    pub async fn validate(&self) -> Result<Engine> {
+        self.require_hooks()?;
+        let mut errors = ConfigErrors::default();
+        let mut builder = EngineBuilder::from_project(self.paths.clone()).vars(self.vars.clone());
+        for (i, kind) in ACTION_KINDS.iter().enumerate() {
+            match kind(self) {
+                Ok(factory) => builder = builder.action_factory(factory),
+                // `retry_flaky` reads the `ci:` section too: its errors are `ci`'s.
+                Err(Error::Config(_)) if i == 2 => {}
+                Err(Error::Config(more)) => {
+                    errors.extend(more);
+                    // Hooks using `notify:` are still checked, against no integrations.
+                    if i == 0 {
+                        builder = builder.action_factory(Arc::new(NotifyActionFactory::lenient()));
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let result = builder.no_state().no_audit().build().await;
+        if let Err(e) = self.settings.check_sections(KNOWN_SECTIONS) {
+            errors.extend(e);
+        }
+        if self.settings.section("server").is_some()
+            && let Err(e) = flowspec_server::ServerConfig::from_settings(&self.settings, &self.vars)
+        {
+            errors.extend(e);
+        }
+        match result {
+            Ok(engine) if errors.is_empty() => Ok(engine),
+            Ok(_) => Err(Error::Config(errors)),
+            Err(flowspec_core::BuildError::Config(mut first)) => {
+                first.extend(errors);
+                Err(Error::Config(first))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Opens the audit log for appending.
@@ -359,7 +404,13 @@ fn secrets_of(settings: &Settings, vars: &Vars) -> Vec<String> {
         secrets.push(password.to_owned());
         // The password as written, before percent-encoding.
         let decoded: String = url::form_urlencoded::parse(password.as_bytes())
-            .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.into_owned()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
             .collect();
         secrets.push(decoded);
     }
