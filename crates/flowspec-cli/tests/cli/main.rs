@@ -8,6 +8,7 @@ mod hooks;
 mod init;
 mod notify;
 mod results;
+mod runtime;
 mod safety;
 mod serve;
 mod watch;
