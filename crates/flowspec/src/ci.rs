@@ -470,3 +470,110 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<'_, W> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+/// A failed run's failure context, written to disk and handed to fixer hooks.
+#[derive(Debug)]
+pub struct FixBundle {
+    /// fix-context.md.
+    pub markdown: PathBuf,
+    /// fix-context.json.
+    pub json: PathBuf,
+    /// The short summary sent in the event (secrets masked).
+    pub summary: Value,
+    /// The failures and log excerpts, and the failed jobs' logs.
+    pub gathered: flowspec_providers::results::fix::Gathered,
+    /// Why the run's test results are missing from the bundle, if they are.
+    pub results_missing: Option<String>,
+    /// The dispatch of `ci.fix.requested`, when an engine was given.
+    pub dispatch: Option<flowspec_core::DispatchReport>,
+}
+
+/// Gathers the failure context of the ended `run` (its stored test results, else
+/// downloaded ones; the log lines around each error), writes fix-context.md and
+/// fix-context.json into `output` (default `.flowspec/fix/<run>/`), and emits
+/// `ci.fix.requested` through `engine` when one is given.
+pub async fn fix(
+    project: &Project,
+    provider: &dyn CiProvider,
+    run: &flowspec_core::provider::Run,
+    output: Option<&Path>,
+    engine: Option<&flowspec_core::Engine>,
+) -> Result<FixBundle> {
+    use flowspec_providers::results::{gather_failure_context, write_bundle};
+    use flowspec_results::ResultsError;
+    use flowspec_results::store::RunSelector;
+
+    let results = project.results().await?;
+    let masker = project.masker();
+    let selector = RunSelector::Run {
+        id: run.id.to_string(),
+        attempt: run.attempt,
+    };
+    let mut results_missing = None;
+    let report = match results.store.run(&selector).await {
+        Ok(info) => Some(results.store.report(&info, 1000, 0).await?),
+        Err(ResultsError::UnknownRun(_)) => {
+            let options = fetch_options(&results, provider, &run.id).await?;
+            match fetch_results(provider, run, &results.store, &options).await {
+                Ok(f) => Some(f.ingested.report),
+                Err(flowspec_providers::results::FetchError::Provider(e)) => return Err(e.into()),
+                Err(e) => {
+                    results_missing = Some(masker.mask(&e.to_string()).into_owned());
+                    None
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let gathered = gather_failure_context(provider, run, report.as_ref(), &masker).await;
+    let dir = match output {
+        Some(dir) => dir.to_path_buf(),
+        None => project
+            .root()
+            .join(".flowspec/fix")
+            .join(safe_file_name(run.id.as_str())),
+    };
+    let (markdown, json_file) = write_bundle(&gathered.context, &dir, &masker)
+        .map_err(|e| Error::io(format!("cannot write the bundle to {}", dir.display()), e))?;
+    let markdown = std::path::absolute(&markdown).unwrap_or(markdown);
+    let json_file = std::path::absolute(&json_file).unwrap_or(json_file);
+    let mut summary = flowspec_providers::results::fix::summary(&gathered.context);
+    masker.mask_json(&mut summary);
+
+    let mut event = flowspec_core::Event::builder("ci.fix.requested")
+        .source("flowspec-ci-fix")
+        .field("run_id", run.id.to_string())
+        .field("provider", provider.kind())
+        .field("platform", provider.platform())
+        .field("run_status", run.status.as_str())
+        .field("markdown_path", markdown.display().to_string())
+        .field("json_path", json_file.display().to_string())
+        .field("summary", summary.clone());
+    for (key, value) in [
+        ("run_url", &run.url),
+        ("commit", &run.head_sha),
+        ("branch", &run.head_branch),
+    ] {
+        if let Some(v) = value {
+            event = event.field(key, v.clone());
+        }
+    }
+    if let Some(attempt) = run.attempt {
+        event = event.field("attempt", attempt);
+    }
+    let event = event
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot build the event: {e}")))?;
+    let dispatch = match engine {
+        Some(engine) => Some(engine.emit(event).await?),
+        None => None,
+    };
+    Ok(FixBundle {
+        markdown,
+        json: json_file,
+        summary,
+        gathered,
+        results_missing,
+        dispatch,
+    })
+}

@@ -4,18 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flowspec::Project;
-use flowspec::ci::fetch_options;
-use flowspec_core::Event;
 use flowspec_core::provider::{CiProvider, RunId, RunStatus};
-use flowspec_providers::download::safe_file_name;
-use flowspec_providers::results::{
-    FetchError, fetch_results, gather_failure_context, write_bundle,
-};
-use flowspec_results::ResultsError;
-use flowspec_results::store::RunSelector;
 use serde_json::json;
 
-use super::super::results::{print_errors, print_report, short, store_failure};
+use super::super::results::{print_errors, print_report, short};
 use super::{Context, Failure, OrFail, print_json};
 use crate::exit_code;
 use crate::output::outln;
@@ -115,7 +107,6 @@ pub(super) async fn fix(
         }
         return Ok(exit_code::OK);
     }
-    let state = project.results().await.or_fail(cx)?;
     // The engine, when the project has hooks: fixer hooks run on the event, and the
     // project's masker then knows the hooks' secrets too.
     let engine = if project.has_hooks() {
@@ -125,88 +116,20 @@ pub(super) async fn fix(
     } else {
         None
     };
+    let bundle = flowspec::ci::fix(project, p, &run, output, engine.as_ref())
+        .await
+        .or_fail(cx)?;
+    if let Some(why) = &bundle.results_missing {
+        eprintln!("warning: {why}\n  note: the bundle holds the failed jobs' logs only");
+    }
     let masker = project.masker();
-
-    let stored = state
-        .store
-        .run(&RunSelector::Run {
-            id: run.id.to_string(),
-            attempt: run.attempt,
-        })
-        .await;
-    let report = match stored {
-        Ok(info) => Some(
-            state
-                .store
-                .report(&info, 1000, 0)
-                .await
-                .map_err(store_failure)?,
-        ),
-        Err(ResultsError::UnknownRun(_)) => {
-            let options = fetch_options(&state, p, run_id).await.or_fail(cx)?;
-            match fetch_results(p, &run, &state.store, &options).await {
-                Ok(f) => Some(f.ingested.report),
-                Err(FetchError::Provider(e)) => return Err(cx.fail(e.into())),
-                Err(e) => {
-                    eprintln!(
-                        "warning: {}\n  note: the bundle holds the failed jobs' logs only",
-                        masker.mask(&e.to_string())
-                    );
-                    None
-                }
-            }
-        }
-        Err(e) => return Err(store_failure(e)),
-    };
-
-    let gathered = gather_failure_context(p, &run, report.as_ref(), &masker).await;
-    let dir = match output {
-        Some(dir) => dir.to_path_buf(),
-        None => project
-            .root()
-            .join(".flowspec/fix")
-            .join(safe_file_name(run.id.as_str())),
-    };
-    let (markdown, json_file) = write_bundle(&gathered.context, &dir, &masker).map_err(|e| {
-        Failure::error(format!(
-            "cannot write the bundle to {}: {e}",
-            cx.show_path(&dir)
-        ))
-    })?;
-    let markdown = std::path::absolute(&markdown).unwrap_or(markdown);
-    let json_file = std::path::absolute(&json_file).unwrap_or(json_file);
-    let mut summary = flowspec_providers::results::fix::summary(&gathered.context);
-    masker.mask_json(&mut summary);
-
-    let mut event = Event::builder("ci.fix.requested")
-        .source("flowspec-ci-fix")
-        .field("run_id", run.id.to_string())
-        .field("provider", p.kind())
-        .field("platform", p.platform())
-        .field("run_status", run.status.as_str())
-        .field("markdown_path", markdown.display().to_string())
-        .field("json_path", json_file.display().to_string())
-        .field("summary", summary.clone());
-    for (key, value) in [
-        ("run_url", &run.url),
-        ("commit", &run.head_sha),
-        ("branch", &run.head_branch),
-    ] {
-        if let Some(v) = value {
-            event = event.field(key, v.clone());
-        }
-    }
-    if let Some(attempt) = run.attempt {
-        event = event.field("attempt", attempt);
-    }
-    let event = event
-        .build()
-        .map_err(|e| Failure::error(format!("cannot build the event: {e}")))?;
-    let dispatch = match &engine {
-        Some(engine) => Some(engine.emit(event).await?),
-        None => None,
-    };
-
+    let (markdown, json_file, summary, gathered, dispatch) = (
+        bundle.markdown,
+        bundle.json,
+        bundle.summary,
+        bundle.gathered,
+        bundle.dispatch,
+    );
     let code = if dispatch.as_ref().is_some_and(|d| d.is_blocked()) {
         exit_code::HOOK_BLOCKED
     } else {
