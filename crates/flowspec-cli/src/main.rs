@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod exit_code;
 mod logging;
+mod output;
 mod terminal;
 
 fn main() -> std::process::ExitCode {

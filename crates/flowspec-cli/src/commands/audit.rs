@@ -3,23 +3,17 @@
 use chrono::{DateTime, Utc};
 use flowspec_core::HookStatus;
 use flowspec_core::audit::{self, AuditError, AuditRecord};
-use flowspec_core::settings::Settings;
 
 use super::{Context, Failure, print_json};
 use crate::cli::{AuditArgs, StatusArg};
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{human_ms, table};
 
 pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let project = cx.project()?;
     // Only flowspec.yaml matters here: a broken hooks.yaml must not hide the audit log.
-    let settings = Settings::load(&project.settings_file).map_err(|e| cx.config_failure(e))?;
-    let path = settings
-        .audit
-        .path
-        .as_ref()
-        .map_or(project.audit_log.clone(), |p| project.root.join(p));
+    let path = cx.project()?.audit_path();
 
     let status = args.status.map(|s| match s {
         StatusArg::Success => HookStatus::Success,
@@ -66,7 +60,7 @@ pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
         return Ok(exit_code::OK);
     }
     if records.is_empty() {
-        println!("no audit entries match (log: {})", cx.show_path(&path));
+        outln!("no audit entries match (log: {})", cx.show_path(&path));
         return Ok(exit_code::OK);
     }
     let rows: Vec<Vec<String>> = records
@@ -86,7 +80,7 @@ pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
             ]
         })
         .collect();
-    println!(
+    outln!(
         "{}",
         table(
             &[
@@ -106,16 +100,16 @@ pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
     Ok(exit_code::OK)
 }
 
-/// `30m`, `2h`, `7d` ago, or an RFC 3339 time.
+/// A duration ago (`90` seconds, `30m`, `2h`, `7d`), or an RFC 3339 time.
 fn parse_since(text: &str) -> Result<DateTime<Utc>, Failure> {
-    if let Ok(duration) = humantime::parse_duration(text) {
+    if let Ok(duration) = crate::cli::parse_duration(text) {
         let duration = chrono::Duration::from_std(duration)
             .map_err(|_| Failure::usage(format!("--since {text} is too long")))?;
         return Ok(Utc::now() - duration);
     }
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         Failure::usage(format!(
-            "invalid --since `{text}`: give a duration such as 30m, 2h or 7d, or a time such as 2025-12-02T15:00:00Z"
+            "invalid --since `{text}`: give seconds (90) or a duration such as 30m, 2h or 7d, or a time such as 2025-12-02T15:00:00Z"
         ))
     })
 }

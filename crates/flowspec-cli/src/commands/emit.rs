@@ -9,15 +9,29 @@ use super::event_input::build_event;
 use super::{Context, Failure, interrupted, print_json};
 use crate::cli::EmitArgs;
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{TerminalReporter, human_ms};
 
 pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     let event = build_event(args.event_type.as_deref(), &args.event)?;
     let project = cx.project()?;
+    if !project.has_hooks() {
+        // Nothing can run: no store or audit log is opened, nothing is recorded.
+        let hooks_file = cx.show_path(&project.paths().hooks_file);
+        if args.json {
+            print_json(&json!({"event": event, "hooks": [], "no_hooks": true}))?;
+        } else if !cx.global.quiet {
+            outln!(
+                "no hooks: {hooks_file} does not exist, so `{}` runs nothing",
+                event.event_type()
+            );
+        }
+        return Ok(exit_code::OK);
+    }
     let quiet = cx.global.quiet || args.dry_run;
     let painter = if args.json { cx.err } else { cx.out };
     let reporter = Arc::new(TerminalReporter::new(painter, quiet, args.json));
-    let engine = cx.engine(project, reporter, !args.dry_run).await?;
+    let engine = cx.engine(&project, reporter, !args.dry_run).await?;
 
     if args.dry_run {
         let groups: Vec<Vec<&str>> = engine
@@ -64,14 +78,14 @@ fn print_plan(
     groups: &[Vec<&str>],
 ) {
     let p = cx.out;
-    println!(
+    outln!(
         "{} {} {}",
         p.bold("▶"),
         p.bold(event.event_type().as_str()),
         p.dim("(dry run: nothing runs, nothing is recorded)")
     );
     if groups.is_empty() {
-        println!("no hooks match `{}`", event.event_type());
+        outln!("no hooks match `{}`", event.event_type());
         return;
     }
     for (i, group) in groups.iter().enumerate() {
@@ -88,7 +102,7 @@ fn print_plan(
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "{step:>3} {marker}{name}  {}  {}",
                 p.dim(&hook.action().summary()),
                 p.dim(&format!(
@@ -106,7 +120,7 @@ fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit:
     let mut all = Vec::new();
     collect(report, &mut all);
     if all.is_empty() {
-        println!(
+        outln!(
             "no hooks match `{}` {}",
             report.event_type,
             p.dim("(see `flowspec hooks list`)")
@@ -135,9 +149,9 @@ fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit:
     if let Some(audit) = audit {
         line.push_str(&p.dim(&format!(" · audit: {audit}")));
     }
-    println!("{line}");
+    outln!("{line}");
     if let Some(blocked_by) = find_blocker(report) {
-        println!(
+        outln!(
             "{}",
             p.bold(&format!(
                 "blocked: `{blocked_by}` failed and has fail_mode: stop (exit code {})",

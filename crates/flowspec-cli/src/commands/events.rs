@@ -5,79 +5,14 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use flowspec_core::EmitOptions;
 use flowspec_core::audit;
-use flowspec_core::config::Vars;
-use flowspec_core::engine::open_project_store;
-use flowspec_core::queue::{Outcome, Queue, QueueStatus, RetrySchedule};
-use flowspec_core::settings::Settings;
+use flowspec_core::queue::{Outcome, Queue, QueueStatus};
 use serde_json::json;
 
-use super::{Context, Failure, interrupted, print_json};
+use super::{Context, Failure, OrFail, interrupted, print_json};
+use crate::cli::server::EventsCommand;
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{TerminalReporter, table};
-
-#[derive(Debug, clap::Subcommand)]
-pub enum EventsCommand {
-    /// List queued events, newest first.
-    List {
-        /// Only this status.
-        #[arg(long, value_enum, value_name = "S")]
-        status: Option<StatusArg>,
-        /// At most N events.
-        #[arg(long, default_value_t = 50, value_name = "N")]
-        limit: i64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// One event: its queue record, payload, hook runs and audit lines.
-    Show {
-        /// The event id.
-        id: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Dispatch an event again now (hooks that already succeeded are skipped unless --force).
-    #[command(
-        after_help = "Examples:\n  flowspec events replay github-6f1c…\n  flowspec events replay --failed\n  flowspec events replay ID --enqueue-only   # let a running `flowspec serve` do it"
-    )]
-    Replay {
-        /// The event id.
-        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
-        id: Option<String>,
-        /// Every dead event.
-        #[arg(long)]
-        failed: bool,
-        /// Run hooks even if they already succeeded for the event.
-        #[arg(long)]
-        force: bool,
-        /// Only mark the event(s) pending, for a running server to dispatch.
-        #[arg(long)]
-        enqueue_only: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum StatusArg {
-    Pending,
-    Running,
-    Done,
-    Dead,
-}
-
-impl From<StatusArg> for QueueStatus {
-    fn from(s: StatusArg) -> Self {
-        match s {
-            StatusArg::Pending => QueueStatus::Pending,
-            StatusArg::Running => QueueStatus::Running,
-            StatusArg::Done => QueueStatus::Done,
-            StatusArg::Dead => QueueStatus::Dead,
-        }
-    }
-}
 
 pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure> {
     match command {
@@ -94,7 +29,7 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
             if json {
                 print_json(&events)?;
             } else if events.is_empty() {
-                println!("no queued events");
+                outln!("no queued events");
             } else {
                 let rows: Vec<Vec<String>> = events
                     .iter()
@@ -110,7 +45,7 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
                         ]
                     })
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     table(
                         &[
@@ -141,20 +76,12 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
 }
 
 async fn open_queue(cx: &Context<'_>) -> Result<Queue, Failure> {
-    let project = cx.project()?;
-    let settings = Settings::load(&project.settings_file).map_err(|e| cx.config_failure(e))?;
-    let vars = Vars::from_process(Some(&project.dotenv_file))
-        .map_err(|e| Failure::new(exit_code::CONFIG_INVALID, e.to_string()))?;
-    let store = open_project_store(&project, &settings, &vars)
-        .await
-        .map_err(|e| Failure::error(e.to_string()))?;
-    Queue::open(store, RetrySchedule::default())
-        .await
-        .map_err(|e| Failure::error(e.to_string()))
+    cx.project()?.queue().await.or_fail(cx)
 }
 
 async fn show(cx: &Context<'_>, id: &str, json: bool) -> Result<u8, Failure> {
-    let queue = open_queue(cx).await?;
+    let project = cx.project()?;
+    let queue = project.queue().await.or_fail(cx)?;
     let record = queue
         .get(id)
         .await
@@ -168,13 +95,7 @@ async fn show(cx: &Context<'_>, id: &str, json: bool) -> Result<u8, Failure> {
         .hook_runs(id)
         .await
         .map_err(|e| Failure::error(e.to_string()))?;
-    let project = cx.project()?;
-    let settings = Settings::load(&project.settings_file).map_err(|e| cx.config_failure(e))?;
-    let audit_path = settings
-        .audit
-        .path
-        .as_ref()
-        .map_or(project.audit_log.clone(), |p| project.root.join(p));
+    let audit_path = project.audit_path();
     let audit_lines: Vec<audit::AuditRecord> = audit::read(&audit_path)
         .map_err(|e| Failure::error(e.to_string()))?
         .filter_map(Result::ok)
@@ -198,31 +119,31 @@ async fn show(cx: &Context<'_>, id: &str, json: bool) -> Result<u8, Failure> {
     }
     let p = cx.out;
     if let Some(r) = &record {
-        println!(
+        outln!(
             "{} {} ({}) from {}",
             p.bold("event"),
             r.event_id,
             r.event_type,
             r.source
         );
-        println!(
+        outln!(
             "  status {} after {} attempt(s), received {}",
             r.status,
             r.attempts,
             time(r.received_at)
         );
         if let Some(error) = &r.last_error {
-            println!("  last error: {error}");
+            outln!("  last error: {error}");
         }
     } else {
-        println!(
+        outln!(
             "{} {id} (not in the queue: emitted directly)",
             p.bold("event")
         );
     }
     if let Some(event) = &payload {
-        println!("{}", p.bold("payload"));
-        println!(
+        outln!("{}", p.bold("payload"));
+        outln!(
             "{}",
             serde_json::to_string_pretty(event).unwrap_or_default()
         );
@@ -239,7 +160,7 @@ async fn show(cx: &Context<'_>, id: &str, json: bool) -> Result<u8, Failure> {
                 ]
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             table(&["HOOK", "STATUS", "ATTEMPTS", "EXIT"], &rows, p)
         );
@@ -255,7 +176,8 @@ async fn replay(
     enqueue_only: bool,
     json: bool,
 ) -> Result<u8, Failure> {
-    let queue = open_queue(cx).await?;
+    let project = cx.project()?;
+    let queue = project.queue().await.or_fail(cx)?;
     let ids: Vec<String> = match id {
         Some(id) => vec![id],
         None if failed => queue
@@ -268,7 +190,7 @@ async fn replay(
         None => Vec::new(),
     };
     if ids.is_empty() {
-        println!("nothing to replay");
+        outln!("nothing to replay");
         return Ok(exit_code::OK);
     }
     for id in &ids {
@@ -281,7 +203,7 @@ async fn replay(
         if json {
             print_json(&json!({"enqueued": ids}))?;
         } else {
-            println!(
+            outln!(
                 "{} event(s) marked pending; a running `flowspec serve` dispatches them within a second",
                 ids.len()
             );
@@ -290,16 +212,8 @@ async fn replay(
     }
     let painter = if json { cx.err } else { cx.out };
     let reporter = Arc::new(TerminalReporter::new(painter, cx.global.quiet, json));
-    let engine = cx.engine(cx.project()?, reporter, true).await?;
-    let queue = Queue::open(
-        engine
-            .store()
-            .cloned()
-            .expect("a project engine has a store"),
-        RetrySchedule::default(),
-    )
-    .await
-    .map_err(|e| Failure::error(e.to_string()))?;
+    // The engine shares the project's store, so the queue above is its queue.
+    let engine = cx.engine(&project, reporter, true).await?;
     let mut reports = Vec::new();
     let mut blocked = false;
     for id in &ids {
@@ -334,7 +248,7 @@ async fn replay(
             .await
             .map_err(|e| Failure::error(e.to_string()))?;
         if !json {
-            println!("{id}: {status}");
+            outln!("{id}: {status}");
         }
         reports.push(report);
     }

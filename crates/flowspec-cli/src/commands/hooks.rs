@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use flowspec_core::report::SilentReporter;
-use flowspec_core::{BuildError, EngineBuilder, EventSelector, EventType, HookSpec, HookStatus};
+use flowspec_core::{EventSelector, EventType, HookSpec, HookStatus};
 use serde_json::{Value, json};
 
 use super::event_input::build_event;
-use super::{Context, Failure, KNOWN_SECTIONS, interrupted, print_json};
+use super::{Context, Failure, OrFail, interrupted, print_json};
 use crate::cli::HooksCommand;
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{TerminalReporter, table};
 
 pub async fn run(cx: &Context<'_>, command: HooksCommand) -> Result<u8, Failure> {
@@ -29,9 +30,9 @@ async fn list(cx: &Context<'_>, event: Option<String>, json: bool) -> Result<u8,
     let event_type = event
         .map(|t| EventType::new(t).map_err(|e| Failure::usage(e.to_string())))
         .transpose()?;
-    let engine = cx
-        .engine(cx.project()?, Arc::new(SilentReporter), false)
-        .await?;
+    let project = cx.project()?;
+    project.require_hooks().or_fail(cx)?;
+    let engine = cx.engine(&project, Arc::new(SilentReporter), false).await?;
     let hooks: Vec<&HookSpec> = engine
         .hooks()
         .iter()
@@ -49,8 +50,8 @@ async fn list(cx: &Context<'_>, event: Option<String>, json: bool) -> Result<u8,
     }
     if hooks.is_empty() {
         match &event_type {
-            Some(t) => println!("no hooks match `{t}`"),
-            None => println!(
+            Some(t) => outln!("no hooks match `{t}`"),
+            None => outln!(
                 "no hooks in {}",
                 cx.show_path(engine.hooks_file().unwrap_or(engine.project_root()))
             ),
@@ -81,7 +82,7 @@ async fn list(cx: &Context<'_>, event: Option<String>, json: bool) -> Result<u8,
             ]
         })
         .collect();
-    println!(
+    outln!(
         "{}",
         table(
             &["NAME", "EVENTS", "ACTION", "TIMEOUT", "FAIL MODE", "FLAGS"],
@@ -137,53 +138,25 @@ fn hook_json(hook: &HookSpec) -> Value {
 
 async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     let project = cx.project()?;
-    let hooks_file = cx.show_path(&project.hooks_file);
-    let (notify, notify_errors) = super::notify::validation_factory(&project);
-    // The `ci:` action kind, as in every engine of this program.
-    let (ci, ci_errors) = match super::ci::action_factory(&project) {
-        Ok(ci) => (Some(ci), None),
-        Err(errors) => (None, Some(errors)),
-    };
-    let mut builder = EngineBuilder::from_project(project).action_factory(notify);
-    if let Some(ci) = ci {
-        builder = builder.action_factory(ci);
-    }
-    let result = builder.no_state().no_audit().build().await;
-    let mut extra = notify_errors;
-    match (&mut extra, ci_errors) {
-        (Some(errors), Some(more)) => errors.extend(more),
-        (None, Some(more)) => extra = Some(more),
-        _ => {}
-    }
-    let result = match (result, extra) {
-        (Ok(_), Some(errors)) => Err(BuildError::Config(errors)),
-        (Err(BuildError::Config(mut errors)), Some(more)) => {
-            errors.extend(more);
-            Err(BuildError::Config(errors))
-        }
-        (result, _) => result,
-    };
-    let errors = match result {
-        Ok(engine) => match check_settings(&engine) {
-            Ok(()) => {
-                let enabled = engine.hooks().iter().filter(|h| h.enabled()).count();
-                if json {
-                    print_json(
-                        &json!({"valid": true, "file": hooks_file, "hooks": engine.hooks().len(), "enabled": enabled, "errors": []}),
-                    )?;
-                } else {
-                    println!(
-                        "{} {hooks_file}: {} hooks ({enabled} enabled), no problems",
-                        cx.out.status(HookStatus::Success),
-                        engine.hooks().len()
-                    );
-                }
-                return Ok(exit_code::OK);
+    let hooks_file = cx.show_path(&project.paths().hooks_file);
+    let errors = match project.validate().await {
+        Ok(engine) => {
+            let enabled = engine.hooks().iter().filter(|h| h.enabled()).count();
+            if json {
+                print_json(
+                    &json!({"valid": true, "file": hooks_file, "hooks": engine.hooks().len(), "enabled": enabled, "errors": []}),
+                )?;
+            } else {
+                outln!(
+                    "{} {hooks_file}: {} hooks ({enabled} enabled), no problems",
+                    cx.out.status(HookStatus::Success),
+                    engine.hooks().len()
+                );
             }
-            Err(errors) => errors,
-        },
-        Err(BuildError::Config(errors)) => errors,
-        Err(other) => return Err(Failure::new(exit_code::CONFIG_INVALID, other.to_string())),
+            return Ok(exit_code::OK);
+        }
+        Err(flowspec::Error::Config(errors)) => errors,
+        Err(other) => return Err(cx.fail(other)),
     };
     if json {
         let list: Vec<Value> = errors
@@ -207,24 +180,6 @@ async fn validate(cx: &Context<'_>, json: bool) -> Result<u8, Failure> {
     Ok(exit_code::CONFIG_INVALID)
 }
 
-/// The sections of flowspec.yaml that belong to other parts of flowspec, checked as
-/// they would be when used (`flowspec serve` for `server:`).
-fn check_settings(
-    engine: &flowspec_core::Engine,
-) -> Result<(), flowspec_core::config::ConfigErrors> {
-    let mut errors = flowspec_core::config::ConfigErrors::default();
-    if let Err(e) = engine.settings().check_sections(KNOWN_SECTIONS) {
-        errors.extend(e);
-    }
-    if engine.settings().section("server").is_some()
-        && let Err(e) =
-            flowspec_server::ServerConfig::from_settings(engine.settings(), engine.vars())
-    {
-        errors.extend(e);
-    }
-    errors.into_result(())
-}
-
 async fn test(
     cx: &Context<'_>,
     name: &str,
@@ -234,7 +189,9 @@ async fn test(
 ) -> Result<u8, Failure> {
     let painter = if json { cx.err } else { cx.out };
     let reporter = Arc::new(TerminalReporter::new(painter, cx.global.quiet, json));
-    let engine = cx.engine(cx.project()?, reporter, true).await?;
+    let project = cx.project()?;
+    project.require_hooks().or_fail(cx)?;
+    let engine = cx.engine(&project, reporter, true).await?;
     let hook = engine.hook(name).ok_or_else(|| {
         Failure::from(flowspec_core::EngineError::UnknownHook {
             name: name.to_owned(),

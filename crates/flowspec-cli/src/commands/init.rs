@@ -1,5 +1,5 @@
-//! `flowspec init`: a commented starter `.flowspec/` (seed 000's workflows as local
-//! hooks). Existing files are never overwritten.
+//! `flowspec init`: a commented starter `.flowspec/` (local tests, CI, a quality gate
+//! and a staging deploy as hooks). Existing files are never overwritten.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use flowspec_core::HookStatus;
 use super::{Context, Failure};
 use crate::cli::InitArgs;
 use crate::exit_code;
+use crate::output::outln;
 
 /// (path below the target directory, contents, executable)
 const FILES: &[(&str, &str, bool)] = &[
@@ -70,20 +71,20 @@ pub fn run(cx: &Context<'_>, args: InitArgs) -> Result<u8, Failure> {
     }
     let p = cx.out;
     for path in &created {
-        println!(
+        outln!(
             "{} created {}",
             p.status(HookStatus::Success),
             cx.show_path(path)
         );
     }
     for path in &kept {
-        println!(
+        outln!(
             "{} kept    {} (already exists)",
             p.status(HookStatus::Skipped),
             cx.show_path(path)
         );
     }
-    println!(
+    outln!(
         "\nNext:\n  flowspec hooks list\n  flowspec emit implement.completed --feature auth\n  $EDITOR {}",
         cx.show_path(&target.join(".flowspec/hooks/hooks.yaml"))
     );

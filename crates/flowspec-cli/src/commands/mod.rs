@@ -1,39 +1,30 @@
-//! One module per subcommand; this one holds what they share: the project, the
-//! engine composition, and turning errors into messages and exit codes.
+//! One module per subcommand; this one holds what they share: the opened project,
+//! and turning errors into messages and exit codes.
 
 mod audit;
-pub mod ci;
+mod ci;
 mod emit;
 mod event_input;
-pub mod events;
+mod events;
 mod hooks;
 mod init;
-pub mod notify;
-pub mod results;
-pub mod serve;
-pub mod watch;
+mod notify;
+mod results;
+mod serve;
+mod watch;
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use flowspec::{Engine, ErrorKind, Project, Reporter};
 use flowspec_core::config::ConfigErrors;
-use flowspec_core::{BuildError, Engine, EngineBuilder, EngineError, Project, Reporter};
 
 use crate::cli::{Cli, Command, Global};
 use crate::exit_code;
 use crate::logging::{self, LogMasker};
+use crate::output::outln;
 use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_terminal};
-
-/// Sections of flowspec.yaml that the composed program understands, besides the
-/// core's own `audit` and `state`.
-const KNOWN_SECTIONS: &[&str] = &[
-    "server",
-    "integrations",
-    "notifications",
-    flowspec_results::config::SECTION,
-    "ci",
-];
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -84,61 +75,47 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The project: `--config`, `FLOWSPEC_CONFIG`, or found walking up.
+    /// The project: `--config`, `FLOWSPEC_CONFIG`, or the nearest `.flowspec/` upwards.
     pub fn project(&self) -> Result<Project, Failure> {
-        match &self.global.config {
-            Some(path) if !path.is_file() => Err(Failure::new(
-                exit_code::CONFIG_INVALID,
-                format!(
-                    "hooks file {} does not exist\n  hint: check --config / FLOWSPEC_CONFIG, or run `flowspec init`",
-                    path.display()
-                ),
-            )),
-            Some(path) => Ok(Project::from_hooks_file(path)),
-            None => {
-                let cwd = std::env::current_dir().map_err(|e| {
-                    Failure::error(format!("cannot read the current directory: {e}"))
-                })?;
-                Project::discover(&cwd)
-                    .map_err(|e| Failure::new(exit_code::CONFIG_INVALID, e.to_string()))
-            }
-        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| Failure::error(format!("cannot read the current directory: {e}")))?;
+        let project =
+            Project::open(&cwd, self.global.config.as_deref()).map_err(|e| self.fail(e))?;
+        // From here on, no log line shows a secret the project knows.
+        self.log_masker.set(project.masker());
+        Ok(project)
     }
 
-    /// The engine for `project`, with every action kind this program knows.
-    /// Without `with_state`, no store or audit log is opened (listing, validating).
+    /// The project's engine, with every action kind. Without `with_state`, no store or
+    /// audit log is opened (listing, planning).
     pub async fn engine(
         &self,
-        project: Project,
+        project: &Project,
         reporter: Arc<dyn Reporter>,
         with_state: bool,
     ) -> Result<Engine, Failure> {
-        let notify = notify::action_factory(self, &project)?;
-        let ci = ci::action_factory(&project).map_err(|e| self.config_failure(e))?;
-        let retry_flaky = ci::retry_flaky_factory(&project).map_err(|e| self.config_failure(e))?;
-        let mut builder = EngineBuilder::from_project(project)
-            .reporter(reporter)
-            .action_factory(notify)
-            .action_factory(ci)
-            .action_factory(retry_flaky);
-        if !with_state {
-            builder = builder.no_state().no_audit();
+        let engine = if with_state {
+            project.engine(reporter).await
+        } else {
+            project.engine_without_state(reporter).await
         }
-        let engine = builder.build().await.map_err(|e| self.build_failure(e))?;
-        engine
-            .settings()
-            .check_sections(KNOWN_SECTIONS)
-            .map_err(|e| self.config_failure(e))?;
-        self.log_masker.set(engine.masker().clone());
+        .map_err(|e| self.fail(e))?;
+        self.log_masker.set(project.masker());
         Ok(engine)
     }
 
-    fn build_failure(&self, error: BuildError) -> Failure {
+    /// A library error as a failure with its exit code.
+    pub fn fail(&self, error: flowspec::Error) -> Failure {
+        let code = match error.kind() {
+            ErrorKind::Config => exit_code::CONFIG_INVALID,
+            ErrorKind::Usage => exit_code::USAGE,
+            ErrorKind::CiRequest => exit_code::CI_REQUEST_FAILED,
+            ErrorKind::ReportUnreadable => exit_code::REPORT_INVALID,
+            _ => exit_code::ERROR,
+        };
         match error {
-            BuildError::Config(errors) => self.config_failure(errors),
-            BuildError::Discover(e) => Failure::new(exit_code::CONFIG_INVALID, e.to_string()),
-            BuildError::Dotenv(e) => Failure::new(exit_code::CONFIG_INVALID, e.to_string()),
-            other => Failure::error(other.to_string()),
+            flowspec::Error::Config(errors) => self.config_failure(errors),
+            other => Failure::new(code, other.to_string()),
         }
     }
 
@@ -161,10 +138,21 @@ impl Context<'_> {
     }
 }
 
-impl From<EngineError> for Failure {
-    fn from(error: EngineError) -> Self {
+/// `?` on a library result inside a command: `.or_fail(cx)?`.
+pub trait OrFail<T> {
+    fn or_fail(self, cx: &Context<'_>) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<flowspec::Error>> OrFail<T> for Result<T, E> {
+    fn or_fail(self, cx: &Context<'_>) -> Result<T, Failure> {
+        self.map_err(|e| cx.fail(e.into()))
+    }
+}
+
+impl From<flowspec_core::EngineError> for Failure {
+    fn from(error: flowspec_core::EngineError) -> Self {
         match error {
-            EngineError::UnknownHook { .. } => Failure::usage(error.to_string()),
+            flowspec_core::EngineError::UnknownHook { .. } => Failure::usage(error.to_string()),
             other => Failure::error(other.to_string()),
         }
     }
@@ -206,7 +194,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "flowspec", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "flowspec", &mut script);
+            crate::output::write_bytes(&script);
             Ok(exit_code::OK)
         }
     };
@@ -263,6 +253,6 @@ pub async fn interrupted() -> Failure {
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::error(format!("cannot write JSON: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

@@ -1,158 +1,26 @@
 //! `flowspec notify test|send|dead-letters|replay|enable` and `flowspec integrations
 //! list`: the integrations of flowspec.yaml from the command line.
 
-use std::sync::Arc;
-
-use clap::{Args, Subcommand};
-use flowspec_core::action::ActionFactory;
-use flowspec_core::config::Vars;
-use flowspec_core::{Event, Project};
-use flowspec_notify::action::NotifyActionFactory;
+use flowspec_core::Event;
 use flowspec_notify::config::State;
-use flowspec_notify::delivery::{
-    self, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications,
-};
+use flowspec_notify::delivery::{self, DeliveryReport, DeliveryRequest, DeliveryStatus};
 use flowspec_notify::{events, template};
 use serde_json::{Value, json};
 
 use super::event_input::build_event;
-use super::{Context, Failure, print_json};
-use crate::cli::EventArgs;
+use super::{Context, Failure, OrFail, print_json};
+use crate::cli::notify::{IntegrationsCommand, NotifyCommand, SendArgs};
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{human_ms, table};
 
-const NOTIFY_HELP: &str = "\
-Integrations live under `integrations:` in .flowspec/flowspec.yaml; secrets come from the
-environment or .flowspec/hooks/.env (SLACK_WEBHOOK_URL, TEAMS_WEBHOOK_URL, SMTP_PASSWORD...).
-Event types may be dotted (implement.failed) or seed names (implementation_failed).
-
-Examples:
-  flowspec integrations list                      what is configured, what is missing
-  flowspec notify test slack                      send a sample to one integration
-  flowspec notify test webhooks.analytics --event implementation_completed
-  flowspec notify send --event implement.failed --feature auth --data error='tests failed'
-  flowspec notify dead-letters                    failed deliveries kept for replay
-  flowspec notify replay msg_k3j2...              send one again (or --all)
-  flowspec notify enable webhooks.analytics       after a 410 Gone disabled it
-
-Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 7 a delivery failed. Docs: docs/notify.md.";
-
-/// `flowspec notify`.
-#[derive(Debug, Subcommand)]
-#[command(after_help = NOTIFY_HELP)]
-pub enum NotifyCommand {
-    /// Send a sample notification to one integration (ignores routing and rate limits).
-    #[command(after_help = NOTIFY_HELP)]
-    Test {
-        /// The integration (`slack`, `webhooks.analytics`; a kind means all of its endpoints).
-        integration: String,
-        /// The sample event type (default: implement.completed).
-        #[arg(long, value_name = "TYPE")]
-        event: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Send an event to the integrations whose routing lists match (or to --to).
-    #[command(after_help = NOTIFY_HELP)]
-    Send(SendArgs),
-    /// List failed deliveries kept for replay.
-    DeadLetters {
-        /// Also list those already replayed.
-        #[arg(long)]
-        all: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Send dead letters again (same delivery id, so receivers can deduplicate).
-    Replay {
-        /// The dead letter ids (see `notify dead-letters`).
-        ids: Vec<String>,
-        /// Replay every pending dead letter.
-        #[arg(long, conflicts_with = "ids")]
-        all: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Enable an integration that a `410 Gone` answer disabled.
-    Enable {
-        /// The integration.
-        integration: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// `flowspec notify send`.
-#[derive(Debug, Args)]
-pub struct SendArgs {
-    /// The event type: dotted (implement.failed) or a seed name (implementation_failed).
-    #[arg(long, value_name = "TYPE")]
-    pub event: Option<String>,
-    #[command(flatten)]
-    pub event_args: EventArgs,
-    /// Only these integrations, whatever their routing lists say. Repeatable.
-    #[arg(long, value_name = "NAME")]
-    pub to: Vec<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `flowspec integrations`.
-#[derive(Debug, Subcommand)]
-#[command(after_help = NOTIFY_HELP)]
-pub enum IntegrationsCommand {
-    /// List configured integrations: status, routing, target, and missing secrets (never values).
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// The delivery hub of `project`.
-pub fn hub(cx: &Context<'_>, project: &Project) -> Result<Notifications, Failure> {
-    let vars = Vars::from_process(Some(&project.dotenv_file))
-        .map_err(|e| Failure::new(exit_code::CONFIG_INVALID, e.to_string()))?;
-    delivery::open_project(project, &vars, &flowspec_notify::registry())
-        .map_err(|e| cx.config_failure(e))
-}
-
-/// The `notify` hook action for `project` (registered in the engine composition).
-pub fn action_factory(
-    cx: &Context<'_>,
-    project: &Project,
-) -> Result<Arc<dyn ActionFactory>, Failure> {
-    Ok(Arc::new(NotifyActionFactory::new(hub(cx, project)?)))
-}
-
-/// The `notify` action for `hooks validate`: the real one, or a lenient one plus the
-/// errors of flowspec.yaml's integrations when those are invalid.
-pub fn validation_factory(
-    project: &Project,
-) -> (
-    Arc<dyn ActionFactory>,
-    Option<flowspec_core::config::ConfigErrors>,
-) {
-    let vars = Vars::from_process(Some(&project.dotenv_file)).unwrap_or_default();
-    match delivery::open_project(project, &vars, &flowspec_notify::registry()) {
-        Ok(hub) => (Arc::new(NotifyActionFactory::new(hub)), None),
-        Err(errors) => (Arc::new(NotifyActionFactory::lenient()), Some(errors)),
-    }
-}
-
-/// A seed name (`implementation_failed`) or a dotted type.
+/// A `notify_on` name (`implementation_failed`) or a dotted type.
 fn event_type(text: &str) -> String {
     events::event_type_of(text).unwrap_or(text).to_owned()
 }
 
 pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure> {
-    let project = cx.project()?;
-    let hub = hub(cx, &project)?;
+    let hub = cx.project()?.notifications().or_fail(cx)?;
     match command {
         NotifyCommand::Test {
             integration,
@@ -236,7 +104,7 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             if json {
                 print_json(&letters)?;
             } else if letters.is_empty() {
-                println!(
+                outln!(
                     "no dead letters{}",
                     if all { "" } else { " waiting for replay" }
                 );
@@ -261,7 +129,7 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
                         ]
                     })
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     table(
                         &[
@@ -314,9 +182,9 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             if json {
                 print_json(&deliveries)?;
             } else if deliveries.is_empty() {
-                println!("nothing to replay");
+                outln!("nothing to replay");
             } else {
-                println!("{}", deliveries_table(cx, &deliveries));
+                outln!("{}", deliveries_table(cx, &deliveries));
             }
             Ok(if failed {
                 exit_code::NOTIFY_FAILED
@@ -341,9 +209,9 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             if json {
                 print_json(&json!({"integration": integration, "was_disabled": was}))?;
             } else if was {
-                println!("{integration} enabled again");
+                outln!("{integration} enabled again");
             } else {
-                println!("{integration} was not disabled");
+                outln!("{integration} was not disabled");
             }
             Ok(exit_code::OK)
         }
@@ -393,12 +261,12 @@ fn finish(cx: &Context<'_>, report: &DeliveryReport, json: bool) -> Result<u8, F
     if json {
         print_json(report)?;
     } else if report.deliveries.is_empty() {
-        println!(
+        outln!(
             "no integration receives `{}` (check `notify_on` / `alert_on` / `events` with `flowspec integrations list`)",
             events::display_name(&report.event_type)
         );
     } else if !cx.global.quiet {
-        println!("{}", deliveries_table(cx, &report.deliveries));
+        outln!("{}", deliveries_table(cx, &report.deliveries));
     }
     Ok(if report.has_failures() {
         exit_code::NOTIFY_FAILED
@@ -413,12 +281,12 @@ pub async fn run_integrations(
 ) -> Result<u8, Failure> {
     let IntegrationsCommand::List { json } = command;
     let project = cx.project()?;
-    let hub = hub(cx, &project)?;
+    let hub = project.notifications().or_fail(cx)?;
     let disabled = match hub.state().await {
         Ok(state) => state.list_disabled().await.unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let vars = Vars::from_process(Some(&project.dotenv_file)).unwrap_or_default();
+    let vars = project.vars();
     let mut items = Vec::new();
     for i in &hub.config().integrations {
         let gone = disabled.iter().find(|d| d.integration == i.name);
@@ -454,9 +322,9 @@ pub async fn run_integrations(
         return Ok(exit_code::OK);
     }
     if items.is_empty() {
-        println!(
+        outln!(
             "no integrations configured: add them under `integrations:` in {}",
-            cx.show_path(&project.settings_file)
+            cx.show_path(&project.paths().settings_file)
         );
         return Ok(exit_code::OK);
     }
@@ -502,7 +370,7 @@ pub async fn run_integrations(
             ]
         })
         .collect();
-    println!(
+    outln!(
         "{}",
         table(
             &["NAME", "KIND", "STATUS", "EVENTS", "RATE LIMIT", "TARGET"],

@@ -3,204 +3,23 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anstyle::{AnsiColor, Style};
-use clap::{Args, Subcommand};
-use flowspec_core::Engine;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::flaky::FlakyReport;
 use flowspec_results::model::FailedTest;
 use flowspec_results::quarantine::{self, Quarantine};
-use flowspec_results::store::{ResultsStore, RunInfo, RunMeta, RunSelector};
+use flowspec_results::store::{ResultsStore, RunInfo, RunMeta};
 use flowspec_results::{ParseOptions, Report, ReportBuilder, ResultsError};
 use serde::Serialize;
 
-use super::{Context, Failure, print_json};
+use super::{Context, Failure, OrFail, print_json};
+use crate::cli::results::{
+    CheckArgs, FlakyArgs, IngestArgs, ParseArgs, QuarantineCommand, ResultsCommand, ShowArgs,
+};
 use crate::exit_code;
-use crate::terminal::{Painter, TerminalReporter, table};
-
-pub const AFTER_HELP: &str = "\
-Reports: JUnit XML (Maven Surefire/Failsafe, Gradle, pytest, Jest, Mocha, Go, cargo-nextest,
-PHPUnit, .NET), Cobertura XML and LCOV; the format of each file is detected.
-
-Examples:
-  flowspec results parse target/nextest/ci/junit.xml --json
-  flowspec results ingest build/test-results/**/*.xml coverage.xml --run 9876543210
-  flowspec results show                      the latest run: totals, failures, slowest, coverage
-  flowspec results flaky --last 30           flaky (failed and passed on one commit) and broken tests
-  flowspec results check junit.xml           exit 10 if a test failed that is not quarantined
-  flowspec results quarantine add 'com.example.CheckoutIT::paysWithCard' --reason JIRA-123
-
-Exit codes: 0 ok, 1 error, 3 invalid config, 10 `check` failed, 11 a report could not be read
-to its end (what was read is still shown or stored). Docs: docs/results.md.";
-
-#[derive(Debug, Subcommand)]
-pub enum ResultsCommand {
-    /// Parse reports and store them as one CI run.
-    #[command(after_help = "\
-Commit and branch default to the git checkout (or GITHUB_SHA/CI_COMMIT_SHA and the branch
-variables of GitHub Actions and GitLab CI). Ingesting the same --run and --attempt again
-replaces the stored run.
-
-Example: flowspec results ingest target/surefire-reports/*.xml --run 9876543210 --attempt 2")]
-    Ingest(IngestArgs),
-    /// Show a stored run: totals, failed tests with messages, slowest tests, coverage.
-    #[command(after_help = "Example: flowspec results show --run 9876543210 --json")]
-    Show(ShowArgs),
-    /// Parse reports and print the normalized result, storing nothing.
-    #[command(after_help = "Example: flowspec results parse junit.xml lcov.info --json")]
-    Parse(ParseArgs),
-    /// Flaky tests (failed and passed on one commit, or passed on a rerun), ranked by
-    /// flip rate; broken tests (always failing) apart; outage runs ignored.
-    #[command(after_help = "Example: flowspec results flaky --last 50 --branch main")]
-    Flaky(FlakyArgs),
-    /// Fail (exit 10) when a run has failures that quarantine does not excuse.
-    #[command(after_help = "\
-Checks the given report files, or a stored run (the latest by default). Failures of
-quarantined tests (results.quarantine in flowspec.yaml, or `results quarantine add`) alone
-do not fail the check, unless the test is broken (failed in every recent stored run).
-
-Examples:
-  flowspec results check target/junit.xml
-  flowspec results check --run 9876543210 --json")]
-    Check(CheckArgs),
-    /// The stored quarantine: add, remove, list.
-    #[command(subcommand)]
-    Quarantine(QuarantineCommand),
-}
-
-#[derive(Debug, Args)]
-pub struct IngestArgs {
-    /// Report files (JUnit XML, Cobertura XML, LCOV).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// The CI provider's run id (default: a local id).
-    #[arg(long, value_name = "ID")]
-    pub run: Option<String>,
-    /// The run's attempt (a rerun of the same run id).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub attempt: u32,
-    /// The commit (default: the checkout's HEAD).
-    #[arg(long, value_name = "SHA")]
-    pub commit: Option<String>,
-    /// The branch (default: the checkout's branch).
-    #[arg(long, value_name = "B")]
-    pub branch: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// A provider run id (default: the latest stored run).
-    #[arg(long, value_name = "ID")]
-    pub run: Option<String>,
-    /// The attempt of --run (default: its latest).
-    #[arg(long, value_name = "N", requires = "run")]
-    pub attempt: Option<u32>,
-}
-
-impl RunArgs {
-    fn selector(&self) -> RunSelector {
-        match &self.run {
-            Some(id) => RunSelector::Run {
-                id: id.clone(),
-                attempt: self.attempt,
-            },
-            None => RunSelector::Latest,
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// Failed tests listed at most.
-    #[arg(long, value_name = "N", default_value_t = 50)]
-    pub failures: usize,
-    /// Slowest tests listed.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub slowest: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ParseArgs {
-    /// Report files.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Include every test case (memory grows with the report).
-    #[arg(long)]
-    pub cases: bool,
-    /// Failed tests listed at most.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub failures: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct FlakyArgs {
-    /// Recent runs considered (default: results.flaky.window, 20).
-    #[arg(long, value_name = "N")]
-    pub last: Option<usize>,
-    /// Only runs of this branch.
-    #[arg(long, value_name = "B")]
-    pub branch: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Report files to check (default: a stored run).
-    #[arg(value_name = "FILE", conflicts_with = "run")]
-    pub files: Vec<PathBuf>,
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// Ignore the quarantine: every failure counts.
-    #[arg(long)]
-    pub no_quarantine: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum QuarantineCommand {
-    /// Quarantine a test id (`classname::name`; `*` matches any text).
-    Add {
-        /// The test id or pattern.
-        test: String,
-        /// Why (an issue link).
-        #[arg(long, value_name = "TEXT")]
-        reason: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Lift a stored quarantine.
-    Remove {
-        /// The test id or pattern, as added.
-        test: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// List quarantined tests (config and store).
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
+use crate::output::outln;
+use crate::terminal::{Painter, table};
 
 pub async fn run(cx: &Context<'_>, command: ResultsCommand) -> Result<u8, Failure> {
     match command {
@@ -213,35 +32,35 @@ pub async fn run(cx: &Context<'_>, command: ResultsCommand) -> Result<u8, Failur
     }
 }
 
-/// The project's engine (settings, store), its results config and results store.
-struct Project {
-    engine: Engine,
+/// The project's root, `results:` settings and results store.
+struct Opened {
+    root: PathBuf,
     config: ResultsConfig,
     store: ResultsStore,
 }
 
-async fn open(cx: &Context<'_>) -> Result<Project, Failure> {
+async fn open(cx: &Context<'_>) -> Result<Opened, Failure> {
     let project = cx.project()?;
-    let reporter = Arc::new(TerminalReporter::new(cx.err, true, true));
-    let engine = cx.engine(project, reporter, true).await?;
-    let settings = engine.settings();
-    let config = ResultsConfig::from_node(
-        settings.section(flowspec_results::config::SECTION),
-        settings
-            .file()
-            .unwrap_or(Path::new(".flowspec/flowspec.yaml")),
-        settings.text(),
-    )
-    .map_err(|e| cx.config_failure(e.into()))?;
-    let core = engine
-        .store()
-        .ok_or_else(|| Failure::error("the state store is disabled"))?;
-    let store = ResultsStore::open(core).await.map_err(store_failure)?;
-    Ok(Project {
-        engine,
-        config,
-        store,
+    let results = project.results().await.or_fail(cx)?;
+    Ok(Opened {
+        root: project.root().to_path_buf(),
+        config: results.config,
+        store: results.store,
     })
+}
+
+/// Every report file must exist and be readable: a missing file is an error, not an
+/// empty report.
+fn readable(cx: &Context<'_>, files: &[PathBuf]) -> Result<(), Failure> {
+    for file in files {
+        if let Err(e) = std::fs::File::open(file).and_then(|f| f.metadata()) {
+            return Err(Failure::new(
+                exit_code::REPORT_INVALID,
+                format!("cannot read report {}: {e}", cx.show_path(file)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn store_failure(error: ResultsError) -> Failure {
@@ -255,6 +74,7 @@ pub(super) fn store_failure(error: ResultsError) -> Failure {
 }
 
 fn parse(cx: &Context<'_>, args: ParseArgs) -> Result<u8, Failure> {
+    readable(cx, &args.files)?;
     let options = ParseOptions::default()
         .keep_cases(args.cases)
         .max_failures(args.failures);
@@ -286,15 +106,16 @@ struct RunJson<'a> {
 }
 
 async fn ingest(cx: &Context<'_>, args: IngestArgs) -> Result<u8, Failure> {
+    readable(cx, &args.files)?;
     let project = open(cx).await?;
-    let root = project.engine.project_root().to_path_buf();
+    let root = project.root.clone();
     let mut meta = match &args.run {
         Some(id) => RunMeta::new(id.clone()),
         None => RunMeta::local(),
     }
     .attempt(args.attempt);
-    meta.commit = args.commit.clone().or_else(|| git_commit(&root));
-    meta.branch = args.branch.clone().or_else(|| git_branch(&root));
+    meta.commit = args.commit.clone().or_else(|| flowspec::git::commit(&root));
+    meta.branch = args.branch.clone().or_else(|| flowspec::git::branch(&root));
     let ingested = project
         .store
         .ingest(meta, args.files.clone(), ParseOptions::default())
@@ -312,7 +133,7 @@ async fn ingest(cx: &Context<'_>, args: IngestArgs) -> Result<u8, Failure> {
         } else {
             "stored"
         };
-        println!(
+        outln!(
             "{} run {} (attempt {}): {}",
             verb,
             ingested.run.run_id,
@@ -357,7 +178,7 @@ async fn show(cx: &Context<'_>, args: ShowArgs) -> Result<u8, Failure> {
         header.push_str(&format!(" · branch {branch}"));
     }
     header.push_str(&format!(" · {} · {}", run.source, run.created_at));
-    println!("{}", cx.out.bold(&header));
+    outln!("{}", cx.out.bold(&header));
     print_report(cx, &report, args.failures);
     Ok(exit_code::OK)
 }
@@ -391,6 +212,7 @@ struct CheckJson<'a> {
 }
 
 async fn check(cx: &Context<'_>, args: CheckArgs) -> Result<u8, Failure> {
+    readable(cx, &args.files)?;
     let project = open(cx).await?;
     let (run, report) = if args.files.is_empty() {
         let run = project
@@ -458,9 +280,9 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
             if json {
                 print_json(&serde_json::json!({"test": test, "added": added}))?;
             } else if added {
-                println!("quarantined {test}");
+                outln!("quarantined {test}");
             } else {
-                println!("{test} was already quarantined");
+                outln!("{test} was already quarantined");
             }
         }
         QuarantineCommand::Remove { test, json } => {
@@ -488,7 +310,7 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
             if json {
                 print_json(&serde_json::json!({"test": test, "removed": true}))?;
             } else {
-                println!("lifted the quarantine of {test}");
+                outln!("lifted the quarantine of {test}");
             }
         }
         QuarantineCommand::List { json } => {
@@ -503,7 +325,7 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
             if json {
                 print_json(&all.entries())?;
             } else if all.entries().is_empty() {
-                println!("no test is quarantined");
+                outln!("no test is quarantined");
             } else {
                 let rows: Vec<Vec<String>> = all
                     .entries()
@@ -516,7 +338,7 @@ async fn quarantine_command(cx: &Context<'_>, command: QuarantineCommand) -> Res
                         ]
                     })
                     .collect();
-                println!("{}", table(&["TEST", "FROM", "REASON"], &rows, cx.out));
+                outln!("{}", table(&["TEST", "FROM", "REASON"], &rows, cx.out));
             }
         }
     }
@@ -549,14 +371,14 @@ pub(super) fn totals_line(p: Painter, t: &flowspec_results::model::Totals) -> St
 }
 
 pub(super) fn print_report(cx: &Context<'_>, report: &Report, max_failures: usize) {
-    println!("{}", totals_line(cx.out, &report.totals));
+    outln!("{}", totals_line(cx.out, &report.totals));
     if let Some(coverage) = &report.coverage {
         let t = &coverage.totals;
         let rate = |r: Option<f64>, c: u64, v: u64| match r {
             Some(r) => format!("{:.1}% ({c}/{v})", r * 100.0),
             None => "n/a".to_owned(),
         };
-        println!(
+        outln!(
             "coverage: lines {}, branches {}",
             rate(t.line_rate, t.lines_covered, t.lines_valid),
             rate(t.branch_rate, t.branches_covered, t.branches_valid)
@@ -564,14 +386,14 @@ pub(super) fn print_report(cx: &Context<'_>, report: &Report, max_failures: usiz
     }
     print_failures(cx, report, max_failures);
     if !report.slowest.is_empty() {
-        println!();
-        println!("{}", cx.out.bold("slowest tests"));
+        outln!();
+        outln!("{}", cx.out.bold("slowest tests"));
         let rows: Vec<Vec<String>> = report
             .slowest
             .iter()
             .map(|s| vec![seconds(s.time), s.status.to_string(), s.id.clone()])
             .collect();
-        println!("{}", table(&["TIME", "STATUS", "TEST"], &rows, cx.out));
+        outln!("{}", table(&["TIME", "STATUS", "TEST"], &rows, cx.out));
     }
 }
 
@@ -579,14 +401,14 @@ pub(super) fn print_failures(cx: &Context<'_>, report: &Report, max: usize) {
     if report.failures.is_empty() {
         return;
     }
-    println!();
-    println!("{}", cx.out.bold("failed tests"));
+    outln!();
+    outln!("{}", cx.out.bold("failed tests"));
     for failure in report.failures.iter().take(max) {
         print_failure(cx, failure, "✗");
     }
     let more = report.failures.len().saturating_sub(max) as u64 + report.failures_omitted;
     if more > 0 {
-        println!("  …and {more} more (--json lists them)");
+        outln!("  …and {more} more (--json lists them)");
     }
 }
 
@@ -604,16 +426,16 @@ pub(super) fn print_failure(cx: &Context<'_>, failure: &FailedTest, mark: &str) 
             None => line.push_str(&format!(" {file}")),
         }
     }
-    println!("{line}");
+    outln!("{line}");
     if let Some(message) = &failure.message {
         for text in message.lines().take(3) {
-            println!("      {}", cx.out.dim(text));
+            outln!("      {}", cx.out.dim(text));
         }
     }
 }
 
 fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
-    println!(
+    outln!(
         "{} runs considered (last {window}){}",
         report.runs_considered,
         if report.outages.is_empty() {
@@ -627,10 +449,10 @@ fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
         }
     );
     if report.flaky.is_empty() {
-        println!("no flaky test");
+        outln!("no flaky test");
     } else {
-        println!();
-        println!("{}", cx.out.bold("flaky tests"));
+        outln!();
+        outln!("{}", cx.out.bold("flaky tests"));
         let rows: Vec<Vec<String>> = report
             .flaky
             .iter()
@@ -651,7 +473,7 @@ fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
                 ]
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             table(
                 &[
@@ -668,8 +490,8 @@ fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
         );
     }
     if !report.broken.is_empty() {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}",
             cx.out
                 .bold("broken tests (failed in every run: not flaky, never quarantined)")
@@ -691,7 +513,7 @@ fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
                 ]
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             table(&["RUNS", "TEST", "LAST MESSAGE"], &rows, cx.out)
         );
@@ -699,28 +521,28 @@ fn print_flaky(cx: &Context<'_>, report: &FlakyReport, window: usize) {
 }
 
 fn print_check(cx: &Context<'_>, report: &Report, outcome: &quarantine::CheckOutcome) {
-    println!("{}", totals_line(cx.out, &report.totals));
+    outln!("{}", totals_line(cx.out, &report.totals));
     if !outcome.quarantined.is_empty() {
-        println!();
-        println!("{}", cx.out.bold("quarantined failures (excused)"));
+        outln!();
+        outln!("{}", cx.out.bold("quarantined failures (excused)"));
         for excused in &outcome.quarantined {
             print_failure(cx, &excused.test, "~");
             if let Some(reason) = &excused.entry.reason {
-                println!("      quarantined: {reason}");
+                outln!("      quarantined: {reason}");
             }
         }
     }
     if !outcome.blocking.is_empty() {
-        println!();
-        println!("{}", cx.out.bold("failures"));
+        outln!();
+        outln!("{}", cx.out.bold("failures"));
         for failure in &outcome.blocking {
             print_failure(cx, failure, "✗");
             if outcome.broken_in_quarantine.contains(&failure.id) {
-                println!("      quarantined, but broken: it failed in every recent run");
+                outln!("      quarantined, but broken: it failed in every recent run");
             }
         }
     }
-    println!();
+    outln!();
     let verdict = if outcome.passed {
         cx.out.paint(
             Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
@@ -742,7 +564,7 @@ fn print_check(cx: &Context<'_>, report: &Report, outcome: &quarantine::CheckOut
             outcome.blocking.len()
         )
     };
-    println!("{verdict}{why}");
+    outln!("{verdict}{why}");
 }
 
 /// Reading errors go to stderr, so that --json output stays clean.
@@ -781,39 +603,6 @@ pub(super) fn short(commit: &str) -> &str {
         .char_indices()
         .nth(12)
         .map_or(commit, |(end, _)| &commit[..end])
-}
-
-/// The commit: CI variables first, then `git rev-parse HEAD`.
-fn git_commit(root: &Path) -> Option<String> {
-    ["GITHUB_SHA", "CI_COMMIT_SHA", "CIRCLE_SHA1", "GIT_COMMIT"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .or_else(|| git(root, &["rev-parse", "HEAD"]))
-}
-
-/// The branch: CI variables first, then the checkout's branch (none when detached).
-fn git_branch(root: &Path) -> Option<String> {
-    [
-        "GITHUB_HEAD_REF",
-        "GITHUB_REF_NAME",
-        "CI_COMMIT_REF_NAME",
-        "CIRCLE_BRANCH",
-        "GIT_BRANCH",
-    ]
-    .iter()
-    .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-    .or_else(|| git(root, &["rev-parse", "--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD"))
-}
-
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(root)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(output.stdout).ok()?.trim().to_owned();
-    (output.status.success() && !text.is_empty()).then_some(text)
 }
 
 #[cfg(test)]

@@ -1,48 +1,22 @@
 //! `flowspec serve`: the webhook receiver (flowspec-server) on the project's engine.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use flowspec_core::report::Reporters;
 use flowspec_server::{Metrics, Server, ServerConfig, ServerError};
 
 use super::{Context, Failure};
+use crate::cli::server::ServeArgs;
 use crate::exit_code;
 use crate::terminal::TerminalReporter;
-
-pub const AFTER_HELP: &str = "\
-Sources are enabled by their secrets (never open without one):
-  /events            FLOWSPEC_EVENTS_TOKEN (bearer), or server.sources.events {token|secret|signing_keys}
-  /webhooks/github   GITHUB_WEBHOOK_SECRET (X-Hub-Signature-256)
-  /webhooks/gitlab   GITLAB_WEBHOOK_TOKEN (X-Gitlab-Token)
-  /webhooks/circleci CIRCLECI_WEBHOOK_SECRET (circleci-signature)
-  /webhooks/jenkins  JENKINS_WEBHOOK_TOKEN (X-Flowspec-Token or ?token=)
-Also: GET /healthz, /readyz, /metrics (Prometheus). Settings: `server:` in .flowspec/flowspec.yaml.
-Every accepted event is stored durably before the 202; SIGTERM drains running hooks.
-
-Examples:
-  FLOWSPEC_EVENTS_TOKEN=s3cret flowspec serve --bind 127.0.0.1:8080
-  curl -X POST http://127.0.0.1:8080/events -H 'Authorization: Bearer s3cret' \\
-       -H 'Content-Type: application/json' -d '{\"event_type\":\"deploy.completed\",\"environment\":\"staging\"}'";
-
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on (default: server.bind, or 127.0.0.1:8080).
-    #[arg(long, value_name = "ADDR")]
-    pub bind: Option<SocketAddr>,
-
-    /// Events dispatched at the same time (default: server.workers, or 4).
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-}
 
 pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
     let project = cx.project()?;
     let metrics = Arc::new(Metrics::new());
     let terminal = Arc::new(TerminalReporter::new(cx.out, cx.global.quiet, false));
     let reporter = Arc::new(Reporters(vec![terminal, metrics.reporter()]));
-    let engine = cx.engine(project, reporter, true).await?;
-    let mut config = ServerConfig::from_settings(engine.settings(), engine.vars())
+    let engine = cx.engine(&project, reporter, true).await?;
+    let mut config = ServerConfig::from_settings(project.settings(), project.vars())
         .map_err(|e| cx.config_failure(e))?;
     if let Some(bind) = args.bind {
         config.bind = bind;

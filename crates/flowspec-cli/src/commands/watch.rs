@@ -1,7 +1,5 @@
 //! `flowspec watch`: a trigger directory whose files become events (flowspec-watch).
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,82 +10,16 @@ use flowspec_watch::{
 use serde_json::json;
 
 use super::{Context, Failure};
+use crate::cli::server::WatchArgs;
 use crate::exit_code;
+use crate::output::outln;
 use crate::terminal::{Painter, TerminalReporter, human_ms};
-
-pub const AFTER_HELP: &str = "\
-Files dropped in DIR become events, dispatched like `flowspec emit` (an event_id runs each
-hook once, whatever happens):
-  *.json                    a flowspec event: {\"event_type\": \"deploy.completed\", \"event_id\": \"d-42\", ...}
-  <type>[@tag].trigger      a trigger: the name is the event type; empty, or a JSON object of fields
-Write files under a temporary name (x.json.tmp, .x.json) and rename them in (`mv`): they are
-taken at once. Ignored: dotfiles, *.tmp, *.part, other extensions. After dispatch a file moves
-to DIR/processed/, or to DIR/failed/ with DIR/failed/<name>.error.json saying why.
-SIGTERM or Ctrl-C: the file being dispatched finishes, the rest waits for the next start
-(a second signal stops running hooks at once).
-
-Examples:
-  flowspec watch .flowspec/triggers
-  flowspec watch /srv/triggers --heartbeat /srv/heartbeats/watcher.json --heartbeat-interval 10s
-  flowspec watch /mnt/nfs/triggers --poll --poll-interval 2s
-  flowspec watch triggers --once --json            # cron: process what is there, then exit
-  echo '{\"environment\":\"staging\"}' > .t && mv .t triggers/deploy.completed@$(date +%s).trigger
-
-Exit codes: 0 stopped by a signal, or --once and every file processed; 8 --once and some
-file went to failed/; 1 error (directory missing, already watched...); 3 invalid config;
-130 a second signal stopped running hooks. Docs: docs/watch.md.";
-
-#[derive(Debug, clap::Args)]
-pub struct WatchArgs {
-    /// The directory to watch (processed/ and failed/ are created inside).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-
-    /// Poll instead of using inotify (network filesystems are polled anyway).
-    #[arg(long)]
-    pub poll: bool,
-
-    /// How often to scan when polling; also how long a file found by a scan must stay
-    /// unchanged before it is taken.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
-
-    /// Rewrite a JSON heartbeat file at PATH (atomically) every heartbeat interval.
-    #[arg(long, value_name = "PATH")]
-    pub heartbeat: Option<PathBuf>,
-
-    /// How often the heartbeat file is rewritten.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, requires = "heartbeat")]
-    pub heartbeat_interval: Duration,
-
-    /// Files dispatched at the same time; 1 keeps the order of arrival.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub workers: u16,
-
-    /// Process the files that are there (complete ones), then exit.
-    #[arg(long)]
-    pub once: bool,
-
-    /// One JSON object per line on stdout (started, file, warning, stopped); hook output
-    /// goes to stderr.
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text)
-        .map_err(|e| format!("{e} (write a duration such as 500ms, 2s or 1m)"))?;
-    if duration.is_zero() {
-        return Err("must be more than zero".into());
-    }
-    Ok(duration)
-}
 
 pub async fn run(cx: &Context<'_>, args: WatchArgs) -> Result<u8, Failure> {
     let project = cx.project()?;
     let painter = if args.json { cx.err } else { cx.out };
     let hooks = Arc::new(TerminalReporter::new(painter, cx.global.quiet, args.json));
-    let engine = cx.engine(project, hooks, true).await?;
+    let engine = cx.engine(&project, hooks, true).await?;
     let lines = Arc::new(Lines {
         painter: cx.out,
         err: cx.err,
@@ -176,7 +108,7 @@ struct Lines {
 
 impl Lines {
     fn json_line(&self, value: serde_json::Value) {
-        let _ = writeln!(std::io::stdout().lock(), "{value}");
+        outln!("{value}");
     }
 
     fn stopped(&self, summary: &Summary, once: bool) {
@@ -201,7 +133,7 @@ impl Lines {
             ));
         }
         let word = if once { "done" } else { "stopped" };
-        println!("{word}: {}", parts.join(", "));
+        outln!("{word}: {}", parts.join(", "));
     }
 }
 
@@ -240,7 +172,7 @@ impl WatchReporter for Lines {
             String::new()
         };
         let what = if info.once { "processing" } else { "watching" };
-        println!(
+        outln!(
             "{} {what} {} ({mode}{workers}{waiting}) {}",
             p.bold("▶"),
             p.bold(&self.shown_dir),
@@ -290,7 +222,7 @@ impl WatchReporter for Lines {
                         }
                     })
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{} {}  {}  {}  {} {}",
                     p.status(HookStatus::Success),
                     outcome.file,
@@ -305,7 +237,7 @@ impl WatchReporter for Lines {
                     .as_ref()
                     .map(|e| format!("{}: {}", e.kind, e.message))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{} {}  {}  {}",
                     p.status(HookStatus::Failed),
                     outcome.file,

@@ -13,6 +13,7 @@ mod init;
 mod notify;
 mod notify_replay;
 mod results;
+mod runtime;
 mod safety;
 mod serve;
 mod watch;

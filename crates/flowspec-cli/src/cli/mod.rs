@@ -1,10 +1,30 @@
-//! The command line, as clap types.
+//! The command line, as clap types: every argument of every command is defined in
+//! this module tree (`commands/` uses these types; nothing here uses `commands/`).
+
+pub mod ci;
+pub mod notify;
+pub mod results;
+pub mod server;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const AFTER_HELP: &str = "\
+/// Where the published documentation lives; help footers link below it.
+macro_rules! docs {
+    ($page:literal) => {
+        concat!(
+            "https://github.com/flowspec/flowspec/blob/main/docs/",
+            $page,
+            ".md"
+        )
+    };
+}
+pub(crate) use docs;
+
+const AFTER_HELP: &str = concat!(
+    "\
 Examples:
   flowspec init                                   create a commented starter .flowspec/
   flowspec emit implement.completed --feature auth
@@ -18,11 +38,15 @@ Examples:
   flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
   flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
+Durations: a bare number is seconds (--timeout 150); units are accepted (90s, 10m, 1h30m).
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
 5 hook test failed, 6 serve could not start, 7 notification not delivered,
 8 watch --once: some file failed, 10 results check failed, 11 report unreadable,
-12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted.
-Docs: docs/cli.md, docs/hooks.md, docs/results.md, docs/ci.md.";
+12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted,
+141 stdout was closed (e.g. `| head`).
+Docs: ",
+    docs!("cli")
+);
 
 /// React to workflow events: run local hooks, audit every run, never run twice.
 #[derive(Debug, Parser)]
@@ -74,67 +98,116 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Emit an event: run every matching hook and print a report.
-    #[command(after_help = "\
+    #[command(after_help = concat!("\
 The event is flat JSON: event_id, event_type, timestamp, feature, source, plus your fields.
 --data key=value sets a string field; key:=JSON sets a typed one (count:=3, draft:=false).
 Emitting the same --event-id again skips hooks that already succeeded (--force reruns them).
+A project without hooks.yaml has nothing to run: emit says so and exits 0.
 
 Examples:
   flowspec emit implement.completed --feature auth
   flowspec emit deploy.completed --data environment=staging --data attempt:=2
-  flowspec emit --payload event.json --json")]
+  flowspec emit --payload event.json --json
+
+Docs: ", docs!("hooks")))]
     Emit(EmitArgs),
 
     /// List, validate and test hooks.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = concat!("\
+Examples:
+  flowspec hooks list
+  flowspec hooks validate --json
+  flowspec hooks test quality-gate --event implement.completed
+
+Docs: ", docs!("hooks")))]
     Hooks(HooksCommand),
 
     /// Read the audit log.
-    #[command(after_help = "\
+    #[command(after_help = concat!("\
 Examples:
   flowspec audit --since 1h
+  flowspec audit --since 90                  the last 90 seconds
   flowspec audit --hook quality-gate --status failed --json
-  flowspec audit --event-id 0193a5e2-...")]
+  flowspec audit --event-id 0193a5e2-...
+
+Docs: ", docs!("cli")))]
     Audit(AuditArgs),
 
     /// Send notifications: test an integration, send an event, replay dead letters.
-    #[command(subcommand)]
-    Notify(crate::commands::notify::NotifyCommand),
+    #[command(subcommand, after_help = notify::NOTIFY_HELP)]
+    Notify(notify::NotifyCommand),
 
     /// List the integrations of flowspec.yaml and what they are missing.
-    #[command(subcommand)]
-    Integrations(crate::commands::notify::IntegrationsCommand),
+    #[command(subcommand, after_help = notify::NOTIFY_HELP)]
+    Integrations(notify::IntegrationsCommand),
 
     /// Receive signed webhooks and events over HTTP; store them durably; run the hooks.
-    #[command(after_help = crate::commands::serve::AFTER_HELP)]
-    Serve(crate::commands::serve::ServeArgs),
+    #[command(after_help = server::SERVE_HELP)]
+    Serve(server::ServeArgs),
 
     /// The server's durable event queue: list, show, replay.
-    #[command(subcommand)]
-    Events(crate::commands::events::EventsCommand),
+    #[command(subcommand, after_help = server::EVENTS_HELP)]
+    Events(server::EventsCommand),
 
     /// Watch a directory: files dropped there (*.json, *.trigger) become events.
-    #[command(after_help = crate::commands::watch::AFTER_HELP)]
-    Watch(crate::commands::watch::WatchArgs),
+    #[command(after_help = server::WATCH_HELP)]
+    Watch(server::WatchArgs),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
+    #[command(after_help = concat!("\
+Creates .flowspec/flowspec.yaml, .flowspec/hooks/hooks.yaml with four example hooks and
+their scripts, env.example and a .gitignore for the state and .env.
+
+Examples:
+  flowspec init
+  flowspec init path/to/repo
+
+Docs: ", docs!("hooks")))]
     Init(InitArgs),
 
     /// Test reports and coverage: parse, store per CI run, show, flaky tests, check.
-    #[command(subcommand, after_help = crate::commands::results::AFTER_HELP)]
-    Results(crate::commands::results::ResultsCommand),
+    #[command(subcommand, after_help = results::AFTER_HELP)]
+    Results(results::ResultsCommand),
 
-    /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI...): docs/ci.md.
-    Ci(crate::commands::ci::CiArgs),
+    /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI, Jenkins, CircleCI...).
+    Ci(ci::CiArgs),
 
     /// Print shell completions.
-    #[command(
-        after_help = "Example: flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec"
-    )]
+    #[command(after_help = "\
+Examples:
+  flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec
+  flowspec completions zsh > ~/.zfunc/_flowspec")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// A duration on any flag: a bare number is seconds (`150`, `2.5`), units are
+/// accepted (`90s`, `10m`, `1h30m`, `500ms`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = text.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(text).map_err(|e| {
+        format!("{e} (write seconds such as 150, or a duration such as 90s, 10m or 1h)")
+    })
+}
+
+/// A duration that must be more than zero (intervals).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +257,10 @@ pub struct EmitArgs {
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
     /// List hooks (all, or those an event type would trigger).
+    #[command(after_help = "\
+Examples:
+  flowspec hooks list
+  flowspec hooks list --event deploy.completed --json")]
     List {
         /// Only hooks whose selectors match this event type (filters not applied).
         #[arg(long, value_name = "TYPE")]
@@ -193,12 +270,20 @@ pub enum HooksCommand {
         json: bool,
     },
     /// Check hooks.yaml and flowspec.yaml; report every problem at once.
+    #[command(after_help = "\
+Examples:
+  flowspec hooks validate
+  flowspec hooks validate --json")]
     Validate {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Run one hook now with a sample event (no idempotency; audited with "test": true).
+    #[command(after_help = "\
+Examples:
+  flowspec hooks test quality-gate
+  flowspec hooks test deploy-staging --event deploy.completed --data environment=staging")]
     Test {
         /// The hook's name.
         name: String,
@@ -224,8 +309,8 @@ pub struct AuditArgs {
     /// Only this status.
     #[arg(long, value_enum, value_name = "S")]
     pub status: Option<StatusArg>,
-    /// Only entries newer than this: a duration (30m, 2h, 7d) or an RFC 3339 time.
-    #[arg(long, value_name = "DURATION")]
+    /// Only entries newer than this: a duration (seconds, or 30m, 2h, 7d) or an RFC 3339 time.
+    #[arg(long, value_name = "DURATION|TIME")]
     pub since: Option<String>,
     /// At most the last N entries.
     #[arg(long, value_name = "N")]
@@ -257,5 +342,54 @@ mod tests {
     #[test]
     fn should_have_a_consistent_command_line() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every command and subcommand shows examples, and links the published docs
+    /// rather than a path in the repository.
+    #[test]
+    fn should_show_examples_and_published_docs_in_every_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let name = format!("{path} {}", command.get_name());
+            let help = command
+                .get_after_help()
+                .or(command.get_after_long_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if name.trim() != "flowspec help" && !name.ends_with(" help") {
+                if !help.contains("Examples:") {
+                    missing.push(format!("{name}: no Examples:"));
+                }
+                let bare = help
+                    .match_indices("docs/")
+                    .any(|(i, _)| !help[..i].ends_with("flowspec/blob/main/"));
+                if bare {
+                    missing.push(format!("{name}: a bare docs/ path"));
+                }
+                for word in ["seed", "story", "contracts.md"] {
+                    if help.to_lowercase().contains(word) {
+                        missing.push(format!("{name}: says {word}"));
+                    }
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    #[test]
+    fn should_read_a_bare_number_as_seconds_and_accept_units() {
+        use std::time::Duration;
+        assert_eq!(super::parse_duration("150"), Ok(Duration::from_secs(150)));
+        assert_eq!(super::parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(
+            super::parse_duration("1.5"),
+            Ok(Duration::from_millis(1500))
+        );
+        assert!(super::parse_duration("soon").is_err());
+        assert!(super::parse_interval("0").is_err());
     }
 }

@@ -1,0 +1,188 @@
+//! `flowspec serve`, `flowspec events ...` and `flowspec watch` arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{docs, parse_interval};
+
+pub const EVENTS_HELP: &str = concat!(
+    "\
+The queue holds every event `flowspec serve` accepted, with its status and attempts.
+
+Examples:
+  flowspec events list --status dead
+  flowspec events show github-6f1c...
+  flowspec events replay --failed
+
+Docs: ",
+    docs!("serve")
+);
+
+pub const SERVE_HELP: &str = concat!("\
+Sources are enabled by their secrets (never open without one):
+  /events            FLOWSPEC_EVENTS_TOKEN (bearer), or server.sources.events {token|secret|signing_keys}
+  /webhooks/github   GITHUB_WEBHOOK_SECRET (X-Hub-Signature-256)
+  /webhooks/gitlab   GITLAB_WEBHOOK_TOKEN (X-Gitlab-Token)
+  /webhooks/circleci CIRCLECI_WEBHOOK_SECRET (circleci-signature)
+  /webhooks/jenkins  JENKINS_WEBHOOK_TOKEN (X-Flowspec-Token or ?token=)
+Also: GET /healthz, /readyz, /metrics (Prometheus). Settings: `server:` in .flowspec/flowspec.yaml.
+Every accepted event is stored durably before the 202; SIGTERM drains running hooks.
+
+Examples:
+  FLOWSPEC_EVENTS_TOKEN=s3cret flowspec serve --bind 127.0.0.1:8080
+  curl -X POST http://127.0.0.1:8080/events -H 'Authorization: Bearer s3cret' \\
+       -H 'Content-Type: application/json' -d '{\"event_type\":\"deploy.completed\",\"environment\":\"staging\"}'
+
+Exit codes: 0 stopped by SIGTERM or Ctrl-C, 3 invalid config, 6 no source has a secret or the
+address is taken.
+Docs: ", docs!("serve"));
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: server.bind, or 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+
+    /// Events dispatched at the same time (default: server.workers, or 4).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List queued events, newest first.
+    #[command(after_help = "\
+Examples:
+  flowspec events list
+  flowspec events list --status dead --limit 10 --json")]
+    List {
+        /// Only this status.
+        #[arg(long, value_enum, value_name = "S")]
+        status: Option<StatusArg>,
+        /// At most N events.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One event: its queue record, payload, hook runs and audit lines.
+    #[command(after_help = "\
+Examples:
+  flowspec events show github-6f1c...
+  flowspec events show github-6f1c... --json")]
+    Show {
+        /// The event id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dispatch an event again now (hooks that already succeeded are skipped unless --force).
+    #[command(after_help = "\
+Examples:
+  flowspec events replay github-6f1c...
+  flowspec events replay --failed
+  flowspec events replay ID --force
+  flowspec events replay ID --enqueue-only   # let a running `flowspec serve` do it")]
+    Replay {
+        /// The event id.
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        id: Option<String>,
+        /// Every dead event.
+        #[arg(long)]
+        failed: bool,
+        /// Run hooks even if they already succeeded for the event.
+        #[arg(long)]
+        force: bool,
+        /// Only mark the event(s) pending, for a running server to dispatch.
+        #[arg(long)]
+        enqueue_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Running,
+    Done,
+    Dead,
+}
+
+impl From<StatusArg> for flowspec_core::queue::QueueStatus {
+    fn from(s: StatusArg) -> Self {
+        use flowspec_core::queue::QueueStatus;
+        match s {
+            StatusArg::Pending => QueueStatus::Pending,
+            StatusArg::Running => QueueStatus::Running,
+            StatusArg::Done => QueueStatus::Done,
+            StatusArg::Dead => QueueStatus::Dead,
+        }
+    }
+}
+
+pub const WATCH_HELP: &str = concat!("\
+Files dropped in DIR become events, dispatched like `flowspec emit` (an event_id runs each
+hook once, whatever happens):
+  *.json                    a flowspec event: {\"event_type\": \"deploy.completed\", \"event_id\": \"d-42\", ...}
+  <type>[@tag].trigger      a trigger: the name is the event type; empty, or a JSON object of fields
+Write files under a temporary name (x.json.tmp, .x.json) and rename them in (`mv`): they are
+taken at once. Ignored: dotfiles, *.tmp, *.part, other extensions. After dispatch a file moves
+to DIR/processed/, or to DIR/failed/ with DIR/failed/<name>.error.json saying why.
+SIGTERM or Ctrl-C: the file being dispatched finishes, the rest waits for the next start
+(a second signal stops running hooks at once).
+
+Examples:
+  flowspec watch .flowspec/triggers
+  flowspec watch /srv/triggers --heartbeat /srv/heartbeats/watcher.json --heartbeat-interval 10s
+  flowspec watch /mnt/nfs/triggers --poll --poll-interval 2s
+  flowspec watch triggers --once --json            # cron: process what is there, then exit
+  echo '{\"environment\":\"staging\"}' > .t && mv .t triggers/deploy.completed@$(date +%s).trigger
+
+Exit codes: 0 stopped by a signal, or --once and every file processed; 8 --once and some
+file went to failed/; 1 error (directory missing, already watched...); 3 invalid config;
+130 a second signal stopped running hooks.
+Docs: ", docs!("watch"));
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The directory to watch (processed/ and failed/ are created inside).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Poll instead of using inotify (network filesystems are polled anyway).
+    #[arg(long)]
+    pub poll: bool,
+
+    /// How often to scan when polling; also how long a file found by a scan must stay
+    /// unchanged before it is taken.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    pub poll_interval: Duration,
+
+    /// Rewrite a JSON heartbeat file at PATH (atomically) every heartbeat interval.
+    #[arg(long, value_name = "PATH")]
+    pub heartbeat: Option<PathBuf>,
+
+    /// How often the heartbeat file is rewritten.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_interval, requires = "heartbeat")]
+    pub heartbeat_interval: Duration,
+
+    /// Files dispatched at the same time; 1 keeps the order of arrival.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+
+    /// Process the files that are there (complete ones), then exit.
+    #[arg(long)]
+    pub once: bool,
+
+    /// One JSON object per line on stdout (started, file, warning, stopped); hook output
+    /// goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,52 @@
+//! Every write to stdout goes through here. A closed stdout (`flowspec ... | head -1`)
+//! ends the program quietly with status 141 (128 + SIGPIPE), as a shell tool does.
+
+use std::io::Write;
+
+/// The status after stdout was closed by the reader.
+pub const CLOSED_STDOUT: u8 = 141;
+
+/// Writes formatted text to stdout (see [`outln!`] and [`out!`]).
+pub fn write_fmt(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        fail(error);
+    }
+}
+
+/// Writes bytes to stdout as they are (logs, generated completions).
+pub fn write_bytes(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        fail(error);
+    }
+}
+
+fn fail(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(CLOSED_STDOUT));
+    }
+    let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {error}");
+    std::process::exit(i32::from(crate::exit_code::ERROR));
+}
+
+/// `println!` to stdout through [`write_fmt`].
+macro_rules! outln {
+    () => {
+        $crate::output::write_fmt(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_fmt(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` to stdout through [`write_fmt`].
+#[allow(unused_macros)]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_fmt(format_args!($($arg)*))
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use {out, outln};

@@ -1,0 +1,72 @@
+//! # flowspec
+//!
+//! flowspec as a library: open a project once (`.flowspec/` found walking up, its
+//! flowspec.yaml, `.env` and secrets), then get what the `flowspec` command uses:
+//! the [`Engine`] with every hook action registered, a CI client per profile, the
+//! notification hub, the test results, and the CI orchestration of [`ci`] (waiting
+//! with automatic retries and quarantine, following logs, downloading artifacts).
+//!
+//! ## Example
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let project = flowspec::Project::discover(&std::env::current_dir()?)?;
+//!
+//! // Run the hooks of an event.
+//! let engine = project.engine(Arc::new(flowspec::SilentReporter)).await?;
+//! let event = flowspec::Event::builder("deploy.completed").field("environment", "staging").build()?;
+//! let report = engine.emit(event).await?;
+//! println!("{} hook(s) ran", report.hooks.len());
+//!
+//! // Wait for a CI run of the default profile, retrying flaky failures.
+//! let ci = project.ci(None)?;
+//! let request = flowspec::ci::WaitRequest { retry_flaky: true, ..Default::default() };
+//! let run = flowspec::RunId::new("22222222222");
+//! let waited = flowspec::ci::wait(&project, ci.as_ref(), &run, request, &mut flowspec::ci::NoProgress).await?;
+//! println!("run {}: {}", waited.outcome.run.id, waited.outcome.run.status);
+//!
+//! // Send a notification through the integrations of flowspec.yaml.
+//! let hub = project.notifications()?;
+//! let sample = flowspec::Event::builder("implement.completed").build()?;
+//! let delivered = hub.dispatch(&sample, &flowspec::notify::DeliveryRequest::by_event("my-bot")).await;
+//! println!("{} deliveries", delivered.deliveries.len());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod ci;
+mod error;
+pub mod git;
+mod project;
+
+pub use error::{Error, ErrorKind, Result};
+pub use project::{KNOWN_SECTIONS, Project, Results};
+
+pub use flowspec_core::provider::{Job, JobId, Run, RunId, RunStatus};
+pub use flowspec_core::report::SilentReporter;
+pub use flowspec_core::{
+    CiProvider, DispatchReport, EmitOptions, Engine, Event, EventType, HookReport, HookStatus,
+    Reporter,
+};
+pub use flowspec_notify::delivery::Notifications;
+pub use flowspec_providers::wait::Verdict;
+
+/// The crates this one composes, for everything not re-exported at the top.
+pub use flowspec_core as core;
+/// CI providers: GitHub Actions, GitLab CI, Jenkins, CircleCI, custom HTTP CI.
+pub use flowspec_providers as providers;
+/// Test reports, the results store, flaky tests and the quarantine.
+pub use flowspec_results as results;
+/// The webhook receiver (`flowspec serve`).
+pub use flowspec_server as server;
+/// The trigger-directory watcher (`flowspec watch`).
+pub use flowspec_watch as watch;
+
+/// Notifications: the hub, requests and delivery reports.
+pub mod notify {
+    pub use flowspec_notify::delivery::{
+        Delivery, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications,
+    };
+    pub use flowspec_notify::*;
+}
