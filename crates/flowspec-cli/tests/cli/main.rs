@@ -10,6 +10,7 @@ mod notify;
 mod results;
 mod safety;
 mod serve;
+mod terminal;
 mod watch;
 
 use std::os::unix::fs::PermissionsExt;
@@ -69,6 +70,8 @@ impl TestProject {
         cmd.current_dir(self.path())
             .env_remove("FLOWSPEC_CONFIG")
             .env_remove("RUST_LOG")
+            .env_remove("COLUMNS")
+            .env_remove("CLICOLOR_FORCE")
             .env("NO_COLOR", "1");
         cmd
     }
