@@ -111,7 +111,8 @@ impl RetryPolicy {
         let exp = next.saturating_sub(2).min(20);
         let delay = self.base_delay.saturating_mul(1 << exp).min(self.max_delay);
         if self.jitter {
-            delay + delay.mul_f64(jitter_fraction() * 0.5)
+            // Up to half the delay more: a quarter of it, spread by ±100 %.
+            delay.saturating_add(jittered(delay / 4, 1.0))
         } else {
             delay
         }
@@ -208,19 +209,29 @@ where
     }
 }
 
-/// A number in [0, 1) from the clock and a counter: enough to spread retries.
-fn jitter_fraction() -> f64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut x = COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ nanos;
-    // splitmix64 finaliser
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+/// `base` scaled by a random factor between `1 - spread` and `1 + spread`, so that
+/// clients waiting the same time do not all wake at once. `spread` is a fraction
+/// (0.2 is ±20 %), held to `0..=1`; one that is not a number means no jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// use flowspec_core::retry::jittered;
+///
+/// let wait = jittered(Duration::from_secs(10), 0.2);
+/// assert!(wait >= Duration::from_secs(8) && wait <= Duration::from_secs(12));
+/// assert_eq!(jittered(Duration::from_secs(10), 0.0), Duration::from_secs(10));
+/// ```
+pub fn jittered(base: Duration, spread: f64) -> Duration {
+    let spread = if spread.is_nan() {
+        0.0
+    } else {
+        spread.clamp(0.0, 1.0)
+    };
+    if spread == 0.0 {
+        return base;
+    }
+    let factor = 1.0 - spread + 2.0 * spread * fastrand::f64();
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -301,5 +312,25 @@ mod tests {
         assert_eq!(delays, [100, 200, 350, 350]);
         let j = RetryPolicy::new(10).base_delay(Duration::from_millis(100));
         assert!((100..=150).contains(&j.backoff(2).as_millis()));
+    }
+
+    #[test]
+    fn should_spread_jittered_waits_within_their_bounds() {
+        let base = Duration::from_secs(10);
+        let waits: Vec<Duration> = (0..200).map(|_| jittered(base, 0.2)).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| (Duration::from_secs(8)..=Duration::from_secs(12)).contains(w)),
+            "{waits:?}"
+        );
+        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 100, "waits vary: {distinct:?}");
+        assert!(waits.iter().any(|w| *w < base) && waits.iter().any(|w| *w > base));
+        // Out-of-range spreads are held to 0..=1; huge bases saturate instead of panicking.
+        assert_eq!(jittered(base, -1.0), base);
+        assert_eq!(jittered(base, f64::NAN), base);
+        assert!(jittered(base, 5.0) <= base * 2);
+        assert!(jittered(Duration::MAX, 0.5) > Duration::ZERO);
     }
 }

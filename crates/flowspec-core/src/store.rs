@@ -84,6 +84,9 @@ pub struct Store {
     held: Option<Arc<tokio::sync::Mutex<Option<AnyConnection>>>>,
     backend: Backend,
     owner: Owner,
+    /// Told each time a claim starts waiting for another owner's run (tests only).
+    #[cfg(test)]
+    claim_waits: Arc<tokio::sync::Notify>,
 }
 
 /// A connection of the store, from [`Store::conn`]: SQLite's single connection, or one
@@ -199,8 +202,7 @@ impl Store {
                 source: sqlx::Error::Io(e),
             })?;
         }
-        let url = format!("sqlite://{}?mode=rwc", percent_encode_path(path));
-        Store::connect(&url, &path.display().to_string(), durability).await
+        Store::connect(&sqlite_url(path), &path.display().to_string(), durability).await
     }
 
     /// Opens a store by URL: `sqlite://PATH` or `postgres://...`.
@@ -260,7 +262,7 @@ impl Store {
             loop {
                 match pool.execute("PRAGMA journal_mode = WAL").await {
                     Ok(_) => break,
-                    Err(e) if delay < Duration::from_secs(2) && is_busy(&e) => {
+                    Err(e) if delay < Duration::from_secs(2) && is_busy(backend, &e) => {
                         tokio::time::sleep(delay).await;
                         delay *= 2;
                     }
@@ -284,6 +286,8 @@ impl Store {
             held,
             backend,
             owner: Owner::current(),
+            #[cfg(test)]
+            claim_waits: Arc::default(),
         })
     }
 
@@ -379,6 +383,10 @@ impl Store {
 
             let running = status == "running";
             if running && lease_until > now && self.owner_alive(&owner) {
+                #[cfg(test)]
+                if !waited {
+                    self.claim_waits.notify_one();
+                }
                 waited = true;
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(250));
@@ -502,9 +510,20 @@ impl Store {
         if pid as u32 == self.owner.pid {
             return false; // Our pid with another nonce: a previous process that died.
         }
-        // SAFETY: kill(2) with signal 0 only checks that the process exists.
-        let result = unsafe { libc::kill(pid, 0) };
-        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        // Not a pid another process can have (0 and below; 1 is init, which never
+        // ends): only the lease tells.
+        if pid <= 1 {
+            return true;
+        }
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            return true;
+        };
+        // kill(2) with no signal: whether the process exists. EPERM: it does, as
+        // another user.
+        !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        )
     }
 }
 
@@ -522,14 +541,12 @@ impl Owner {
 }
 
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if ok && end > 0 {
-        String::from_utf8_lossy(&buf[..end]).replace('|', "_")
-    } else {
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy();
+    if name.is_empty() {
         "localhost".to_owned()
+    } else {
+        name.replace('|', "_")
     }
 }
 
@@ -541,8 +558,28 @@ fn parse_status(status: &str) -> HookStatus {
     }
 }
 
-fn is_busy(e: &sqlx::Error) -> bool {
-    e.to_string().contains("locked") || e.to_string().contains("busy")
+/// SQLite's primary result codes for "another connection holds the lock".
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+
+/// Whether the database refused for a lock another connection holds, so trying
+/// again shortly can succeed: SQLite `SQLITE_BUSY` / `SQLITE_LOCKED` (and their
+/// extended codes, such as `SQLITE_BUSY_SNAPSHOT`); PostgreSQL `55P03`
+/// lock_not_available, `40001` serialization_failure and `40P01` deadlock_detected.
+fn is_busy(backend: Backend, e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let Some(code) = db.code() else {
+        return false;
+    };
+    match backend {
+        // sqlx reports SQLite's extended result code; its low byte is the primary one.
+        Backend::Sqlite => code
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+        Backend::Postgres => matches!(&*code, "55P03" | "40001" | "40P01"),
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -551,15 +588,27 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn percent_encode_path(path: &Path) -> String {
-    let mut out = String::new();
-    for b in path.to_string_lossy().bytes() {
-        match b {
-            b'?' | b'#' | b'%' | b' ' => out.push_str(&format!("%{b:02X}")),
-            _ => out.push(b as char),
-        }
-    }
-    out
+/// What a file path must not carry as itself in a `sqlite://` URL: controls, the
+/// characters that end a URL path (`?`, `#`), `%` (sqlx decodes the path), and the
+/// ones a URL parser escapes on its own. Bytes beyond ASCII are always encoded, as
+/// UTF-8 bytes, which sqlx decodes back.
+const SQLITE_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// The `sqlite://` URL that opens (creating if needed) the file at `path`.
+fn sqlite_url(path: &Path) -> String {
+    let encoded =
+        percent_encoding::percent_encode(path.as_os_str().as_encoded_bytes(), SQLITE_PATH);
+    format!("sqlite://{encoded}?mode=rwc")
 }
 
 /// A URL with its password replaced by `***`.
@@ -690,7 +739,8 @@ mod tests {
         };
         let waiter =
             tokio::spawn(async move { other.claim("e", "h", lease, false).await.unwrap() });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Finish only once the other process has seen the run and waits for it.
+        store.claim_waits.notified().await;
         store
             .finish(&token, HookStatus::Failed, Some(2))
             .await
@@ -699,6 +749,97 @@ mod tests {
             waiter.await.unwrap(),
             Claim::RanElsewhere(HookStatus::Failed)
         );
+    }
+
+    #[tokio::test]
+    async fn should_open_a_store_under_a_path_with_non_ascii_letters_spaces_and_url_characters() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("prüf").join("a b#c?d%41 ünï");
+        let path = dir.join(".flowspec/state/flowspec.db");
+        let store = Store::open_sqlite(&path).await.unwrap();
+        let Claim::Run(token) = store
+            .claim("e", "h", Duration::from_secs(30), false)
+            .await
+            .unwrap()
+        else {
+            panic!("the first claim runs")
+        };
+        store
+            .finish(&token, HookStatus::Success, Some(0))
+            .await
+            .unwrap();
+        store.close().await;
+        assert!(path.is_file(), "the database is at {}", path.display());
+        // Nothing else was created beside the project: no mojibake directory.
+        let entries: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, ["prüf"]);
+        let state: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| !name.starts_with("flowspec.db"))
+            .collect();
+        assert!(state.is_empty(), "{state:?}");
+        // Reopened, the same file holds the run.
+        let again = Store::open_sqlite(&path).await.unwrap();
+        assert_eq!(
+            again
+                .claim("e", "h", Duration::from_secs(30), false)
+                .await
+                .unwrap(),
+            Claim::AlreadySucceeded
+        );
+    }
+
+    #[test]
+    fn should_percent_encode_every_byte_that_is_not_plain_ascii_in_sqlite_urls() {
+        assert_eq!(
+            sqlite_url(Path::new("/tmp/x/prüf/a b#?%.db")),
+            "sqlite:///tmp/x/pr%C3%BCf/a%20b%23%3F%25.db?mode=rwc"
+        );
+    }
+
+    #[tokio::test]
+    async fn should_tell_a_held_lock_from_other_errors_by_its_code() {
+        use sqlx::ConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .busy_timeout(Duration::ZERO);
+        let mut holder = options.connect().await.unwrap();
+        holder
+            .execute("CREATE TABLE t (x INTEGER); BEGIN EXCLUSIVE")
+            .await
+            .unwrap();
+        let mut other = options.connect().await.unwrap();
+        let busy = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+        assert!(is_busy(Backend::Sqlite, &busy), "{busy}");
+        let syntax = other.execute("INSERT INTO").await.unwrap_err();
+        assert!(!is_busy(Backend::Sqlite, &syntax), "{syntax}");
+        assert!(!is_busy(Backend::Sqlite, &sqlx::Error::PoolClosed));
+        holder.execute("COMMIT").await.unwrap();
+        other.execute("INSERT INTO t VALUES (1)").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn should_tell_live_and_gone_owners_on_this_host_by_their_pid() {
+        let (_dir, store) = store().await;
+        let owner = |pid: &str| format!("{}|{pid}|abc", store.owner.host);
+        // 0 and below would address process groups, 1 is init: only the lease decides.
+        for pid in ["0", "-1", "1"] {
+            assert!(store.owner_alive(&owner(pid)), "{pid}");
+        }
+        assert!(!store.owner_alive(&owner(&(i32::MAX - 7).to_string())));
+        let parent = std::os::unix::process::parent_id().to_string();
+        assert!(store.owner_alive(&owner(&parent)));
+        // Our pid with another nonce: a process before us that died.
+        assert!(!store.owner_alive(&owner(&std::process::id().to_string())));
+        assert!(store.owner_alive(store.owner_id()));
+        assert!(store.owner_alive(&format!("elsewhere|{}|abc", i32::MAX - 7)));
     }
 
     #[test]

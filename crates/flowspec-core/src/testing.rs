@@ -129,7 +129,7 @@ impl TempPostgres {
                  (looked in PATH, `pg_config --bindir` and /usr/lib/postgresql/*/bin)"
             )
         });
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = rustix::process::geteuid().is_root();
         let dir =
             std::env::temp_dir().join(format!("flowspec-pg-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("create the PostgreSQL directory");
@@ -219,8 +219,9 @@ impl Drop for TempPostgres {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // SIGTERM: smart shutdown. runuser forwards it to postgres.
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGTERM);
+            let pid = rustix::process::Pid::from_child(&child);
+            if rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_err() {
+                let _ = child.kill();
             }
             let _ = child.wait();
         }

@@ -248,11 +248,7 @@ async fn sleep_until_deadline(wait: Duration, deadline: Option<Instant>) -> bool
 
 /// ±20 % jitter.
 fn jittered(wait: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let fraction = (nanos % 1000) as f64 / 1000.0; // [0, 1)
-    wait.mul_f64(0.8 + 0.4 * fraction)
+    flowspec_core::retry::jittered(wait, 0.2)
 }
 
 /// The exit-style verdict of a finished wait.

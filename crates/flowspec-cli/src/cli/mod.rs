@@ -82,9 +82,45 @@ pub struct Global {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// No colors (also when NO_COLOR is set or output is not a terminal).
-    #[arg(long, global = true)]
+    /// When to color output: auto colors a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE colors a pipe too.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        overrides_with = "no_color"
+    )]
+    pub color: ColorChoice,
+
+    /// The same as `--color never`.
+    #[arg(long, global = true, hide = true, overrides_with = "color")]
     pub no_color: bool,
+}
+
+impl Global {
+    /// The `--color` choice, with `--no-color` read as `never`.
+    pub fn color_choice(&self) -> ColorChoice {
+        if self.no_color {
+            ColorChoice::Never
+        } else {
+            self.color
+        }
+    }
+}
+
+/// When to color output (`--color`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color a stream that is a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// colors one that is not.
+    #[default]
+    Auto,
+    /// Always color, whatever NO_COLOR says.
+    Always,
+    /// Never color.
+    Never,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -161,7 +161,7 @@ impl From<flowspec_core::EngineError> for Failure {
 /// Runs the command and returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let err_painter = Painter {
-        color: color_enabled(cli.global.no_color, stderr_is_terminal()),
+        color: color_enabled(&cli.global, stderr_is_terminal()),
     };
     let log_masker = logging::init(&cli.global, err_painter.color);
     let invoked_in = std::env::current_dir().unwrap_or_default();
@@ -174,7 +174,7 @@ pub fn run(cli: Cli) -> u8 {
     let cx = Context {
         global: &cli.global,
         out: Painter {
-            color: color_enabled(cli.global.no_color, stdout_is_terminal()),
+            color: color_enabled(&cli.global, stdout_is_terminal()),
         },
         err: err_painter,
         log_masker,

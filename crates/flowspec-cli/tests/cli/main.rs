@@ -16,6 +16,7 @@ mod results;
 mod runtime;
 mod safety;
 mod serve;
+mod terminal;
 mod watch;
 
 use std::os::unix::fs::PermissionsExt;
@@ -75,6 +76,8 @@ impl TestProject {
         cmd.current_dir(self.path())
             .env_remove("FLOWSPEC_CONFIG")
             .env_remove("RUST_LOG")
+            .env_remove("COLUMNS")
+            .env_remove("CLICOLOR_FORCE")
             .env("NO_COLOR", "1");
         cmd
     }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
@@ -112,9 +113,14 @@ impl Action for ProcessAction {
         let Some(pid) = child.id() else {
             return ActionOutcome::failed("the process exited before it could be watched");
         };
-        let group = GroupGuard {
-            pgid: pid as i32,
-            reaped: AtomicBool::new(false),
+        let Some(group) = GroupGuard::new(pid) else {
+            // Never the case for a child we just started; refuse rather than signal
+            // every process of ours (0) or init (1).
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return ActionOutcome::failed(format!(
+                "the process got id {pid}, which cannot be a process group of its own"
+            ));
         };
 
         let stdin = child.stdin.take();
@@ -188,32 +194,29 @@ async fn wait_or_kill(
     }
     // Timed out. Signal first and reap last: until the leader is reaped (even as a
     // zombie) its pid, which is the group id, cannot be given to another process group.
-    group.signal(libc::SIGTERM);
+    group.signal(Signal::TERM);
     let deadline = tokio::time::Instant::now() + grace;
     while !leader_exited(group.pgid) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Whether or not the leader is gone, its children may not be: finish them.
-    group.signal(libc::SIGKILL);
+    group.signal(Signal::KILL);
     let status = child.wait().await;
     group.mark_reaped();
     Waited::TimedOut(status)
 }
 
-/// Whether the process `pid` (our child) has exited, without reaping it.
-fn leader_exited(pid: i32) -> bool {
-    // SAFETY: siginfo_t is plain data; waitid only writes into it. WNOWAIT leaves the
-    // child waitable, so tokio still reaps it and the pid stays reserved until then.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        );
-        rc == 0 && info.si_pid() != 0
-    }
+/// Whether the process `pid` (our child) has exited, without reaping it: WNOWAIT
+/// leaves the child waitable, so tokio still reaps it and the pid stays reserved
+/// until then.
+fn leader_exited(pid: Pid) -> bool {
+    matches!(
+        rustix::process::waitid(
+            WaitId::Pid(pid),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+        ),
+        Ok(Some(_))
+    )
 }
 
 async fn write_stdin(stdin: Option<tokio::process::ChildStdin>, payload: &[u8]) {
@@ -254,20 +257,29 @@ async fn pump<R: AsyncRead + Unpin>(reader: Option<R>, stream: Stream, sink: &Ou
 /// cancellation), so no hook outlives its engine by accident. Once the leader is
 /// reaped it never signals: the group id may then belong to someone else.
 struct GroupGuard {
-    pgid: i32,
+    pgid: Pid,
     reaped: AtomicBool,
 }
 
 impl GroupGuard {
-    fn signal(&self, signal: libc::c_int) {
+    /// The group led by our child `pid` (started with `process_group(0)`); `None` for
+    /// an id that cannot be such a group (0 would mean our own group, 1 is init).
+    fn new(pid: u32) -> Option<Self> {
+        let pgid = i32::try_from(pid).ok().filter(|&raw| raw > 1)?;
+        let pgid = Pid::from_raw(pgid)?;
+        Some(GroupGuard {
+            pgid,
+            reaped: AtomicBool::new(false),
+        })
+    }
+
+    fn signal(&self, signal: Signal) {
         if self.reaped.load(Ordering::SeqCst) {
             return;
         }
-        // SAFETY: kill(2) with a negative pid signals the process group we created with
-        // process_group(0); its leader is not reaped yet, so the id is still ours.
-        unsafe {
-            libc::kill(-self.pgid, signal);
-        }
+        // The group's leader is not reaped yet, so the id is still ours. An error
+        // (ESRCH: every member already gone) leaves nothing to do.
+        let _ = rustix::process::kill_process_group(self.pgid, signal);
     }
 
     fn mark_reaped(&self) {
@@ -277,7 +289,7 @@ impl GroupGuard {
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        self.signal(libc::SIGKILL);
+        self.signal(Signal::KILL);
     }
 }
 
@@ -460,15 +472,75 @@ mod tests {
         assert_eq!(tail, "ready\n");
     }
 
+    /// Whether `pid` is gone: no such process, or a zombie nobody reaped yet (a
+    /// grandchild handed to init after its parent died).
+    fn process_gone(pid: Pid) -> bool {
+        if rustix::process::test_kill_process(pid).is_err() {
+            return true;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
+            .unwrap_or_default();
+        // `pid (comm) S ...`: the state follows the last parenthesis.
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        state.is_none_or(|s| s.starts_with('Z') || s.starts_with('X'))
+    }
+
+    /// Waits until `pid` is gone; false if it is still there after a generous while
+    /// (the process was not killed).
+    async fn wait_gone(pid: Pid) -> bool {
+        for _ in 0..1000 {
+            if process_gone(pid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    fn pid_in(tail: &str) -> Pid {
+        let raw: i32 = tail.lines().next().unwrap().trim().parse().unwrap();
+        Pid::from_raw(raw).unwrap()
+    }
+
+    #[tokio::test]
+    async fn should_end_the_whole_process_tree_at_the_timeout() {
+        // A grandchild that ignores SIGTERM (the ignore is inherited): only the
+        // SIGKILL sent to the whole group reaches it.
+        let action = ProcessAction::command("trap '' TERM; sleep 600 & echo $!; wait");
+        let (outcome, tail) = run(&action, Duration::from_millis(300)).await;
+        assert_eq!(outcome.result, super::super::ActionResult::TimedOut);
+        let grandchild = pid_in(&tail);
+        assert!(
+            wait_gone(grandchild).await,
+            "the background `sleep` ({grandchild:?}) outlived its hook"
+        );
+    }
+
     #[tokio::test]
     async fn should_not_wait_for_background_children_holding_the_pipe() {
-        let started = std::time::Instant::now();
-        let (outcome, _) = run(
-            &ProcessAction::command("sleep 5 & echo started"),
-            Duration::from_secs(10),
+        // The background `sleep` keeps stdout open long after the shell exits.
+        let (outcome, tail) = run(
+            &ProcessAction::command("sleep 600 & echo $!"),
+            Duration::from_secs(600),
         )
         .await;
         assert_eq!(outcome.result, super::super::ActionResult::Success);
-        assert!(started.elapsed() < Duration::from_secs(4));
+        let background = pid_in(&tail);
+        let still_running = !process_gone(background);
+        // Clean up before asserting; the leader is reaped, so signal the pid itself.
+        let _ = rustix::process::kill_process(background, Signal::KILL);
+        assert!(
+            still_running,
+            "the run ended only after its background child holding the pipe had ended"
+        );
+    }
+
+    #[test]
+    fn should_refuse_to_signal_our_own_group_or_init() {
+        assert!(GroupGuard::new(0).is_none());
+        assert!(GroupGuard::new(1).is_none());
+        assert!(GroupGuard::new(u32::MAX).is_none());
+        let guard = GroupGuard::new(4242).unwrap();
+        guard.mark_reaped(); // Never signal a group that is not ours.
     }
 }
