@@ -6,7 +6,7 @@
 //! | `Job Hook` | `ci.job.started`, `ci.job.completed` |
 //! | `Deployment Hook` | `deploy.started`, `deploy.completed`, `deploy.failed` |
 //! | `Merge Request Hook` | `pr.opened`, `pr.merged`, `pr.closed`, `pr.updated`, `pr.<action>` |
-//! | `Push Hook` / `Tag Push Hook` | `git.push` / `git.tag` |
+//! | `Push Hook` / `Tag Push Hook` | `git.push` / `git.tag`; `git.branch.deleted` for a deleted branch (`after` all zeros) |
 //! | anything else | `gitlab.<event>`, or ignored with `unknown_events: ignore` |
 //!
 //! The delivery id (replay protection, event id) is `Idempotency-Key`, stable across
@@ -17,7 +17,8 @@ use flowspec_http::signature::tokens_equal;
 use serde_json::{Map, json};
 
 use super::{
-    Decoded, Reject, Request, Source, json_body, mapped_event, put_field as put, segment, text,
+    Decoded, Reject, Request, Source, is_zero_sha, json_body, mapped_event, put_field as put,
+    segment, text,
 };
 use crate::config::UnknownEvents;
 
@@ -101,13 +102,7 @@ impl Source for GitlabSource {
                 put(&mut fields, "trigger", attrs.get("source"));
                 match status {
                     "success" | "failed" | "canceled" | "skipped" => {
-                        // The vocabulary shared by every source (docs/serve.md).
-                        let conclusion = match status {
-                            "canceled" => "cancelled",
-                            "failed" => "failure",
-                            other => other,
-                        };
-                        fields.insert("conclusion".into(), json!(conclusion));
+                        fields.insert("conclusion".into(), json!(gitlab_conclusion(status)));
                         "ci.completed".to_owned()
                     }
                     "running" => "ci.started".to_owned(),
@@ -121,11 +116,21 @@ impl Source for GitlabSource {
                 put(&mut fields, "stage", payload.get("build_stage"));
                 put(&mut fields, "status", payload.get("build_status"));
                 put(&mut fields, "pipeline_id", payload.get("pipeline_id"));
+                put(&mut fields, "run_id", payload.get("pipeline_id"));
                 put(&mut fields, "branch", payload.get("ref"));
                 put(&mut fields, "commit", payload.get("sha"));
                 put(&mut fields, "duration_secs", payload.get("build_duration"));
+                if let (Some(web), Some(job_id)) = (
+                    text(&payload, "project.web_url").or(text(&payload, "repository.homepage")),
+                    payload.get("build_id").filter(|v| v.is_u64()),
+                ) {
+                    fields.insert("url".into(), json!(format!("{web}/-/jobs/{job_id}")));
+                }
                 match status {
-                    "success" | "failed" | "canceled" | "skipped" => "ci.job.completed".to_owned(),
+                    "success" | "failed" | "canceled" | "skipped" => {
+                        fields.insert("conclusion".into(), json!(gitlab_conclusion(status)));
+                        "ci.job.completed".to_owned()
+                    }
                     "running" => "ci.job.started".to_owned(),
                     _ => "ci.job.requested".to_owned(),
                 }
@@ -184,6 +189,11 @@ impl Source for GitlabSource {
                 put(&mut fields, "pusher", payload.get("user_username"));
                 if kind == "Tag Push Hook" {
                     "git.tag".to_owned()
+                } else if text(&payload, "after").is_some_and(is_zero_sha) {
+                    // The branch is gone: there is no commit to speak of.
+                    fields.remove("commit");
+                    fields.remove("commits");
+                    "git.branch.deleted".to_owned()
                 } else {
                     "git.push".to_owned()
                 }
@@ -204,5 +214,15 @@ impl Source for GitlabSource {
             fields,
             payload,
         )?]))
+    }
+}
+
+/// GitLab's finished statuses in the vocabulary every source shares (docs/serve.md):
+/// `failed` is `failure`, `canceled` is `cancelled`.
+fn gitlab_conclusion(status: &str) -> &str {
+    match status {
+        "canceled" => "cancelled",
+        "failed" => "failure",
+        other => other,
     }
 }

@@ -214,6 +214,11 @@ pub(crate) fn put_field(
     }
 }
 
+/// Whether a commit id is all zeros: what forges send as `after` for a deleted branch.
+pub(crate) fn is_zero_sha(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
+
 /// Whole seconds between two RFC 3339 times.
 pub(crate) fn duration_secs(start: Option<&str>, end: Option<&str>) -> Option<i64> {
     let start = chrono::DateTime::parse_from_rfc3339(start?).ok()?;
