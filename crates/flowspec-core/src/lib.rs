@@ -37,6 +37,7 @@
 pub mod action;
 pub mod audit;
 pub mod config;
+pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod filter;

@@ -5,6 +5,7 @@
 //!   bind: 127.0.0.1:8080
 //!   workers: 4                 # events dispatched at the same time
 //!   max_body_bytes: 1048576    # larger requests: 413
+//!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
 //!   sources:
 //!     github: {secret: ${GITHUB_WEBHOOK_SECRET}}
 //!     gitlab: {token: ${GITLAB_WEBHOOK_TOKEN}}
@@ -144,17 +145,22 @@ struct Raw {
     workers: Option<usize>,
     /// Example: `1048576`.
     max_body_bytes: Option<usize>,
-    /// Seconds. Example: `10`.
-    header_timeout: Option<f64>,
-    /// Seconds. Example: `10`.
-    body_timeout: Option<f64>,
-    /// Seconds. Example: `30`.
-    drain_timeout: Option<f64>,
+    /// Seconds, or a duration with units. Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    header_timeout: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    body_timeout: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `30` or `30s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    drain_timeout: Option<Duration>,
     unknown_events: Option<UnknownEvents>,
-    /// Seconds. Example: `86400`.
-    replay_window: Option<f64>,
-    /// Seconds. Example: `300`.
-    timestamp_tolerance: Option<f64>,
+    /// Seconds, or a duration with units. Example: `86400` or `24h`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    replay_window: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `300` or `5m`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    timestamp_tolerance: Option<Duration>,
     /// `false` turns the per-source limit off.
     rate_limit: Option<RawRateLimit>,
     queue: Option<RawQueue>,
@@ -173,10 +179,13 @@ enum RawRateLimit {
 struct RawQueue {
     /// Example: `5`.
     max_attempts: Option<u32>,
-    /// Seconds before the second attempt (doubling). Example: `10`.
-    retry_base: Option<f64>,
-    /// Seconds, the longest wait. Example: `600`.
-    retry_max: Option<f64>,
+    /// The wait before the second attempt (doubling), seconds or with units.
+    /// Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    retry_base: Option<Duration>,
+    /// The longest wait, seconds or with units. Example: `600` or `10m`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    retry_max: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,10 +260,8 @@ impl ServerConfig {
         if let Some(max) = raw.max_body_bytes {
             config.max_body_bytes = max;
         }
-        let seconds = |v: Option<f64>, default: Duration| {
-            v.filter(|s| *s > 0.0)
-                .map_or(default, Duration::from_secs_f64)
-        };
+        let seconds =
+            |v: Option<Duration>, default: Duration| v.filter(|d| !d.is_zero()).unwrap_or(default);
         config.header_timeout = seconds(raw.header_timeout, config.header_timeout);
         config.body_timeout = seconds(raw.body_timeout, config.body_timeout);
         config.drain_timeout = seconds(raw.drain_timeout, config.drain_timeout);
@@ -270,11 +277,12 @@ impl ServerConfig {
             if let Some(n) = queue.max_attempts {
                 config.retry.max_attempts = n.max(1);
             }
-            if let Some(s) = queue.retry_base {
-                config.retry.base_delay_ms = (s * 1000.0) as i64;
+            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            if let Some(d) = queue.retry_base {
+                config.retry.base_delay_ms = ms(d);
             }
-            if let Some(s) = queue.retry_max {
-                config.retry.max_delay_ms = (s * 1000.0) as i64;
+            if let Some(d) = queue.retry_max {
+                config.retry.max_delay_ms = ms(d);
             }
         }
 
@@ -517,5 +525,25 @@ mod tests {
             (config.retry.max_attempts, config.retry.base_delay_ms),
             (3, 1000)
         );
+    }
+
+    #[test]
+    fn should_read_durations_as_seconds_or_with_units() {
+        let config = load(
+            "server:\n  drain_timeout: 1m\n  header_timeout: 5\n  replay_window: 2h\n  queue: {retry_base: 1.5, retry_max: 10m}\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.drain_timeout, Duration::from_secs(60));
+        assert_eq!(config.header_timeout, Duration::from_secs(5));
+        assert_eq!(config.replay_window, Duration::from_secs(7200));
+        assert_eq!(
+            (config.retry.base_delay_ms, config.retry.max_delay_ms),
+            (1500, 600_000)
+        );
+        let err = load("server:\n  drain_timeout: soon\n", &[]).unwrap_err();
+        let e = err.iter().next().unwrap();
+        assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+        assert_eq!(e.line_column().map(|(l, _)| l), Some(2));
     }
 }
