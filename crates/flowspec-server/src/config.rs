@@ -7,9 +7,12 @@
 //!   max_body_bytes: 1048576    # larger requests: 413
 //!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
 //!   sources:
-//!     github: {secret: ${GITHUB_WEBHOOK_SECRET}}
-//!     gitlab: {token: ${GITLAB_WEBHOOK_TOKEN}}
-//!     events: {token: ${FLOWSPEC_EVENTS_TOKEN}}
+//!     github:
+//!       secret: ${GITHUB_WEBHOOK_SECRET}
+//!     gitlab:
+//!       token: ${GITLAB_WEBHOOK_TOKEN}
+//!     events:
+//!       token: ${FLOWSPEC_EVENTS_TOKEN}
 //! ```
 //!
 //! A source is served only when it has a secret: the one written in its section, or,
