@@ -17,7 +17,7 @@ use crate::config::{ServerConfig, UnknownEvents};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::sources::{Decoded, Reject, Request, Source};
+use crate::sources::{Decoded, IncomingRequest, Reject, Source};
 
 /// What the handlers share.
 pub(crate) struct AppState {
@@ -181,7 +181,7 @@ async fn receive(state: Arc<AppState>, index: usize, request: HttpRequest) -> Re
     };
 
     let now = chrono::Utc::now().timestamp();
-    let request = Request {
+    let request = IncomingRequest {
         headers: &parts.headers,
         body: &bytes,
         query: parts.uri.query(),

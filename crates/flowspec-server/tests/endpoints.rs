@@ -10,7 +10,7 @@ use flowspec_core::secret::SecretString;
 use flowspec_core::testing::RecordingAction;
 use flowspec_core::{Engine, HookSpec};
 use flowspec_http::signature::{SigningKey, sha256_header, standard_signature};
-use flowspec_server::config::{EventsAuth, RateLimit, UnknownEvents};
+use flowspec_server::config::{RateLimit, UnknownEvents};
 use flowspec_server::{Metrics, Server, ServerConfig};
 use serde_json::{Value, json};
 
@@ -26,8 +26,17 @@ const TOKEN: &str = "events-token-123";
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITLAB_TOKEN: &str = "gitlab-token-456";
 
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 fn whsec() -> SigningKey {
-    SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()
+    SigningKey::parse(WHSEC).unwrap()
+}
+
+fn set(config: &mut ServerConfig, source: &str, key: &str, value: &str) {
+    config
+        .sources
+        .set(source, key, SecretString::from(value.to_owned()))
+        .unwrap();
 }
 
 async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
@@ -49,13 +58,15 @@ async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         .unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.sources.events = EventsAuth {
-        token: Some(SecretString::from(TOKEN.to_owned())),
-        secret: Some(SecretString::from("hmac-secret".to_owned())),
-        signing_keys: vec![whsec()],
-    };
-    config.sources.github = Some(SecretString::from(GITHUB_SECRET.to_owned()));
-    config.sources.gitlab = Some(SecretString::from(GITLAB_TOKEN.to_owned()));
+    for (source, key, value) in [
+        ("events", "token", TOKEN),
+        ("events", "secret", "hmac-secret"),
+        ("events", "signing_keys", WHSEC),
+        ("github", "secret", GITHUB_SECRET),
+        ("gitlab", "token", GITLAB_TOKEN),
+    ] {
+        set(&mut config, source, key, value);
+    }
     adjust(&mut config);
     let server = Server::bind(engine, config, metrics).await.unwrap();
     let addr = server.local_addr();
@@ -561,7 +572,7 @@ async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
         .unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.sources.events.token = Some(SecretString::from(TOKEN.to_owned()));
+    set(&mut config, "events", "token", TOKEN);
     let server = Server::bind(engine, config, metrics).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -623,7 +634,7 @@ async fn should_work_mounted_inside_another_axum_app() {
         .await
         .unwrap();
     let mut config = ServerConfig::default();
-    config.sources.events.token = Some(SecretString::from(TOKEN.to_owned()));
+    set(&mut config, "events", "token", TOKEN);
     let receiver = flowspec_server::Receiver::start(engine, config, metrics)
         .await
         .unwrap();
@@ -667,8 +678,8 @@ async fn should_work_mounted_inside_another_axum_app() {
 #[tokio::test]
 async fn should_verify_circleci_signatures_and_jenkins_tokens() {
     let s = start(|c| {
-        c.sources.circleci = Some(SecretString::from("circle-secret".to_owned()));
-        c.sources.jenkins = Some(SecretString::from("jenkins-token".to_owned()));
+        set(c, "circleci", "secret", "circle-secret");
+        set(c, "jenkins", "token", "jenkins-token");
     })
     .await;
     let circle = std::fs::read(concat!(

@@ -8,7 +8,7 @@ use flowspec_server::sources::circleci::CircleciSource;
 use flowspec_server::sources::github::GithubSource;
 use flowspec_server::sources::gitlab::GitlabSource;
 use flowspec_server::sources::jenkins::JenkinsSource;
-use flowspec_server::sources::{Decoded, Request, Source};
+use flowspec_server::sources::{Decoded, IncomingRequest, Source};
 use serde_json::Value;
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -33,7 +33,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 
 /// The mapped event without the fields that change per run, and without the raw payload.
 fn decode(source: &dyn Source, headers: &HeaderMap, body: &[u8], unknown: UnknownEvents) -> Value {
-    let request = Request {
+    let request = IncomingRequest {
         headers,
         body,
         query: None,

@@ -20,10 +20,24 @@ use flowspec_http::signature::verify_sha256_header;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Decoded, Reject, Request, Source, duration_secs, is_zero_sha, json_body, mapped_event,
-    put_field as put, segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, duration_secs, is_zero_sha,
+    json_body, mapped_event, put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The GitHub source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "github",
+    path: "/webhooks/github",
+    scheme: "X-Hub-Signature-256 HMAC",
+    credentials: &[Credential::secret("secret", "GITHUB_WEBHOOK_SECRET")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let secret = credentials.first("secret")?;
+    Some(Box::new(GithubSource::new(secret.clone())))
+}
 
 /// The GitHub source.
 pub struct GithubSource {
@@ -38,19 +52,11 @@ impl GithubSource {
 }
 
 impl Source for GithubSource {
-    fn name(&self) -> &'static str {
-        "github"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/github"
-    }
-
-    fn scheme(&self) -> String {
-        "X-Hub-Signature-256 HMAC".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let Some(signature) = request.header("x-hub-signature-256") else {
             return Err(Reject::unauthorized(
                 "missing_signature",
@@ -70,7 +76,11 @@ impl Source for GithubSource {
         Ok(request.header("x-github-delivery").map(str::to_owned))
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let Some(kind) = request.header("x-github-event") else {
             return Err(Reject::bad_request(
                 "missing_event",

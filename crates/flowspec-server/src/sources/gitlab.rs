@@ -17,10 +17,24 @@ use flowspec_http::signature::tokens_equal;
 use serde_json::{Map, json};
 
 use super::{
-    Decoded, Reject, Request, Source, is_zero_sha, json_body, mapped_event, put_field as put,
-    segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, is_zero_sha, json_body,
+    mapped_event, put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The GitLab source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "gitlab",
+    path: "/webhooks/gitlab",
+    scheme: "X-Gitlab-Token",
+    credentials: &[Credential::secret("token", "GITLAB_WEBHOOK_TOKEN")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let token = credentials.first("token")?;
+    Some(Box::new(GitlabSource::new(token.clone())))
+}
 
 /// The GitLab source.
 pub struct GitlabSource {
@@ -33,7 +47,7 @@ impl GitlabSource {
         GitlabSource { token }
     }
 
-    fn delivery(request: &Request<'_>) -> Option<String> {
+    fn delivery(request: &IncomingRequest<'_>) -> Option<String> {
         request
             .header("idempotency-key")
             .or_else(|| request.header("x-gitlab-event-uuid"))
@@ -42,19 +56,11 @@ impl GitlabSource {
 }
 
 impl Source for GitlabSource {
-    fn name(&self) -> &'static str {
-        "gitlab"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/gitlab"
-    }
-
-    fn scheme(&self) -> String {
-        "X-Gitlab-Token".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let Some(token) = request.header("x-gitlab-token") else {
             return Err(Reject::unauthorized(
                 "missing_token",
@@ -70,7 +76,11 @@ impl Source for GitlabSource {
         Ok(GitlabSource::delivery(request))
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let Some(kind) = request.header("x-gitlab-event") else {
             return Err(Reject::bad_request(
                 "missing_event",
