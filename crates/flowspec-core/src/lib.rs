@@ -45,7 +45,6 @@ pub mod notifier;
 pub mod output;
 pub mod project;
 pub mod provider;
-pub mod queue;
 pub mod report;
 pub mod retry;
 pub mod secret;

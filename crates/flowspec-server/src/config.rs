@@ -28,7 +28,7 @@ use flowspec_core::config::{
 };
 use std::collections::BTreeMap;
 
-use flowspec_core::queue::RetrySchedule;
+use crate::queue::RetrySchedule;
 use flowspec_core::secret::{ExposeSecret, SecretString};
 use flowspec_core::settings::Settings;
 use serde::Deserialize;

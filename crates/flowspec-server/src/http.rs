@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::queue::{Enqueued, Incoming, Queue, Stored};
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use flowspec_core::queue::{Enqueued, Incoming, Queue, Stored};
 use serde_json::json;
 
 use crate::config::{ServerConfig, UnknownEvents};

@@ -7,7 +7,7 @@ use flowspec_core::EmitOptions;
 use flowspec_core::audit;
 use flowspec_core::config::Vars;
 use flowspec_core::engine::open_project_store;
-use flowspec_core::queue::{Outcome, Queue, QueueStatus, RetrySchedule};
+use flowspec_server::queue::{DispatchOutcome, Queue, QueueStatus, RetrySchedule};
 use flowspec_core::settings::Settings;
 use serde_json::json;
 
@@ -317,9 +317,9 @@ async fn replay(
             failure = interrupted() => return Err(failure),
         };
         let outcome = if report.failures().is_empty() && !report.is_blocked() {
-            Outcome::Done
+            DispatchOutcome::Done
         } else {
-            Outcome::Failed {
+            DispatchOutcome::Failed {
                 error: report
                     .failures()
                     .iter()
