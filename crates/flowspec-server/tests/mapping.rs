@@ -231,7 +231,14 @@ fn should_emit_only_event_types_in_the_table_of_event_names() {
     use flowspec_core::event::names;
     use serde_json::json;
 
-    let mut cases: Vec<(Box<dyn Source>, Vec<(&str, &str)>, Value, bool)> = Vec::new();
+    /// A source, its headers, a body, and whether the type has a row of its own.
+    type Case = (
+        Box<dyn Source>,
+        Vec<(&'static str, &'static str)>,
+        Value,
+        bool,
+    );
+    let mut cases: Vec<Case> = Vec::new();
     let gh = || Box::new(GithubSource::new(secret())) as Box<dyn Source>;
     for (action, exact) in [
         ("requested", true),

@@ -68,6 +68,9 @@ impl SourceKind {
     }
 }
 
+/// Checks a credential's value; the error says what is wrong without the value.
+pub type CheckValue = fn(&str) -> Result<(), String>;
+
 /// One credential of a source: a key of its `server.sources.<name>` section.
 #[derive(Debug)]
 pub struct Credential {
@@ -79,7 +82,7 @@ pub struct Credential {
     pub list: bool,
     /// Checks a value when the config is read (a malformed signing key); the message
     /// says what is wrong without the value.
-    pub check: Option<fn(&str) -> Result<(), String>>,
+    pub check: Option<CheckValue>,
 }
 
 impl Credential {
