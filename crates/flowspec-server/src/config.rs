@@ -17,7 +17,7 @@
 //!
 //! A source is served only when it has a secret: the one written in its section, or,
 //! when the section gives none, its default variable, as declared in
-//! [`SOURCES`](crate::sources::SOURCES). A section written without a usable secret is
+//! [`SOURCES`]. A section written without a usable secret is
 //! refused, never open.
 
 use std::net::SocketAddr;
