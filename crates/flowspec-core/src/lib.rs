@@ -37,6 +37,7 @@
 pub mod action;
 pub mod audit;
 pub mod config;
+pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod filter;
@@ -44,7 +45,6 @@ pub mod notifier;
 pub mod output;
 pub mod project;
 pub mod provider;
-pub mod queue;
 pub mod report;
 pub mod retry;
 pub mod secret;

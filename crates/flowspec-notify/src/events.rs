@@ -1,54 +1,42 @@
-//! Event names in routing lists: seed 003's names and flowspec's dotted types.
+//! Event names in routing lists: short names and flowspec's dotted types.
 //!
 //! `notify_on`, `alert_on`, `report_on`, a webhook endpoint's `events` and the keys of
-//! email `recipients` accept both spellings:
+//! email `recipients` accept a short name from flowspec's table of event names
+//! ([`flowspec_core::event::names`]) or a dotted type:
 //!
-//! | name (seed 003)            | event type            |
-//! |----------------------------|-----------------------|
-//! | `spec_created`             | `spec.created`        |
-//! | `spec_approved`            | `spec.approved`       |
-//! | `implementation_started`   | `implement.started`   |
-//! | `implementation_completed` | `implement.completed` |
-//! | `implementation_failed`    | `implement.failed`    |
-//! | `pr_created`               | `pr.created`          |
-//! | `pr_merged`                | `pr.merged`           |
-//! | `validation_failed`        | `validate.failed`     |
+//! | short name                 | event types                 |
+//! |----------------------------|-----------------------------|
+//! | `spec_created`             | `spec.created`              |
+//! | `spec_approved`            | `spec.approved`             |
+//! | `implementation_started`   | `implement.started`         |
+//! | `implementation_completed` | `implement.completed`       |
+//! | `implementation_failed`    | `implement.failed`          |
+//! | `validation_failed`        | `validate.failed`           |
+//! | `pr_created`               | `pr.opened`, `pr.created`   |
+//! | `pr_merged`                | `pr.merged`                 |
 //!
-//! Any other entry is an event type selector (`deploy.completed`, `deploy.*`,
-//! `*.failed`, `*`). A name without a dot that is not in the table is refused, so a
-//! typo (`implementation_complete`) is caught when the config is read.
+//! `pr_created` matches both the `pr.opened` a forge sends through `flowspec serve`
+//! and the `pr.created` a workflow emits. Any other entry is an event type selector
+//! (`deploy.completed`, `deploy.*`, `*.failed`, `*`). A name without a dot that is not
+//! in the table is refused, so a typo (`implementation_complete`) is caught when the
+//! config is read.
 
+use flowspec_core::event::names;
 use flowspec_core::{Event, EventSelector};
 
-/// Seed 003's event names and the event types they stand for.
-pub const EVENT_NAMES: &[(&str, &str)] = &[
-    ("spec_created", "spec.created"),
-    ("spec_approved", "spec.approved"),
-    ("implementation_started", "implement.started"),
-    ("implementation_completed", "implement.completed"),
-    ("implementation_failed", "implement.failed"),
-    ("pr_created", "pr.created"),
-    ("pr_merged", "pr.merged"),
-    ("validation_failed", "validate.failed"),
-];
-
-/// The event type a seed name stands for (`implementation_failed` → `implement.failed`).
+/// The event type a short name stands for, the first of its types in the table
+/// (`implementation_failed` → `implement.failed`, `pr_created` → `pr.opened`).
 pub fn event_type_of(name: &str) -> Option<&'static str> {
-    EVENT_NAMES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| *t)
+    names::types_of(name).first().copied()
 }
 
-/// The seed name of an event type, if it has one (`implement.failed` → `implementation_failed`).
+/// The short name of an event type, if it has one (`implement.failed` →
+/// `implementation_failed`, `pr.opened` → `pr_created`).
 pub fn name_of(event_type: &str) -> Option<&'static str> {
-    EVENT_NAMES
-        .iter()
-        .find(|(_, t)| *t == event_type)
-        .map(|(n, _)| *n)
+    names::short_name_of(event_type)
 }
 
-/// The name shown for an event type: its seed name, or the type itself.
+/// The name shown for an event type: its short name, or the type itself.
 pub fn display_name(event_type: &str) -> String {
     name_of(event_type).unwrap_or(event_type).to_owned()
 }
@@ -86,7 +74,7 @@ impl EventMatcher {
         let mut matcher = EventMatcher::default();
         for entry in entries {
             let entry = entry.as_ref().trim();
-            matcher.selectors.push(selector_for(entry)?);
+            matcher.selectors.extend(selectors_for(entry)?);
             matcher.entries.push(entry.to_owned());
         }
         Ok(matcher)
@@ -119,27 +107,34 @@ impl EventMatcher {
     }
 }
 
-/// The selector for one routing entry.
-pub fn selector_for(entry: &str) -> Result<EventSelector, String> {
-    if let Some(event_type) = event_type_of(entry) {
-        return EventSelector::new(event_type).map_err(|e| e.to_string());
+/// The selectors for one routing entry: one per type of a short name, or the entry
+/// itself as a selector.
+pub fn selectors_for(entry: &str) -> Result<Vec<EventSelector>, String> {
+    let types = names::types_of(entry);
+    if !types.is_empty() {
+        return types
+            .into_iter()
+            .map(|t| EventSelector::new(t).map_err(|e| e.to_string()))
+            .collect();
     }
     if entry != "*" && !entry.contains('.') {
-        let names = EVENT_NAMES.iter().map(|(n, _)| *n);
-        let hint = match flowspec_core::config::suggest(entry, names) {
+        let known = names::short_names();
+        let hint = match flowspec_core::config::suggest(entry, known.iter().copied()) {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!(
                 "use one of {} or a dotted event type such as `deploy.completed` (wildcards: `deploy.*`, `*.failed`, `*`)",
-                EVENT_NAMES
+                known
                     .iter()
-                    .map(|(n, _)| format!("`{n}`"))
+                    .map(|n| format!("`{n}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
         return Err(format!("unknown event name `{entry}` ({hint})"));
     }
-    EventSelector::new(entry).map_err(|e| e.to_string())
+    EventSelector::new(entry)
+        .map(|s| vec![s])
+        .map_err(|e| e.to_string())
 }
 
 /// The spec statuses events move a spec to, in the order of its life: the keys of
@@ -149,7 +144,8 @@ pub const SPEC_STATUSES: &[&str] = &["draft", "in_progress", "review", "approved
 
 /// The spec status `event` moves its spec to, if any: the event's own `status` (or
 /// `spec.status`) field when it has one, else from its type: `spec.created` →
-/// `draft`, `implement.started` → `in_progress`, `pr.created` → `review`,
+/// `draft`, `implement.started` → `in_progress`, `pr.opened` and `pr.created` →
+/// `review`,
 /// `spec.approved` → `approved`, `implement.completed` and `pr.merged` →
 /// `implemented`.
 ///
@@ -173,7 +169,7 @@ pub fn spec_status(event: &Event) -> Option<String> {
     let status = match event.event_type().as_str() {
         "spec.created" => "draft",
         "implement.started" => "in_progress",
-        "pr.created" => "review",
+        "pr.opened" | "pr.created" => "review",
         "spec.approved" => "approved",
         "implement.completed" | "pr.merged" => "implemented",
         _ => return None,
@@ -186,21 +182,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn should_map_every_seed_name_both_ways() {
-        for (name, event_type) in EVENT_NAMES {
-            assert_eq!(event_type_of(name), Some(*event_type));
-            assert_eq!(name_of(event_type), Some(*name));
+    fn should_match_every_type_of_a_short_name() {
+        for row in names::EVENT_NAMES {
+            let Some(name) = row.short_name else { continue };
+            assert_eq!(name_of(row.event_type), Some(name));
             assert!(
-                EventMatcher::parse([*name])
+                EventMatcher::parse([name])
                     .unwrap()
-                    .matches_type(event_type)
+                    .matches_type(row.event_type)
             );
             assert!(
-                EventMatcher::parse([*event_type])
+                EventMatcher::parse([row.event_type])
                     .unwrap()
-                    .matches_type(event_type)
+                    .matches_type(row.event_type)
             );
         }
+        assert_eq!(
+            event_type_of("implementation_failed"),
+            Some("implement.failed")
+        );
+    }
+
+    #[test]
+    fn should_route_pr_created_to_the_pr_opened_a_forge_sends() {
+        let m = EventMatcher::parse(["pr_created"]).unwrap();
+        assert!(m.matches_type("pr.opened"));
+        assert!(m.matches_type("pr.created"));
+        assert!(!m.matches_type("pr.merged"));
+        assert_eq!(m.entries(), ["pr_created"]);
+        assert_eq!(display_name("pr.opened"), "pr_created");
+        let opened = Event::builder("pr.opened").build().unwrap();
+        assert_eq!(spec_status(&opened).as_deref(), Some("review"));
     }
 
     #[test]

@@ -5,16 +5,20 @@
 //!   bind: 127.0.0.1:8080
 //!   workers: 4                 # events dispatched at the same time
 //!   max_body_bytes: 1048576    # larger requests: 413
+//!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
 //!   sources:
-//!     github: {secret: ${GITHUB_WEBHOOK_SECRET}}
-//!     gitlab: {token: ${GITLAB_WEBHOOK_TOKEN}}
-//!     events: {token: ${FLOWSPEC_EVENTS_TOKEN}}
+//!     github:
+//!       secret: ${GITHUB_WEBHOOK_SECRET}
+//!     gitlab:
+//!       token: ${GITLAB_WEBHOOK_TOKEN}
+//!     events:
+//!       token: ${FLOWSPEC_EVENTS_TOKEN}
 //! ```
 //!
 //! A source is served only when it has a secret: the one written in its section, or,
-//! when the section gives none, the conventional variable (`GITHUB_WEBHOOK_SECRET`,
-//! `GITLAB_WEBHOOK_TOKEN`, `FLOWSPEC_EVENTS_TOKEN`, `CIRCLECI_WEBHOOK_SECRET`,
-//! `JENKINS_WEBHOOK_TOKEN`). A source without one is refused, never open.
+//! when the section gives none, its default variable, as declared in
+//! [`SOURCES`]. A section written without a usable secret is
+//! refused, never open.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,11 +26,14 @@ use std::time::Duration;
 use flowspec_core::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, Node, Vars, from_node_in, interpolate,
 };
-use flowspec_core::queue::RetrySchedule;
-use flowspec_core::secret::SecretString;
+use std::collections::BTreeMap;
+
+use crate::queue::RetrySchedule;
+use flowspec_core::secret::{ExposeSecret, SecretString};
 use flowspec_core::settings::Settings;
-use flowspec_http::signature::SigningKey;
 use serde::Deserialize;
+
+use crate::sources::{SOURCES, SourceKind};
 
 /// What to do with webhook kinds the server has no mapping for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -49,38 +56,73 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-/// How `/events` authenticates (any configured scheme the request satisfies).
+/// The resolved credentials of one source: each key of its section (`secret`,
+/// `token`, `signing_keys`) with its values. Debug never shows them.
 #[derive(Clone, Debug, Default)]
-pub struct EventsAuth {
-    /// `Authorization: Bearer <token>`.
-    pub token: Option<SecretString>,
-    /// `X-Signature-256: sha256=<hex HMAC of the body>`.
-    pub secret: Option<SecretString>,
-    /// Standard Webhooks keys (`whsec_...`); several for rotation.
-    pub signing_keys: Vec<SigningKey>,
+pub struct Credentials {
+    values: BTreeMap<&'static str, Vec<SecretString>>,
 }
 
-impl EventsAuth {
-    /// Whether any scheme is configured.
-    pub fn is_configured(&self) -> bool {
-        self.token.is_some() || self.secret.is_some() || !self.signing_keys.is_empty()
+impl Credentials {
+    /// The first value of `key`, if any.
+    pub fn first(&self, key: &str) -> Option<&SecretString> {
+        self.values.get(key).and_then(|v| v.first())
+    }
+
+    /// Every value of `key` (empty if none).
+    pub fn all(&self, key: &str) -> &[SecretString] {
+        self.values.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether no key has a value.
+    pub fn is_empty(&self) -> bool {
+        self.values.values().all(Vec::is_empty)
     }
 }
 
-/// The secrets of each source; `None` means the source is not served.
+/// The credentials of each source, by name; a source without any is not served.
 #[derive(Clone, Debug, Default)]
-#[non_exhaustive]
 pub struct SourceSecrets {
-    /// GitHub's webhook secret (HMAC `X-Hub-Signature-256`).
-    pub github: Option<SecretString>,
-    /// GitLab's secret token (`X-Gitlab-Token`).
-    pub gitlab: Option<SecretString>,
-    /// `/events` authentication.
-    pub events: EventsAuth,
-    /// CircleCI's webhook signing secret (`circleci-signature: v1=<hex>`).
-    pub circleci: Option<SecretString>,
-    /// A token Jenkins sends (`X-Flowspec-Token` header or `?token=`).
-    pub jenkins: Option<SecretString>,
+    by_source: BTreeMap<&'static str, Credentials>,
+}
+
+impl SourceSecrets {
+    /// The credentials of `source`, if it has any.
+    pub fn get(&self, source: &str) -> Option<&Credentials> {
+        self.by_source.get(source).filter(|c| !c.is_empty())
+    }
+
+    /// Adds a value to a key of a source declared in [`SOURCES`] (tests and embedders
+    /// configuring in code). An undeclared source or key is refused.
+    ///
+    /// ```
+    /// use flowspec_core::secret::SecretString;
+    /// use flowspec_server::ServerConfig;
+    /// let mut config = ServerConfig::default();
+    /// config.sources.set("github", "secret", SecretString::from("s3cret".to_owned())).unwrap();
+    /// assert_eq!(config.enabled_sources(), ["github"]);
+    /// assert!(config.sources.set("github", "token", SecretString::from("x".to_owned())).is_err());
+    /// ```
+    pub fn set(&mut self, source: &str, key: &str, value: SecretString) -> Result<(), String> {
+        let kind = SourceKind::named(source).ok_or_else(|| format!("no source `{source}`"))?;
+        let credential = kind
+            .credentials
+            .iter()
+            .find(|c| c.key == key)
+            .ok_or_else(|| format!("source `{source}` has no key `{key}`"))?;
+        let values = self
+            .by_source
+            .entry(kind.name)
+            .or_default()
+            .values
+            .entry(credential.key)
+            .or_default();
+        if !credential.list {
+            values.clear();
+        }
+        values.push(value);
+        Ok(())
+    }
 }
 
 /// The validated server settings.
@@ -144,21 +186,27 @@ struct Raw {
     workers: Option<usize>,
     /// Example: `1048576`.
     max_body_bytes: Option<usize>,
-    /// Seconds. Example: `10`.
-    header_timeout: Option<f64>,
-    /// Seconds. Example: `10`.
-    body_timeout: Option<f64>,
-    /// Seconds. Example: `30`.
-    drain_timeout: Option<f64>,
+    /// Seconds, or a duration with units. Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    header_timeout: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    body_timeout: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `30` or `30s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    drain_timeout: Option<Duration>,
     unknown_events: Option<UnknownEvents>,
-    /// Seconds. Example: `86400`.
-    replay_window: Option<f64>,
-    /// Seconds. Example: `300`.
-    timestamp_tolerance: Option<f64>,
+    /// Seconds, or a duration with units. Example: `86400` or `24h`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    replay_window: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `300` or `5m`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    timestamp_tolerance: Option<Duration>,
     /// `false` turns the per-source limit off.
     rate_limit: Option<RawRateLimit>,
     queue: Option<RawQueue>,
-    sources: Option<RawSources>,
+    /// `name: {key: value}` per source of [`SOURCES`].
+    sources: Option<BTreeMap<String, Option<BTreeMap<String, RawCredential>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,40 +221,21 @@ enum RawRateLimit {
 struct RawQueue {
     /// Example: `5`.
     max_attempts: Option<u32>,
-    /// Seconds before the second attempt (doubling). Example: `10`.
-    retry_base: Option<f64>,
-    /// Seconds, the longest wait. Example: `600`.
-    retry_max: Option<f64>,
+    /// The wait before the second attempt (doubling), seconds or with units.
+    /// Example: `10` or `10s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    retry_base: Option<Duration>,
+    /// The longest wait, seconds or with units. Example: `600` or `10m`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    retry_max: Option<Duration>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSources {
-    github: Option<RawSecret>,
-    gitlab: Option<RawToken>,
-    events: Option<RawEvents>,
-    circleci: Option<RawSecret>,
-    jenkins: Option<RawToken>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSecret {
-    secret: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawToken {
-    token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEvents {
-    token: Option<String>,
-    secret: Option<String>,
-    signing_keys: Option<Vec<String>>,
+/// A credential as written: one value, or a list (`signing_keys`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawCredential {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl ServerConfig {
@@ -251,10 +280,8 @@ impl ServerConfig {
         if let Some(max) = raw.max_body_bytes {
             config.max_body_bytes = max;
         }
-        let seconds = |v: Option<f64>, default: Duration| {
-            v.filter(|s| *s > 0.0)
-                .map_or(default, Duration::from_secs_f64)
-        };
+        let seconds =
+            |v: Option<Duration>, default: Duration| v.filter(|d| !d.is_zero()).unwrap_or(default);
         config.header_timeout = seconds(raw.header_timeout, config.header_timeout);
         config.body_timeout = seconds(raw.body_timeout, config.body_timeout);
         config.drain_timeout = seconds(raw.drain_timeout, config.drain_timeout);
@@ -270,143 +297,166 @@ impl ServerConfig {
             if let Some(n) = queue.max_attempts {
                 config.retry.max_attempts = n.max(1);
             }
-            if let Some(s) = queue.retry_base {
-                config.retry.base_delay_ms = (s * 1000.0) as i64;
+            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            if let Some(d) = queue.retry_base {
+                config.retry.base_delay_ms = ms(d);
             }
-            if let Some(s) = queue.retry_max {
-                config.retry.max_delay_ms = (s * 1000.0) as i64;
+            if let Some(d) = queue.retry_max {
+                config.retry.max_delay_ms = ms(d);
             }
         }
 
         let sources = raw.sources.unwrap_or_default();
-        let secret = |explicit: Option<&String>,
-                      field: &str,
-                      default_var: &str,
-                      errors: &mut ConfigErrors| {
-            resolve_secret(explicit, field, default_var, vars, errors, &|e| {
-                locate(at(node, field, e))
-            })
-        };
-        let s = &mut config.sources;
-        s.github = secret(
-            sources.github.as_ref().and_then(|x| x.secret.as_ref()),
-            "sources.github.secret",
-            "GITHUB_WEBHOOK_SECRET",
-            &mut errors,
-        );
-        s.gitlab = secret(
-            sources.gitlab.as_ref().and_then(|x| x.token.as_ref()),
-            "sources.gitlab.token",
-            "GITLAB_WEBHOOK_TOKEN",
-            &mut errors,
-        );
-        s.circleci = secret(
-            sources.circleci.as_ref().and_then(|x| x.secret.as_ref()),
-            "sources.circleci.secret",
-            "CIRCLECI_WEBHOOK_SECRET",
-            &mut errors,
-        );
-        s.jenkins = secret(
-            sources.jenkins.as_ref().and_then(|x| x.token.as_ref()),
-            "sources.jenkins.token",
-            "JENKINS_WEBHOOK_TOKEN",
-            &mut errors,
-        );
-        let events = sources.events.unwrap_or_default();
-        s.events.token = secret(
-            events.token.as_ref(),
-            "sources.events.token",
-            "FLOWSPEC_EVENTS_TOKEN",
-            &mut errors,
-        );
-        s.events.secret = secret(
-            events.secret.as_ref(),
-            "sources.events.secret",
-            "FLOWSPEC_EVENTS_SECRET",
-            &mut errors,
-        );
-        for (i, key) in events.signing_keys.unwrap_or_default().iter().enumerate() {
-            let field = format!("sources.events.signing_keys[{i}]");
-            if let Some(value) = secret(Some(key), &field, "", &mut errors) {
-                use flowspec_core::secret::ExposeSecret;
-                match SigningKey::parse(value.expose_secret()) {
-                    Ok(k) => s.events.signing_keys.push(k),
-                    Err(message) => errors.push(locate(at(
+        for (name, section) in &sources {
+            let Some(kind) = SourceKind::named(name) else {
+                let known = SOURCES.iter().map(|k| k.name);
+                let hint = match flowspec_core::config::suggest(name, known) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!(
+                        "the sources are {}",
+                        SOURCES
+                            .iter()
+                            .map(|k| format!("`{}`", k.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                errors.push(locate(
+                    at(
                         node,
-                        &field,
-                        ConfigError::new(ConfigErrorKind::InvalidValue, message),
-                    ))),
+                        &format!("sources.{name}"),
+                        ConfigError::new(
+                            ConfigErrorKind::UnknownField,
+                            format!("unknown source `{name}`"),
+                        ),
+                    )
+                    .hint(hint),
+                ));
+                continue;
+            };
+            for key in section.iter().flat_map(|s| s.keys()) {
+                if !kind.credentials.iter().any(|c| c.key == key) {
+                    let keys = kind.credentials.iter().map(|c| c.key);
+                    let hint = match flowspec_core::config::suggest(key, keys) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
+                            "`{name}` takes {}",
+                            kind.credentials
+                                .iter()
+                                .map(|c| format!("`{}`", c.key))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    errors.push(locate(
+                        at(
+                            node,
+                            &format!("sources.{name}.{key}"),
+                            ConfigError::new(
+                                ConfigErrorKind::UnknownField,
+                                format!("unknown key `{key}` in source `{name}`"),
+                            ),
+                        )
+                        .hint(hint),
+                    ));
                 }
             }
         }
-        // A section written without a usable secret is a mistake, not an open door.
-        let listed = [
-            (
-                "github",
-                sources.github.is_some(),
-                config.sources.github.is_some(),
-                "GITHUB_WEBHOOK_SECRET",
-                "secret",
-            ),
-            (
-                "gitlab",
-                sources.gitlab.is_some(),
-                config.sources.gitlab.is_some(),
-                "GITLAB_WEBHOOK_TOKEN",
-                "token",
-            ),
-            (
-                "circleci",
-                sources.circleci.is_some(),
-                config.sources.circleci.is_some(),
-                "CIRCLECI_WEBHOOK_SECRET",
-                "secret",
-            ),
-            (
-                "jenkins",
-                sources.jenkins.is_some(),
-                config.sources.jenkins.is_some(),
-                "JENKINS_WEBHOOK_TOKEN",
-                "token",
-            ),
-            (
-                "events",
-                node.and_then(|n| n.get("sources"))
-                    .and_then(|s| s.get("events"))
-                    .is_some(),
-                config.sources.events.is_configured(),
-                "FLOWSPEC_EVENTS_TOKEN",
-                "token",
-            ),
-        ];
-        for (name, written, has_secret, var, field) in listed {
-            if written && !has_secret {
+        for kind in SOURCES {
+            let section = sources.get(kind.name);
+            let mut credentials = Credentials::default();
+            for credential in kind.credentials {
+                let written: Vec<&String> = match section
+                    .and_then(|s| s.as_ref())
+                    .and_then(|s| s.get(credential.key))
+                {
+                    None => Vec::new(),
+                    Some(RawCredential::One(v)) => vec![v],
+                    Some(RawCredential::Many(vs)) => vs.iter().collect(),
+                };
+                let mut values = Vec::new();
+                if written.is_empty() {
+                    let default = credential.variable.unwrap_or("");
+                    let field = format!("sources.{}.{}", kind.name, credential.key);
+                    values.extend(resolve_secret(
+                        None,
+                        &field,
+                        default,
+                        vars,
+                        &mut errors,
+                        &|e| locate(at(node, &field, e)),
+                    ));
+                }
+                for (i, text) in written.iter().enumerate() {
+                    let field = if credential.list {
+                        format!("sources.{}.{}[{i}]", kind.name, credential.key)
+                    } else {
+                        format!("sources.{}.{}", kind.name, credential.key)
+                    };
+                    let Some(value) =
+                        resolve_secret(Some(text), &field, "", vars, &mut errors, &|e| {
+                            locate(at(node, &field, e))
+                        })
+                    else {
+                        continue;
+                    };
+                    if let Some(check) = credential.check
+                        && let Err(message) = check(value.expose_secret())
+                    {
+                        errors.push(locate(at(
+                            node,
+                            &field,
+                            ConfigError::new(ConfigErrorKind::InvalidValue, message),
+                        )));
+                        continue;
+                    }
+                    values.push(value);
+                }
+                if !values.is_empty() {
+                    credentials.values.insert(credential.key, values);
+                }
+            }
+            // A section written without a usable secret is a mistake, not an open door.
+            if section.is_some() && credentials.is_empty() {
+                let first = &kind.credentials[0];
+                let set = match first.variable {
+                    Some(var) => {
+                        format!("set {var} in the environment or .flowspec/hooks/.env, or ")
+                    }
+                    None => String::new(),
+                };
                 errors.push(locate(
-                    at(node, &format!("sources.{name}"), ConfigError::new(
-                        ConfigErrorKind::MissingField,
-                        format!("source `{name}` has no secret, so it would be open: it is refused"),
-                    ))
-                    .hint(format!("set {var} in the environment or .flowspec/hooks/.env, or `{field}: ${{VAR}}` in server.sources.{name}")),
+                    at(
+                        node,
+                        &format!("sources.{}", kind.name),
+                        ConfigError::new(
+                            ConfigErrorKind::MissingField,
+                            format!(
+                                "source `{}` has no secret, so it would be open: it is refused",
+                                kind.name
+                            ),
+                        ),
+                    )
+                    .hint(format!(
+                        "{set}write `{}: ${{VAR}}` in server.sources.{}",
+                        first.key, kind.name
+                    )),
                 ));
+            }
+            if !credentials.is_empty() {
+                config.sources.by_source.insert(kind.name, credentials);
             }
         }
         errors.into_result(config)
     }
 
-    /// The names of the sources that will be served.
+    /// The names of the sources that will be served, in [`SOURCES`] order.
     pub fn enabled_sources(&self) -> Vec<&'static str> {
-        let s = &self.sources;
-        [
-            ("events", s.events.is_configured()),
-            ("github", s.github.is_some()),
-            ("gitlab", s.gitlab.is_some()),
-            ("circleci", s.circleci.is_some()),
-            ("jenkins", s.jenkins.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| name)
-        .collect()
+        SOURCES
+            .iter()
+            .filter(|k| self.sources.get(k.name).is_some())
+            .map(|k| k.name)
+            .collect()
     }
 }
 
@@ -493,6 +543,30 @@ mod tests {
     }
 
     #[test]
+    fn should_refuse_unknown_sources_and_keys_with_a_suggestion() {
+        let err = load("server:\n  sources:\n    githib: {secret: x}\n", &[]).unwrap_err();
+        let e = err.iter().next().unwrap();
+        assert_eq!(e.hint_text(), Some("did you mean `github`?"));
+        assert_eq!(e.line_column().map(|(l, _)| l), Some(3));
+        let err = load("server:\n  sources:\n    gitlab: {secret: x}\n", &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown key `secret` in source `gitlab`"),
+            "{err}"
+        );
+        let err = load(
+            "server:\n  sources:\n    events:\n      signing_keys: [\"whsec_not base64!\"]\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.iter()
+                .any(|e| e.key_path() == "server.sources.events.signing_keys[0]"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn should_locate_typos_and_bad_values() {
         let err = load("server:\n  bnd: 1.2.3.4\n", &[]).unwrap_err();
         assert_eq!(
@@ -517,5 +591,25 @@ mod tests {
             (config.retry.max_attempts, config.retry.base_delay_ms),
             (3, 1000)
         );
+    }
+
+    #[test]
+    fn should_read_durations_as_seconds_or_with_units() {
+        let config = load(
+            "server:\n  drain_timeout: 1m\n  header_timeout: 5\n  replay_window: 2h\n  queue: {retry_base: 1.5, retry_max: 10m}\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.drain_timeout, Duration::from_secs(60));
+        assert_eq!(config.header_timeout, Duration::from_secs(5));
+        assert_eq!(config.replay_window, Duration::from_secs(7200));
+        assert_eq!(
+            (config.retry.base_delay_ms, config.retry.max_delay_ms),
+            (1500, 600_000)
+        );
+        let err = load("server:\n  drain_timeout: soon\n", &[]).unwrap_err();
+        let e = err.iter().next().unwrap();
+        assert!(e.to_string().contains("`soon` is not a duration"), "{e}");
+        assert_eq!(e.line_column().map(|(l, _)| l), Some(2));
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flowspec_core::queue::{Lease, Outcome, Queue, QueueStatus};
+use crate::queue::{DispatchOutcome, Lease, Queue, QueueStatus};
 use flowspec_core::{DispatchReport, EmitOptions, Engine};
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -132,11 +132,11 @@ async fn finish(
     result: Result<DispatchReport, flowspec_core::EngineError>,
 ) {
     let outcome = match &result {
-        Ok(report) if report.failures().is_empty() && !report.is_blocked() => Outcome::Done,
-        Ok(report) => Outcome::Failed {
+        Ok(report) if report.failures().is_empty() && !report.is_blocked() => DispatchOutcome::Done,
+        Ok(report) => DispatchOutcome::Failed {
             error: summarize(report),
         },
-        Err(error) => Outcome::Failed {
+        Err(error) => DispatchOutcome::Failed {
             error: error.to_string(),
         },
     };

@@ -5,19 +5,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::queue::{Enqueued, Incoming, Queue, Stored};
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use flowspec_core::queue::{Enqueued, Incoming, Queue, Stored};
 use serde_json::json;
 
 use crate::config::{ServerConfig, UnknownEvents};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::sources::{Decoded, Reject, Request, Source};
+use crate::sources::{Decoded, IncomingRequest, Reject, Source};
 
 /// What the handlers share.
 pub(crate) struct AppState {
@@ -181,7 +181,7 @@ async fn receive(state: Arc<AppState>, index: usize, request: HttpRequest) -> Re
     };
 
     let now = chrono::Utc::now().timestamp();
-    let request = Request {
+    let request = IncomingRequest {
         headers: &parts.headers,
         body: &bytes,
         query: parts.uri.query(),

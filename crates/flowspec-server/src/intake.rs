@@ -4,7 +4,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use flowspec_core::queue::{Enqueued, Incoming, Queue, Stored};
+use crate::queue::{Enqueued, Incoming, Queue, Stored};
 
 /// The most requests written in one transaction.
 const MAX_BATCH: usize = 1024;

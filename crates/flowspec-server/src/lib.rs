@@ -9,7 +9,7 @@
 //!   constant time and mapped to flowspec events.
 //! - Intake with group commit: concurrent requests share one fsynced SQLite commit.
 //! - Workers take events in arrival order from the durable queue
-//!   ([`flowspec_core::queue`]); failures are retried with backoff, then dead-lettered.
+//!   ([`queue`]); failures are retried with backoff, then dead-lettered.
 //!   After a crash, events in flight are dispatched again; hooks that had finished do not
 //!   run again (the engine's idempotency), hooks that were running run again with
 //!   `FLOWSPEC_ATTEMPT` > 1.
@@ -27,6 +27,7 @@ mod dispatcher;
 mod http;
 mod intake;
 pub mod metrics;
+pub mod queue;
 mod ratelimit;
 mod receiver;
 mod server;

@@ -8,7 +8,7 @@
 //! | `flowspec_events_dispatched_total` | `status` | dispatches ending `done`, `retry` or `dead` |
 //! | `flowspec_hook_runs_total` | `hook`, `status` | hook runs by outcome |
 //! | `flowspec_hook_duration_seconds` | `hook` | hook run time |
-//! | `hooks_cicd_triggers_total` | `status` | runs of `ci` hooks (seed 000's dashboard queries) |
+//! | `hooks_cicd_triggers_total` | `status` | runs of `ci` hooks (the names dashboards query) |
 //! | `hooks_cicd_trigger_duration_seconds` | | time of `ci` hook runs |
 //! | `flowspec_pipeline_duration_seconds` | `provider` | CI run durations reported by `ci.completed` webhooks |
 //! | `flowspec_queue_depth` | `status` | queued events by status |

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::queue::Queue;
 use axum::Router;
 use flowspec_core::Engine;
-use flowspec_core::queue::Queue;
 use flowspec_core::store::Durability;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::queue::QueueError;
 use flowspec_core::Engine;
-use flowspec_core::queue::QueueError;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -27,7 +27,8 @@ pub enum ServerError {
     NoStore,
     /// No source has a secret, so nothing would be served.
     #[error(
-        "no source is enabled: every source needs a secret (set GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_TOKEN or FLOWSPEC_EVENTS_TOKEN, or `server.sources` in .flowspec/flowspec.yaml)"
+        "no source is enabled: every source needs a secret (set one of {}, or `server.sources` in .flowspec/flowspec.yaml)",
+        crate::sources::default_variables()
     )]
     NoSources,
     /// The address is taken or not allowed.

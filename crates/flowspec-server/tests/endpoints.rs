@@ -10,7 +10,7 @@ use flowspec_core::secret::SecretString;
 use flowspec_core::testing::RecordingAction;
 use flowspec_core::{Engine, HookSpec};
 use flowspec_http::signature::{SigningKey, sha256_header, standard_signature};
-use flowspec_server::config::{EventsAuth, RateLimit, UnknownEvents};
+use flowspec_server::config::{RateLimit, UnknownEvents};
 use flowspec_server::{Metrics, Server, ServerConfig};
 use serde_json::{Value, json};
 
@@ -26,8 +26,34 @@ const TOKEN: &str = "events-token-123";
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITLAB_TOKEN: &str = "gitlab-token-456";
 
+/// Polls `condition` until it holds; fails after a generous 60 s (a deadline, not a
+/// guess at how long the server takes).
+async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 fn whsec() -> SigningKey {
-    SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()
+    SigningKey::parse(WHSEC).unwrap()
+}
+
+fn set(config: &mut ServerConfig, source: &str, key: &str, value: &str) {
+    config
+        .sources
+        .set(source, key, SecretString::from(value.to_owned()))
+        .unwrap();
 }
 
 async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
@@ -49,13 +75,15 @@ async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         .unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.sources.events = EventsAuth {
-        token: Some(SecretString::from(TOKEN.to_owned())),
-        secret: Some(SecretString::from("hmac-secret".to_owned())),
-        signing_keys: vec![whsec()],
-    };
-    config.sources.github = Some(SecretString::from(GITHUB_SECRET.to_owned()));
-    config.sources.gitlab = Some(SecretString::from(GITLAB_TOKEN.to_owned()));
+    for (source, key, value) in [
+        ("events", "token", TOKEN),
+        ("events", "secret", "hmac-secret"),
+        ("events", "signing_keys", WHSEC),
+        ("github", "secret", GITHUB_SECRET),
+        ("gitlab", "token", GITLAB_TOKEN),
+    ] {
+        set(&mut config, source, key, value);
+    }
     adjust(&mut config);
     let server = Server::bind(engine, config, metrics).await.unwrap();
     let addr = server.local_addr();
@@ -84,12 +112,10 @@ impl TestServer {
 
     /// Waits until the hook has seen `n` events.
     async fn hook_runs(&self, n: usize) -> Vec<flowspec_core::Event> {
-        for _ in 0..200 {
-            if self.recorder.events().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        eventually(&format!("the hook has seen {n} events"), || async {
+            self.recorder.events().len() >= n
+        })
+        .await;
         self.recorder.events()
     }
 
@@ -115,7 +141,7 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
 #[tokio::test]
 async fn should_store_a_bearer_event_answer_202_and_run_its_hook() {
     let s = start(|_| {}).await;
-    // Seed 000's curl, with a credential added.
+    // The documented curl, with a credential added.
     let body = json!({"event_type": "deploy.completed", "environment": "staging", "commit": "abc123", "feature": "auto-extracted"});
     let (status, answer) = json_of(
         client()
@@ -485,8 +511,8 @@ async fn should_serve_health_readiness_and_metrics() {
         .await
         .unwrap();
     s.hook_runs(1).await;
-    // The metrics reporter hears of the run after the action returns: poll briefly.
-    for _ in 0..200 {
+    // The metrics reporter hears of the run after the action returns.
+    eventually("the run is counted", || async {
         let text = client()
             .get(s.url("/metrics"))
             .send()
@@ -495,11 +521,9 @@ async fn should_serve_health_readiness_and_metrics() {
             .text()
             .await
             .unwrap();
-        if text.contains(r#"flowspec_hook_runs_total{hook="record",status="success"} 1"#) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        text.contains(r#"flowspec_hook_runs_total{hook="record",status="success"} 1"#)
+    })
+    .await;
     let response = client().get(s.url("/metrics")).send().await.unwrap();
     assert!(
         response.headers()["content-type"]
@@ -542,7 +566,7 @@ impl flowspec_core::ActionFactory for CiFactory {
 }
 
 #[tokio::test]
-async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
+async fn should_count_ci_hook_runs_for_the_dashboard_queries() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(".flowspec/hooks")).unwrap();
     std::fs::write(
@@ -561,7 +585,7 @@ async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
         .unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.sources.events.token = Some(SecretString::from(TOKEN.to_owned()));
+    set(&mut config, "events", "token", TOKEN);
     let server = Server::bind(engine, config, metrics).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -576,22 +600,24 @@ async fn should_count_ci_hook_runs_as_seed_000s_dashboard_expects() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 202);
-    // The metrics reporter hears of the run after the action returns: poll briefly.
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = client()
+    // The metrics reporter hears of the run after the action returns.
+    let metrics = || async {
+        client()
             .get(format!("{base}/metrics"))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        if text.contains(r#"hooks_cicd_triggers_total{status="success"} 1"#) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+            .unwrap()
+    };
+    eventually("the ci run is counted", || async {
+        metrics()
+            .await
+            .contains(r#"hooks_cicd_triggers_total{status="success"} 1"#)
+    })
+    .await;
+    let text = metrics().await;
     assert!(
         text.contains(r#"hooks_cicd_triggers_total{status="success"} 1"#),
         "{text}"
@@ -623,7 +649,7 @@ async fn should_work_mounted_inside_another_axum_app() {
         .await
         .unwrap();
     let mut config = ServerConfig::default();
-    config.sources.events.token = Some(SecretString::from(TOKEN.to_owned()));
+    set(&mut config, "events", "token", TOKEN);
     let receiver = flowspec_server::Receiver::start(engine, config, metrics)
         .await
         .unwrap();
@@ -653,12 +679,7 @@ async fn should_work_mounted_inside_another_axum_app() {
             .unwrap(),
         "bot"
     );
-    for _ in 0..200 {
-        if !recorder.events().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually("the hook ran", || async { !recorder.events().is_empty() }).await;
     assert_eq!(recorder.events()[0].event_type().as_str(), "bot.asked");
     receiver.shutdown().await;
     serving.abort();
@@ -667,8 +688,8 @@ async fn should_work_mounted_inside_another_axum_app() {
 #[tokio::test]
 async fn should_verify_circleci_signatures_and_jenkins_tokens() {
     let s = start(|c| {
-        c.sources.circleci = Some(SecretString::from("circle-secret".to_owned()));
-        c.sources.jenkins = Some(SecretString::from("jenkins-token".to_owned()));
+        set(c, "circleci", "secret", "circle-secret");
+        set(c, "jenkins", "token", "jenkins-token");
     })
     .await;
     let circle = std::fs::read(concat!(

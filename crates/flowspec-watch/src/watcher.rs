@@ -47,6 +47,15 @@ pub trait WatchReporter: Send + Sync {
     fn warning(&self, _message: &str) {}
     /// Shutdown was asked for; `in_flight` files are being finished.
     fn stopping(&self, _in_flight: usize) {}
+    /// A file was looked at and is not complete yet (still open, or still changing):
+    /// it waits.
+    fn pending(&self, _path: &Path) {}
+    /// A file in the directory was looked at and left alone: its name is not one the
+    /// watcher takes (`*.tmp`, `*.part`, dotfiles, other extensions).
+    fn ignored(&self, _path: &Path) {}
+    /// A pass over the directory (polling) or over the files waiting to be complete
+    /// ended.
+    fn pass_done(&self) {}
 }
 
 /// A [`WatchReporter`] that shows nothing.
@@ -529,6 +538,7 @@ impl Watcher {
                     } else {
                         self.recheck_pending(&mut state);
                     }
+                    self.reporter.pass_done();
                 }
                 _ = safety.tick(), if !stopping && !once && state.mode == Mode::Inotify => {
                     if let Err(e) = self.scan(&mut state) {
@@ -571,7 +581,11 @@ impl Watcher {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if classify(&name).is_none() || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            if classify(&name).is_none() {
+                self.reporter.ignored(&entry.path());
                 continue;
             }
             let path = entry.path();
@@ -643,7 +657,10 @@ impl Watcher {
                 self.reporter.warning(&message);
                 Some(identity.mtime_ns)
             }
-            Check::Pending => None,
+            Check::Pending => {
+                self.reporter.pending(path);
+                None
+            }
         }
     }
 
@@ -654,6 +671,7 @@ impl Watcher {
                 if !state.in_flight.contains(&path) {
                     state.unqueue(&path);
                     state.tracker.writing(&path, Instant::now());
+                    self.reporter.pending(&path);
                 }
             }
             FsEvent::Complete(path) if relevant(&path) => state.enqueue(path),
@@ -667,7 +685,7 @@ impl Watcher {
                 });
             }
             FsEvent::Rescan => self.scan(state)?,
-            FsEvent::Writing(_) | FsEvent::Complete(_) => {}
+            FsEvent::Writing(path) | FsEvent::Complete(path) => self.reporter.ignored(&path),
         }
         Ok(())
     }

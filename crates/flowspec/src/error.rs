@@ -74,7 +74,7 @@ pub enum Error {
     Store(#[from] flowspec_core::store::StoreError),
     /// The server's event queue failed.
     #[error(transparent)]
-    Queue(#[from] flowspec_core::queue::QueueError),
+    Queue(#[from] flowspec_server::queue::QueueError),
     /// The CI platform refused or failed a request.
     #[error(transparent)]
     Provider(#[from] ProviderError),

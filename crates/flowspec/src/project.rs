@@ -10,7 +10,6 @@ use flowspec_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, Vars};
 use flowspec_core::engine::open_project_store;
 use flowspec_core::project::Project as Paths;
 use flowspec_core::provider::CiProvider;
-use flowspec_core::queue::{Queue, RetrySchedule};
 use flowspec_core::report::Reporter;
 use flowspec_core::secret::{Masker, looks_secret};
 use flowspec_core::settings::Settings;
@@ -20,6 +19,7 @@ use flowspec_notify::delivery::{self, Notifications};
 use flowspec_providers::config::CiSettings;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::store::ResultsStore;
+use flowspec_server::queue::{Queue, RetrySchedule};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, Result};

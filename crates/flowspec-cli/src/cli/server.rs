@@ -115,9 +115,9 @@ pub enum StatusArg {
     Dead,
 }
 
-impl From<StatusArg> for flowspec_core::queue::QueueStatus {
+impl From<StatusArg> for flowspec_server::queue::QueueStatus {
     fn from(s: StatusArg) -> Self {
-        use flowspec_core::queue::QueueStatus;
+        use flowspec_server::queue::QueueStatus;
         match s {
             StatusArg::Pending => QueueStatus::Pending,
             StatusArg::Running => QueueStatus::Running,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use flowspec_core::EmitOptions;
 use flowspec_core::audit;
-use flowspec_core::queue::{Outcome, Queue, QueueStatus};
+use flowspec_server::queue::{DispatchOutcome, Queue, QueueStatus};
 use serde_json::json;
 
 use super::{Context, Failure, OrFail, interrupted, print_json};
@@ -231,9 +231,9 @@ async fn replay(
             failure = interrupted() => return Err(failure),
         };
         let outcome = if report.failures().is_empty() && !report.is_blocked() {
-            Outcome::Done
+            DispatchOutcome::Done
         } else {
-            Outcome::Failed {
+            DispatchOutcome::Failed {
                 error: report
                     .failures()
                     .iter()

@@ -135,7 +135,10 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
+    // Paused time: the clock only moves when every task waits, so a timeout below
+    // expires exactly when nothing else can happen, and never because the machine
+    // is slow.
+    #[tokio::test(start_paused = true)]
     async fn should_admit_in_ticket_order_one_at_a_time() {
         let gates = Arc::new(Gates::default());
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -162,7 +165,7 @@ mod tests {
         assert_eq!(*log.lock().unwrap(), expected);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn should_let_other_keys_and_wider_gates_run_together() {
         let gates = Gates::default();
         let a = gates.ticket("deploy", "staging".into(), 1).admit().await;

@@ -555,23 +555,38 @@ impl Checker {
     }
 
     fn timeout(&mut self, node: &Node, path: &str) -> Option<Duration> {
-        let seconds = match node.value {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
-            _ => None,
-        };
-        match seconds {
-            Some(s) if s > 0.0 && s <= MAX_TIMEOUT.as_secs_f64() => {
-                Some(Duration::from_secs_f64(s))
+        let parsed = match &node.value {
+            // A negative number is out of range, like zero.
+            Value::Int(i) => Ok(crate::duration::from_secs(*i as f64).unwrap_or_default()),
+            Value::Float(f) if !f.is_nan() => {
+                Ok(crate::duration::from_secs(*f).unwrap_or_default())
             }
-            _ => {
+            Value::String(text) => crate::duration::parse(text).map_err(Some),
+            _ => Err(None),
+        };
+        match parsed {
+            Ok(d) if !d.is_zero() && d <= MAX_TIMEOUT => Some(d),
+            Ok(_) => {
                 let message = format!(
-                    "`timeout` must be a number of seconds between 0 and {}, found {}",
-                    MAX_TIMEOUT.as_secs(),
+                    "`timeout` must be more than 0 and at most {} (one week), found {}",
+                    humantime::format_duration(MAX_TIMEOUT),
                     node
                 );
                 self.error(ConfigErrorKind::InvalidValue, node, path, &message)
-                    .hint("for example `timeout: 600` for ten minutes");
+                    .hint("for example `timeout: 600` or `timeout: 10m` for ten minutes");
+                None
+            }
+            Err(error) => {
+                let message = match error {
+                    Some(e) => format!("`timeout`: {e}"),
+                    None => format!(
+                        "`timeout` must be {}, found {}",
+                        crate::duration::ACCEPTED_FORMS,
+                        node
+                    ),
+                };
+                self.error(ConfigErrorKind::InvalidValue, node, path, &message)
+                    .hint("for example `timeout: 600` or `timeout: 10m` for ten minutes");
                 None
             }
         }

@@ -12,10 +12,24 @@ use flowspec_http::signature::verify_hmac_hex;
 use serde_json::{Map, json};
 
 use super::{
-    Decoded, Reject, Request, Source, duration_secs, json_body, mapped_event, put_field as put,
-    segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, duration_secs, json_body,
+    mapped_event, put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The CircleCI source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "circleci",
+    path: "/webhooks/circleci",
+    scheme: "circleci-signature HMAC",
+    credentials: &[Credential::secret("secret", "CIRCLECI_WEBHOOK_SECRET")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let secret = credentials.first("secret")?;
+    Some(Box::new(CircleciSource::new(secret.clone())))
+}
 
 /// The CircleCI source.
 pub struct CircleciSource {
@@ -30,19 +44,11 @@ impl CircleciSource {
 }
 
 impl Source for CircleciSource {
-    fn name(&self) -> &'static str {
-        "circleci"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/circleci"
-    }
-
-    fn scheme(&self) -> String {
-        "circleci-signature HMAC".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let Some(header) = request.header("circleci-signature") else {
             return Err(Reject::unauthorized(
                 "missing_signature",
@@ -66,7 +72,11 @@ impl Source for CircleciSource {
         Ok(id)
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let payload = json_body(request.body)?;
         let kind = text(&payload, "type").unwrap_or("");
         let id = text(&payload, "id").map(|d| format!("circleci-{d}"));

@@ -1,4 +1,4 @@
-//! `POST /events`: a flowspec event as JSON (seed 000's `curl -X POST .../events`),
+//! `POST /events`: a flowspec event as JSON (`curl -X POST …/events -d '{"event_type": …}'`),
 //! authenticated by a bearer token, an `X-Signature-256` HMAC, or Standard Webhooks.
 //!
 //! The body is one event object, or an array of them. Replays are refused by delivery
@@ -8,12 +8,66 @@
 use std::time::Duration;
 
 use flowspec_core::Event;
-use flowspec_core::secret::ExposeSecret;
-use flowspec_http::signature::{tokens_equal, verify_sha256_header, verify_standard};
+use flowspec_core::secret::{ExposeSecret, SecretString};
+use flowspec_http::signature::{SigningKey, tokens_equal, verify_sha256_header, verify_standard};
 use serde_json::Value;
 
-use super::{Decoded, Reject, Request, Source, json_body};
-use crate::config::{EventsAuth, UnknownEvents};
+use super::{Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, json_body};
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The `/events` source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "events",
+    path: "/events",
+    scheme: "bearer token, X-Signature-256 HMAC or Standard Webhooks",
+    credentials: &[
+        Credential::secret("token", "FLOWSPEC_EVENTS_TOKEN"),
+        Credential::secret("secret", "FLOWSPEC_EVENTS_SECRET"),
+        Credential {
+            key: "signing_keys",
+            variable: None,
+            list: true,
+            check: Some(check_signing_key),
+        },
+    ],
+    build,
+};
+
+fn check_signing_key(value: &str) -> Result<(), String> {
+    SigningKey::parse(value).map(|_| ())
+}
+
+fn build(credentials: &Credentials, config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let auth = EventsAuth {
+        token: credentials.first("token").cloned(),
+        secret: credentials.first("secret").cloned(),
+        signing_keys: credentials
+            .all("signing_keys")
+            .iter()
+            .filter_map(|k| SigningKey::parse(k.expose_secret()).ok())
+            .collect(),
+    };
+    auth.is_configured()
+        .then(|| Box::new(EventsSource::new(auth, config.timestamp_tolerance)) as Box<dyn Source>)
+}
+
+/// How `/events` authenticates (any configured scheme the request satisfies).
+#[derive(Clone, Debug, Default)]
+pub struct EventsAuth {
+    /// `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
+    /// `X-Signature-256: sha256=<hex HMAC of the body>`.
+    pub secret: Option<SecretString>,
+    /// Standard Webhooks keys (`whsec_...`); several for rotation.
+    pub signing_keys: Vec<SigningKey>,
+}
+
+impl EventsAuth {
+    /// Whether any scheme is configured.
+    pub fn is_configured(&self) -> bool {
+        self.token.is_some() || self.secret.is_some() || !self.signing_keys.is_empty()
+    }
+}
 
 /// The `/events` source.
 pub struct EventsSource {
@@ -29,12 +83,8 @@ impl EventsSource {
 }
 
 impl Source for EventsSource {
-    fn name(&self) -> &'static str {
-        "events"
-    }
-
-    fn path(&self) -> &'static str {
-        "/events"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
     fn scheme(&self) -> String {
@@ -51,7 +101,7 @@ impl Source for EventsSource {
         schemes.join(" or ")
     }
 
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let idempotency = request.header("idempotency-key").map(str::to_owned);
         if let Some(signature) = request.header("webhook-signature") {
             if self.auth.signing_keys.is_empty() {
@@ -147,7 +197,11 @@ impl Source for EventsSource {
         ))
     }
 
-    fn decode(&self, request: &Request<'_>, _unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        _unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let items = match json_body(request.body)? {
             Value::Array(items) if items.is_empty() => {
                 return Err(Reject::bad_request(
@@ -178,8 +232,7 @@ impl Source for EventsSource {
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderMap;
-    use flowspec_core::secret::SecretString;
-    use flowspec_http::signature::{SigningKey, sha256_header, standard_signature};
+    use flowspec_http::signature::{sha256_header, standard_signature};
 
     use super::*;
 
@@ -196,8 +249,8 @@ mod tests {
         )
     }
 
-    fn request<'a>(headers: &'a HeaderMap, body: &'a [u8], now: i64) -> Request<'a> {
-        Request {
+    fn request<'a>(headers: &'a HeaderMap, body: &'a [u8], now: i64) -> IncomingRequest<'a> {
+        IncomingRequest {
             headers,
             body,
             query: None,

@@ -3,9 +3,10 @@
 //! | `X-GitHub-Event` | flowspec event |
 //! |---|---|
 //! | `workflow_run` | `ci.requested`, `ci.started`, `ci.completed` (with `conclusion`) |
+//! | `workflow_job` | `ci.job.requested` (queued), `ci.job.started` (in_progress), `ci.job.completed` (with `conclusion`) |
 //! | `check_suite` | `ci.check_suite.<action>` |
 //! | `deployment_status` | `deploy.started`, `deploy.completed`, `deploy.failed` (`deploy.<state>` otherwise) |
-//! | `push` | `git.push` |
+//! | `push` | `git.push`; `git.branch.deleted` for a deleted branch (`deleted: true`, `after` all zeros) |
 //! | `pull_request` | `pr.<action>`, and `pr.merged` for a merged `closed` |
 //! | `ping` | ignored |
 //! | anything else | `github.<event>[.<action>]`, or ignored with `unknown_events: ignore` |
@@ -19,10 +20,24 @@ use flowspec_http::signature::verify_sha256_header;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Decoded, Reject, Request, Source, duration_secs, json_body, mapped_event, put_field as put,
-    segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, duration_secs, is_zero_sha,
+    json_body, mapped_event, put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The GitHub source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "github",
+    path: "/webhooks/github",
+    scheme: "X-Hub-Signature-256 HMAC",
+    credentials: &[Credential::secret("secret", "GITHUB_WEBHOOK_SECRET")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let secret = credentials.first("secret")?;
+    Some(Box::new(GithubSource::new(secret.clone())))
+}
 
 /// The GitHub source.
 pub struct GithubSource {
@@ -37,19 +52,11 @@ impl GithubSource {
 }
 
 impl Source for GithubSource {
-    fn name(&self) -> &'static str {
-        "github"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/github"
-    }
-
-    fn scheme(&self) -> String {
-        "X-Hub-Signature-256 HMAC".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let Some(signature) = request.header("x-hub-signature-256") else {
             return Err(Reject::unauthorized(
                 "missing_signature",
@@ -69,7 +76,11 @@ impl Source for GithubSource {
         Ok(request.header("x-github-delivery").map(str::to_owned))
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let Some(kind) = request.header("x-github-event") else {
             return Err(Reject::bad_request(
                 "missing_event",
@@ -117,7 +128,32 @@ impl Source for GithubSource {
                     "completed" => "ci.completed".to_owned(),
                     "in_progress" => "ci.started".to_owned(),
                     "requested" => "ci.requested".to_owned(),
-                    other => format!("ci.{}", segment(other)),
+                    other => format!("github.workflow_run.{}", segment(other)),
+                }
+            }
+            "workflow_job" => {
+                let job = &payload["workflow_job"];
+                put(&mut fields, "job", job.get("name"));
+                put(&mut fields, "job_id", job.get("id"));
+                put(&mut fields, "run_id", job.get("run_id"));
+                put(&mut fields, "run_attempt", job.get("run_attempt"));
+                put(&mut fields, "workflow", job.get("workflow_name"));
+                put(&mut fields, "status", job.get("status"));
+                put(&mut fields, "conclusion", job.get("conclusion"));
+                put(&mut fields, "branch", job.get("head_branch"));
+                put(&mut fields, "commit", job.get("head_sha"));
+                put(&mut fields, "url", job.get("html_url"));
+                put(&mut fields, "runner", job.get("runner_name"));
+                if let Some(secs) =
+                    duration_secs(text(job, "started_at"), text(job, "completed_at"))
+                {
+                    fields.insert("duration_secs".into(), json!(secs));
+                }
+                match action {
+                    "completed" => "ci.job.completed".to_owned(),
+                    "in_progress" => "ci.job.started".to_owned(),
+                    "queued" => "ci.job.requested".to_owned(),
+                    other => format!("github.workflow_job.{}", segment(other)),
                 }
             }
             "check_suite" => {
@@ -182,7 +218,16 @@ impl Source for GithubSource {
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len);
                 fields.insert("commits".into(), json!(count));
-                "git.push".to_owned()
+                let deleted = payload.get("deleted").and_then(Value::as_bool) == Some(true)
+                    || text(&payload, "after").is_some_and(is_zero_sha);
+                if deleted {
+                    // The branch is gone: there is no commit to speak of.
+                    fields.remove("commit");
+                    fields.remove("commits");
+                    "git.branch.deleted".to_owned()
+                } else {
+                    "git.push".to_owned()
+                }
             }
             "pull_request" => {
                 let pr = &payload["pull_request"];

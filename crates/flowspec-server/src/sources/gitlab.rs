@@ -6,7 +6,7 @@
 //! | `Job Hook` | `ci.job.started`, `ci.job.completed` |
 //! | `Deployment Hook` | `deploy.started`, `deploy.completed`, `deploy.failed` |
 //! | `Merge Request Hook` | `pr.opened`, `pr.merged`, `pr.closed`, `pr.updated`, `pr.<action>` |
-//! | `Push Hook` / `Tag Push Hook` | `git.push` / `git.tag` |
+//! | `Push Hook` / `Tag Push Hook` | `git.push` / `git.tag`; `git.branch.deleted` for a deleted branch (`after` all zeros) |
 //! | anything else | `gitlab.<event>`, or ignored with `unknown_events: ignore` |
 //!
 //! The delivery id (replay protection, event id) is `Idempotency-Key`, stable across
@@ -17,9 +17,24 @@ use flowspec_http::signature::tokens_equal;
 use serde_json::{Map, json};
 
 use super::{
-    Decoded, Reject, Request, Source, json_body, mapped_event, put_field as put, segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, is_zero_sha, json_body,
+    mapped_event, put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The GitLab source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "gitlab",
+    path: "/webhooks/gitlab",
+    scheme: "X-Gitlab-Token",
+    credentials: &[Credential::secret("token", "GITLAB_WEBHOOK_TOKEN")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let token = credentials.first("token")?;
+    Some(Box::new(GitlabSource::new(token.clone())))
+}
 
 /// The GitLab source.
 pub struct GitlabSource {
@@ -32,7 +47,7 @@ impl GitlabSource {
         GitlabSource { token }
     }
 
-    fn delivery(request: &Request<'_>) -> Option<String> {
+    fn delivery(request: &IncomingRequest<'_>) -> Option<String> {
         request
             .header("idempotency-key")
             .or_else(|| request.header("x-gitlab-event-uuid"))
@@ -41,19 +56,11 @@ impl GitlabSource {
 }
 
 impl Source for GitlabSource {
-    fn name(&self) -> &'static str {
-        "gitlab"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/gitlab"
-    }
-
-    fn scheme(&self) -> String {
-        "X-Gitlab-Token".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let Some(token) = request.header("x-gitlab-token") else {
             return Err(Reject::unauthorized(
                 "missing_token",
@@ -69,7 +76,11 @@ impl Source for GitlabSource {
         Ok(GitlabSource::delivery(request))
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let Some(kind) = request.header("x-gitlab-event") else {
             return Err(Reject::bad_request(
                 "missing_event",
@@ -101,13 +112,7 @@ impl Source for GitlabSource {
                 put(&mut fields, "trigger", attrs.get("source"));
                 match status {
                     "success" | "failed" | "canceled" | "skipped" => {
-                        // The vocabulary shared by every source (docs/serve.md).
-                        let conclusion = match status {
-                            "canceled" => "cancelled",
-                            "failed" => "failure",
-                            other => other,
-                        };
-                        fields.insert("conclusion".into(), json!(conclusion));
+                        fields.insert("conclusion".into(), json!(gitlab_conclusion(status)));
                         "ci.completed".to_owned()
                     }
                     "running" => "ci.started".to_owned(),
@@ -121,11 +126,21 @@ impl Source for GitlabSource {
                 put(&mut fields, "stage", payload.get("build_stage"));
                 put(&mut fields, "status", payload.get("build_status"));
                 put(&mut fields, "pipeline_id", payload.get("pipeline_id"));
+                put(&mut fields, "run_id", payload.get("pipeline_id"));
                 put(&mut fields, "branch", payload.get("ref"));
                 put(&mut fields, "commit", payload.get("sha"));
                 put(&mut fields, "duration_secs", payload.get("build_duration"));
+                if let (Some(web), Some(job_id)) = (
+                    text(&payload, "project.web_url").or(text(&payload, "repository.homepage")),
+                    payload.get("build_id").filter(|v| v.is_u64()),
+                ) {
+                    fields.insert("url".into(), json!(format!("{web}/-/jobs/{job_id}")));
+                }
                 match status {
-                    "success" | "failed" | "canceled" | "skipped" => "ci.job.completed".to_owned(),
+                    "success" | "failed" | "canceled" | "skipped" => {
+                        fields.insert("conclusion".into(), json!(gitlab_conclusion(status)));
+                        "ci.job.completed".to_owned()
+                    }
                     "running" => "ci.job.started".to_owned(),
                     _ => "ci.job.requested".to_owned(),
                 }
@@ -184,6 +199,11 @@ impl Source for GitlabSource {
                 put(&mut fields, "pusher", payload.get("user_username"));
                 if kind == "Tag Push Hook" {
                     "git.tag".to_owned()
+                } else if text(&payload, "after").is_some_and(is_zero_sha) {
+                    // The branch is gone: there is no commit to speak of.
+                    fields.remove("commit");
+                    fields.remove("commits");
+                    "git.branch.deleted".to_owned()
                 } else {
                     "git.push".to_owned()
                 }
@@ -204,5 +224,15 @@ impl Source for GitlabSource {
             fields,
             payload,
         )?]))
+    }
+}
+
+/// GitLab's finished statuses in the vocabulary every source shares (docs/serve.md):
+/// `failed` is `failure`, `canceled` is `cancelled`.
+fn gitlab_conclusion(status: &str) -> &str {
+    match status {
+        "canceled" => "cancelled",
+        "failed" => "failure",
+        other => other,
     }
 }

@@ -15,9 +15,24 @@ use flowspec_http::signature::tokens_equal;
 use serde_json::{Map, json};
 
 use super::{
-    Decoded, Reject, Request, Source, json_body, mapped_event, put_field as put, segment, text,
+    Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, json_body, mapped_event,
+    put_field as put, segment, text,
 };
-use crate::config::UnknownEvents;
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// The Jenkins source, as declared in [`super::SOURCES`].
+pub const KIND: SourceKind = SourceKind {
+    name: "jenkins",
+    path: "/webhooks/jenkins",
+    scheme: "token (X-Flowspec-Token or ?token=)",
+    credentials: &[Credential::secret("token", "JENKINS_WEBHOOK_TOKEN")],
+    build,
+};
+
+fn build(credentials: &Credentials, _config: &ServerConfig) -> Option<Box<dyn Source>> {
+    let token = credentials.first("token")?;
+    Some(Box::new(JenkinsSource::new(token.clone())))
+}
 
 /// The Jenkins source.
 pub struct JenkinsSource {
@@ -32,19 +47,11 @@ impl JenkinsSource {
 }
 
 impl Source for JenkinsSource {
-    fn name(&self) -> &'static str {
-        "jenkins"
+    fn kind(&self) -> &'static SourceKind {
+        &KIND
     }
 
-    fn path(&self) -> &'static str {
-        "/webhooks/jenkins"
-    }
-
-    fn scheme(&self) -> String {
-        "token (X-Flowspec-Token or ?token=)".into()
-    }
-
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject> {
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject> {
         let given = request
             .header("x-flowspec-token")
             .map(str::to_owned)
@@ -59,7 +66,11 @@ impl Source for JenkinsSource {
         }
     }
 
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject> {
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject> {
         let payload = json_body(request.body)?;
         let build = &payload["build"];
         let phase = text(build, "phase").unwrap_or("");

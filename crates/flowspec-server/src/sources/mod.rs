@@ -1,4 +1,6 @@
-//! Where events come from: one file per source, the same shape each.
+//! Where events come from: one file per source, the same shape each, and one table,
+//! [`SOURCES`], that declares each source once: its name, path, authentication and
+//! the variables its credentials are read from.
 //!
 //! | source | path | authentication | delivery id (replay protection) |
 //! |---|---|---|---|
@@ -8,8 +10,13 @@
 //! | [`circleci`] | `POST /webhooks/circleci` | `circleci-signature: v1=<hex>` HMAC | the payload's `id` |
 //! | [`jenkins`] | `POST /webhooks/jenkins` | token in `X-Flowspec-Token` or `?token=` | — |
 //!
+//! Each source's variables are in its [`SourceKind`] (`github::KIND.credentials`);
+//! [`default_variables`] lists them all.
+//!
 //! A source authenticates a request (constant-time comparisons; nothing about the
-//! secret in the answer) and maps its body to flowspec events.
+//! secret in the answer) and maps its body to flowspec events. Adding one is a file
+//! here (a [`SourceKind`] constant and a [`Source`] implementation) and a line in
+//! [`SOURCES`].
 
 pub mod circleci;
 pub mod events;
@@ -20,11 +27,88 @@ pub mod jenkins;
 use axum::http::{HeaderMap, StatusCode};
 use flowspec_core::Event;
 
-use crate::config::{ServerConfig, UnknownEvents};
+use crate::config::{Credentials, ServerConfig, UnknownEvents};
+
+/// Every source the server knows, each declared once.
+pub const SOURCES: &[&SourceKind] = &[
+    &events::KIND,
+    &github::KIND,
+    &gitlab::KIND,
+    &circleci::KIND,
+    &jenkins::KIND,
+];
+
+/// A source as declared in [`SOURCES`].
+#[derive(Debug)]
+pub struct SourceKind {
+    /// The name (`github`): the key under `server.sources`, and the `source` of its
+    /// events, metrics and logs.
+    pub name: &'static str,
+    /// The path it is served on (`/webhooks/github`).
+    pub path: &'static str,
+    /// How it authenticates, in a few words (`X-Hub-Signature-256 HMAC`).
+    pub scheme: &'static str,
+    /// Its credentials: the keys of its section, each with its default variable.
+    pub credentials: &'static [Credential],
+    /// Builds the source from its resolved credentials.
+    /// Builds the source from its resolved credentials (`None` without the ones it
+    /// needs).
+    pub build: fn(&Credentials, &ServerConfig) -> Option<Box<dyn Source>>,
+}
+
+impl SourceKind {
+    /// The source named `name`.
+    pub fn named(name: &str) -> Option<&'static SourceKind> {
+        SOURCES.iter().copied().find(|k| k.name == name)
+    }
+
+    /// The default variables of its credentials (`GITHUB_WEBHOOK_SECRET`).
+    pub fn variables(&self) -> impl Iterator<Item = &'static str> {
+        self.credentials.iter().filter_map(|c| c.variable)
+    }
+}
+
+/// Checks a credential's value; the error says what is wrong without the value.
+pub type CheckValue = fn(&str) -> Result<(), String>;
+
+/// One credential of a source: a key of its `server.sources.<name>` section.
+#[derive(Debug)]
+pub struct Credential {
+    /// The key (`secret`, `token`, `signing_keys`).
+    pub key: &'static str,
+    /// The variable read when the section does not write the key.
+    pub variable: Option<&'static str>,
+    /// Whether the key takes a list (several keys for rotation).
+    pub list: bool,
+    /// Checks a value when the config is read (a malformed signing key); the message
+    /// says what is wrong without the value.
+    pub check: Option<CheckValue>,
+}
+
+impl Credential {
+    /// A single secret read from `variable` unless written.
+    pub const fn secret(key: &'static str, variable: &'static str) -> Self {
+        Credential {
+            key,
+            variable: Some(variable),
+            list: false,
+            check: None,
+        }
+    }
+}
+
+/// Every source's default variables, for messages (`GITHUB_WEBHOOK_SECRET, …`).
+pub fn default_variables() -> String {
+    SOURCES
+        .iter()
+        .flat_map(|k| k.variables())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// What a source sees of a request.
 #[derive(Debug)]
-pub struct Request<'a> {
+pub struct IncomingRequest<'a> {
     /// The headers.
     pub headers: &'a HeaderMap,
     /// The raw body, exactly as received (signatures cover these bytes).
@@ -35,7 +119,7 @@ pub struct Request<'a> {
     pub now: i64,
 }
 
-impl Request<'_> {
+impl IncomingRequest<'_> {
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -96,45 +180,44 @@ pub enum Decoded {
 
 /// One intake source.
 pub trait Source: Send + Sync {
+    /// Its declaration in [`SOURCES`].
+    fn kind(&self) -> &'static SourceKind;
+
     /// The name (`github`), used in metrics, logs and the `source` field of events.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.kind().name
+    }
 
     /// The path it is served on.
-    fn path(&self) -> &'static str;
+    fn path(&self) -> &'static str {
+        self.kind().path
+    }
 
     /// How it authenticates, for the startup line.
-    fn scheme(&self) -> String;
+    fn scheme(&self) -> String {
+        self.kind().scheme.to_owned()
+    }
 
     /// Checks the credentials; returns the delivery id used against replays, if any.
-    fn authenticate(&self, request: &Request<'_>) -> Result<Option<String>, Reject>;
+    fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject>;
 
     /// Maps the body to events.
-    fn decode(&self, request: &Request<'_>, unknown: UnknownEvents) -> Result<Decoded, Reject>;
+    fn decode(
+        &self,
+        request: &IncomingRequest<'_>,
+        unknown: UnknownEvents,
+    ) -> Result<Decoded, Reject>;
 }
 
-/// The sources that have a secret configured.
+/// The sources that have a credential configured, in [`SOURCES`] order.
 pub fn enabled(config: &ServerConfig) -> Vec<Box<dyn Source>> {
-    let s = &config.sources;
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    if s.events.is_configured() {
-        sources.push(Box::new(events::EventsSource::new(
-            s.events.clone(),
-            config.timestamp_tolerance,
-        )));
-    }
-    if let Some(secret) = &s.github {
-        sources.push(Box::new(github::GithubSource::new(secret.clone())));
-    }
-    if let Some(token) = &s.gitlab {
-        sources.push(Box::new(gitlab::GitlabSource::new(token.clone())));
-    }
-    if let Some(secret) = &s.circleci {
-        sources.push(Box::new(circleci::CircleciSource::new(secret.clone())));
-    }
-    if let Some(token) = &s.jenkins {
-        sources.push(Box::new(jenkins::JenkinsSource::new(token.clone())));
-    }
-    sources
+    SOURCES
+        .iter()
+        .filter_map(|kind| {
+            let credentials = config.sources.get(kind.name)?;
+            (kind.build)(credentials, config)
+        })
+        .collect()
 }
 
 /// Parses a JSON body, with the position of a syntax error.
@@ -214,9 +297,62 @@ pub(crate) fn put_field(
     }
 }
 
+/// Whether a commit id is all zeros: what forges send as `after` for a deleted branch.
+pub(crate) fn is_zero_sha(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
+
 /// Whole seconds between two RFC 3339 times.
 pub(crate) fn duration_secs(start: Option<&str>, end: Option<&str>) -> Option<i64> {
     let start = chrono::DateTime::parse_from_rfc3339(start?).ok()?;
     let end = chrono::DateTime::parse_from_rfc3339(end?).ok()?;
     Some((end - start).num_seconds()).filter(|s| *s >= 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_declare_each_source_once_with_its_own_path() {
+        for (i, kind) in SOURCES.iter().enumerate() {
+            assert!(
+                SOURCES[..i]
+                    .iter()
+                    .all(|o| o.name != kind.name && o.path != kind.path)
+            );
+            assert!(kind.path.starts_with('/') && !kind.credentials.is_empty());
+            assert_eq!(
+                SourceKind::named(kind.name).map(|k| k.path),
+                Some(kind.path)
+            );
+        }
+        assert!(default_variables().contains("GITHUB_WEBHOOK_SECRET"));
+    }
+
+    /// docs/serve.md's table of sources names each source, its path and variables.
+    #[test]
+    fn should_match_the_sources_in_the_serve_docs() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/serve.md");
+        let doc = std::fs::read_to_string(path).expect("docs/serve.md");
+        for kind in SOURCES {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", kind.name)))
+                .unwrap_or_else(|| panic!("docs/serve.md has no row for `{}`", kind.name));
+            let rows: String = doc
+                .lines()
+                .skip_while(|l| *l != row)
+                .take_while(|l| *l == row || l.starts_with("| |"))
+                .collect();
+            for var in kind.variables() {
+                assert!(
+                    rows.contains(var),
+                    "docs/serve.md: `{}` without {var}",
+                    kind.name
+                );
+            }
+            assert!(doc.contains(kind.path), "docs/serve.md lacks {}", kind.path);
+        }
+    }
 }

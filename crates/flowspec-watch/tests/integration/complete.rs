@@ -79,13 +79,18 @@ async fn should_read_a_slowly_written_file_once_closed_with_inotify() {
     let recorder = Recorder::new();
     // Pauses longer than the poll interval: only the close may make the file complete.
     let watcher = builder(&h.dir(), &recorder).build(engine).unwrap();
-    run_while(&watcher, async {
+    let summary = run_while(&watcher, async {
         write_slowly(&h.dir().join("slow.json"), 4, Duration::from_millis(500)).await;
         wait_until("the file is processed", || !recorder.files().is_empty()).await;
-        // Anything read early would have gone to failed/ by now as invalid JSON.
-        tokio::time::sleep(Duration::from_millis(300)).await;
     })
     .await;
+    // Anything read early would have gone to failed/ as invalid JSON, before the
+    // processed file; a second read would be queued or reported.
+    assert_eq!((summary.failed, summary.left_queued), (0, 0));
+    assert!(
+        recorder.times_pending("slow.json") >= 1,
+        "it waited for the close"
+    );
 
     assert_eq!(recorder.start_info().mode, Mode::Inotify);
     let files = recorder.files();
@@ -110,7 +115,9 @@ async fn should_read_a_slowly_written_file_once_unchanged_when_polling() {
     run_while(&watcher, async {
         write_slowly(&h.dir().join("slow.json"), 6, Duration::from_millis(100)).await;
         wait_until("the file is processed", || !recorder.files().is_empty()).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Two more passes over the directory: none reads it again.
+        let passes = recorder.passes();
+        wait_until("two more passes", || recorder.passes() >= passes + 2).await;
     })
     .await;
 
@@ -145,8 +152,17 @@ async fn should_ignore_temporary_names_and_dotfiles_until_renamed() {
                 )
                 .unwrap();
             }
-            // Several poll intervals: none of them is taken.
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            // The watcher has seen each of them (and, polling, passed over them
+            // twice more): none of them is taken.
+            let names = ["a.json.tmp", "b.json.part", ".c.json", "notes.txt"];
+            wait_until("the watcher has seen every file", || {
+                names.iter().all(|n| recorder.was_ignored(n))
+            })
+            .await;
+            if poll {
+                let passes = recorder.passes();
+                wait_until("two more passes", || recorder.passes() >= passes + 2).await;
+            }
             assert!(
                 recorder.files().is_empty(),
                 "poll={poll}: {:?}",
@@ -206,7 +222,10 @@ async fn should_take_a_file_whose_writer_went_silent_with_a_warning() {
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(br#"{"event_type":"held.open","event_id":"held"}"#)
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        wait_until("the watcher has seen the open file", || {
+            recorder.times_pending("held.json") >= 1
+        })
+        .await;
         assert!(
             recorder.files().is_empty(),
             "an open file waits for its close"

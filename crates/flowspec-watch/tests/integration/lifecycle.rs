@@ -76,10 +76,16 @@ async fn should_leave_a_file_still_being_written_with_once() {
     let recorder = Recorder::new();
     let watcher = builder(&h.dir(), &recorder).build(engine).unwrap();
     let path = h.dir().join("growing.json");
-    let once = watcher.run_once();
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    let once = async {
+        let summary = watcher.run_once().await;
+        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        summary
+    };
+    // A writer that keeps writing, a little at a time, until the run is over.
     let write = async {
         let mut content = String::from("{\"event_type\":\"grow.test\",\"pad\":\"");
-        for _ in 0..8 {
+        while !finished.load(std::sync::atomic::Ordering::SeqCst) {
             content.push_str("xxxx");
             std::fs::write(&path, &content).unwrap();
             tokio::time::sleep(Duration::from_millis(50)).await;

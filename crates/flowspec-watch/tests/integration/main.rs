@@ -109,6 +109,12 @@ pub struct Recorder {
     pub started: Mutex<Vec<StartInfo>>,
     pub files: Mutex<Vec<FileOutcome>>,
     pub warnings: Mutex<Vec<String>>,
+    /// File names the watcher found not complete yet, each time it looked.
+    pub pending: Mutex<Vec<String>>,
+    /// File names the watcher left alone, each time it looked.
+    pub ignored: Mutex<Vec<String>>,
+    /// Passes over the directory or the waiting files.
+    pub passes: std::sync::atomic::AtomicUsize,
 }
 
 impl Recorder {
@@ -118,6 +124,26 @@ impl Recorder {
 
     pub fn files(&self) -> Vec<FileOutcome> {
         self.files.lock().unwrap().clone()
+    }
+
+    /// How many times the watcher found `name` not complete yet.
+    pub fn times_pending(&self, name: &str) -> usize {
+        self.pending
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| *n == name)
+            .count()
+    }
+
+    /// Whether the watcher has looked at `name` and left it alone.
+    pub fn was_ignored(&self, name: &str) -> bool {
+        self.ignored.lock().unwrap().iter().any(|n| n == name)
+    }
+
+    /// Passes so far.
+    pub fn passes(&self) -> usize {
+        self.passes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn start_info(&self) -> StartInfo {
@@ -140,11 +166,27 @@ impl WatchReporter for Recorder {
     fn warning(&self, message: &str) {
         self.warnings.lock().unwrap().push(message.to_owned());
     }
+    fn pending(&self, path: &Path) {
+        self.pending.lock().unwrap().push(name_of(path));
+    }
+    fn ignored(&self, path: &Path) {
+        self.ignored.lock().unwrap().push(name_of(path));
+    }
+    fn pass_done(&self) {
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
-/// Waits (asynchronously) until `condition` holds, for at most 15 s.
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Waits (asynchronously) until `condition` holds; fails after a generous 60 s.
 pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -58,7 +58,7 @@ impl Fixture {
 }
 
 #[test]
-fn should_load_every_seed_000_example_as_written() {
+fn should_load_every_documented_example_as_written() {
     let fx = Fixture::new();
     let yaml = r#"
 hooks:
@@ -325,4 +325,41 @@ fn should_read_concurrency_limits() {
         errors.iter().next().unwrap().key_path(),
         "hooks[0].max_concurrent"
     );
+}
+
+#[test]
+fn should_read_a_timeout_in_seconds_or_with_units() {
+    let fx = Fixture::new();
+    for (written, secs) in [
+        ("600", 600),
+        ("10m", 600),
+        ("1h30m", 5400),
+        ("\"45\"", 45),
+        ("1.5", 1),
+    ] {
+        let yaml = format!(
+            "hooks:\n  - name: a\n    events: [x.y]\n    command: 'true'\n    timeout: {written}\n"
+        );
+        let file = fx
+            .load(&yaml)
+            .unwrap_or_else(|e| panic!("{written}: {}", e.render(false)));
+        assert_eq!(file.hooks[0].timeout().as_secs(), secs, "{written}");
+    }
+}
+
+#[test]
+fn should_locate_a_timeout_that_is_not_a_duration() {
+    let fx = Fixture::new();
+    let errors = fx
+        .load("hooks:\n  - name: a\n    events: [x.y]\n    command: 'true'\n    timeout: soon\n")
+        .unwrap_err();
+    let e = errors.iter().next().unwrap();
+    assert_eq!(e.kind(), ConfigErrorKind::InvalidValue);
+    assert_eq!(e.line_column().map(|(line, _)| line), Some(5));
+    assert!(e.message().contains("`soon` is not a duration"), "{e}");
+    assert!(e.message().contains("`10m`"), "{e}");
+    let long = fx
+        .load("hooks:\n  - name: a\n    events: [x.y]\n    command: 'true'\n    timeout: 8days\n")
+        .unwrap_err();
+    assert!(long.to_string().contains("one week"), "{long}");
 }

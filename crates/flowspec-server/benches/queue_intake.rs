@@ -2,14 +2,14 @@
 //! (fsync before the answer), as `flowspec serve`'s group commit writes them: each
 //! batch is one transaction holding one request per waiting client.
 //!
-//! `cargo bench -p flowspec-core --bench queue_intake [-- EVENTS]`   (default 50,000)
-//! Goal (issue 5): ≥ 10,000 durable accepts per second.
+//! `cargo bench -p flowspec-server --bench queue_intake [-- EVENTS]`   (default 50,000)
+//! Target: ≥ 10,000 durable accepts per second.
 
 use std::time::Instant;
 
 use flowspec_core::Event;
-use flowspec_core::queue::{Enqueued, Incoming, Queue, RetrySchedule};
 use flowspec_core::store::{Durability, Store};
+use flowspec_server::queue::{Enqueued, Incoming, Queue, RetrySchedule};
 
 fn incoming(i: usize) -> Incoming {
     let event = Event::builder("git.push")

@@ -9,6 +9,8 @@
 //! other top-level field is data. Only `event_type` is required: a missing id is
 //! generated (UUIDv7, so ids sort by creation time) and a missing timestamp is now.
 
+pub mod names;
+
 use std::borrow::Borrow;
 use std::fmt;
 
@@ -508,7 +510,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn should_accept_seed_ci_payload_as_event() {
+    fn should_accept_a_ci_payload_as_an_event() {
         let e = Event::from_json(json!({
             "event_type": "deploy.completed",
             "environment": "staging",

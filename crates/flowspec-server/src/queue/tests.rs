@@ -1,0 +1,146 @@
+//! The queue against SQLite.
+use super::*;
+
+async fn queue(schedule: RetrySchedule) -> (tempfile::TempDir, Queue) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("q.db")).await.unwrap();
+    (dir, Queue::open(store, schedule).await.unwrap())
+}
+
+fn incoming(ids: &[&str], delivery: Option<&str>) -> Incoming {
+    Incoming {
+        source: "github".into(),
+        delivery_id: delivery.map(str::to_owned),
+        events: ids
+            .iter()
+            .map(|id| Event::builder("deploy.completed").id(*id).build().unwrap())
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn should_refuse_replayed_deliveries_and_keep_one_copy_per_event_id() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let q = q.with_durability(Durability::Synced);
+    let results = q
+        .enqueue(&[
+            incoming(&["e1"], Some("d1")),
+            incoming(&["e1", "e3"], Some("d2")),
+            incoming(&["e2", "e4"], Some("d1")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        [
+            Enqueued::Stored(vec![Stored::Accepted]),
+            Enqueued::Stored(vec![Stored::Duplicate, Stored::Accepted]),
+            Enqueued::Replayed,
+        ]
+    );
+    assert_eq!(
+        q.list(None, 10).await.unwrap().len(),
+        2,
+        "a replayed request stores none of its events"
+    );
+    q.forget_deliveries(-1).await.unwrap();
+    assert_eq!(
+        q.enqueue(&[incoming(&["e2"], Some("d1"))]).await.unwrap(),
+        [Enqueued::Stored(vec![Stored::Accepted])]
+    );
+}
+
+#[tokio::test]
+async fn should_judge_a_batch_larger_than_one_statement_as_if_stored_one_by_one() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let ids: Vec<String> = (0..1_200).map(|i| format!("e{i}")).collect();
+    let deliveries: Vec<String> = (0..1_200).map(|i| format!("d{i}")).collect();
+    let mut batch: Vec<Incoming> = ids
+        .iter()
+        .zip(&deliveries)
+        .map(|(id, d)| incoming(&[id], Some(d)))
+        .collect();
+    // Repeats that land in later statements than their first copy.
+    batch.push(incoming(&["e3"], Some("d-new")));
+    batch.push(incoming(&["e-new"], Some("d7")));
+    let results = q.enqueue(&batch).await.unwrap();
+    assert_eq!(results.len(), 1_202);
+    assert!(
+        results[..1_200]
+            .iter()
+            .all(|r| *r == Enqueued::Stored(vec![Stored::Accepted]))
+    );
+    assert_eq!(results[1_200], Enqueued::Stored(vec![Stored::Duplicate]));
+    assert_eq!(results[1_201], Enqueued::Replayed);
+    assert_eq!(q.list(None, 2_000).await.unwrap().len(), 1_200);
+}
+
+#[tokio::test]
+async fn should_hand_each_event_to_one_worker_then_retry_then_bury_it() {
+    let schedule = RetrySchedule {
+        max_attempts: 2,
+        base_delay_ms: 0,
+        max_delay_ms: 0,
+    };
+    let (_dir, q) = queue(schedule).await;
+    q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
+    let lease = q.take(None, 60_000).await.unwrap().expect("due");
+    assert_eq!(lease.attempt, 1);
+    assert!(
+        q.take(None, 60_000).await.unwrap().is_none(),
+        "a running event is not handed out twice"
+    );
+    let failed = DispatchOutcome::Failed {
+        error: "exit code 1".into(),
+    };
+    assert_eq!(
+        q.complete(&lease, &failed).await.unwrap(),
+        QueueStatus::Pending
+    );
+    let again = q
+        .take(Some("e1"), 60_000)
+        .await
+        .unwrap()
+        .expect("retry due");
+    assert_eq!(again.attempt, 2);
+    assert_eq!(
+        q.complete(&again, &failed).await.unwrap(),
+        QueueStatus::Dead
+    );
+    let record = q.get("e1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.status, record.last_error.as_deref()),
+        (QueueStatus::Dead, Some("exit code 1"))
+    );
+    q.replay("e1", true).await.unwrap();
+    let replayed = q.take(None, 60_000).await.unwrap().unwrap();
+    assert!(replayed.force);
+    assert_eq!(
+        q.complete(&replayed, &DispatchOutcome::Done).await.unwrap(),
+        QueueStatus::Done
+    );
+}
+
+#[tokio::test]
+async fn should_recover_events_whose_worker_died() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
+    q.take(None, 60_000).await.unwrap().unwrap();
+    // Pretend the taker was a process of this host that no longer exists.
+    let dead_here = format!(
+        "{}|{}|gone",
+        q.store.owner_id().split('|').next().unwrap(),
+        i32::MAX - 3
+    );
+    sqlx::query("UPDATE event_queue SET owner = $1")
+        .bind(dead_here)
+        .execute(&mut *q.store.conn().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(q.recover().await.unwrap(), 1);
+    assert_eq!(
+        q.get("e1").await.unwrap().unwrap().status,
+        QueueStatus::Pending
+    );
+    assert_eq!(q.counts().await.unwrap(), [(QueueStatus::Pending, 1)]);
+}
