@@ -41,13 +41,12 @@
 pub mod action;
 pub mod circleci;
 pub mod common;
-pub mod config;
+pub use flowspec_core::provider::config;
 pub mod custom;
 pub mod download;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
-pub mod results;
 pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;

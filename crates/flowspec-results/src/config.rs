@@ -25,9 +25,9 @@ use std::sync::Arc;
 use flowspec_core::config::{ConfigError, Node, from_node_in};
 use serde::Deserialize;
 
+use crate::auto_retry::AutoRetryPolicy;
 use crate::flaky::FlakyOptions;
 use crate::quarantine::{Quarantine, QuarantineEntry, QuarantineSource};
-use crate::retry::AutoRetryPolicy;
 
 /// The section name in flowspec.yaml.
 pub const SECTION: &str = "results";

@@ -294,7 +294,7 @@ pub fn action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>, Confi
 /// The `retry_flaky:` hook action (auto-retry of flaky failures on `ci.completed`).
 pub fn retry_flaky_factory(project: &Project) -> Result<Arc<dyn ActionFactory>, ConfigErrors> {
     Ok(Arc::new(
-        flowspec_providers::results::RetryFlakyFactory::from_project(
+        flowspec_results::ci::RetryFlakyFactory::from_project(
             project,
             flowspec_providers::registry(),
         )?,

@@ -1,5 +1,6 @@
 //! Integration tests of flowspec-results: one binary, one module per area.
 
+mod ci;
 mod coverage;
 mod dialects;
 mod hostile;

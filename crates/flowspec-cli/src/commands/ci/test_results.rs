@@ -11,7 +11,7 @@ use flowspec_core::provider::{CiProvider, RunId, RunStatus};
 use flowspec_core::secret::Masker;
 use flowspec_core::settings::Settings;
 use flowspec_providers::download::safe_file_name;
-use flowspec_providers::results::{
+use flowspec_results::ci::{
     FetchError, FetchOptions, FetchedResults, RetryError, evaluate_retry, fetch_results,
     gather_failure_context, judge_failed_run, wait_for_restart, write_bundle,
 };
@@ -422,7 +422,7 @@ pub(super) async fn fix(
     })?;
     let markdown = std::path::absolute(&markdown).unwrap_or(markdown);
     let json_file = std::path::absolute(&json_file).unwrap_or(json_file);
-    let mut summary = flowspec_providers::results::fix::summary(&gathered.context);
+    let mut summary = flowspec_results::ci::fix::summary(&gathered.context);
     masker.mask_json(&mut summary);
 
     let mut event = Event::builder("ci.fix.requested")

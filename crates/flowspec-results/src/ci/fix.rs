@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Report;
+use crate::context::{FailureContext, FailureContextBuilder, RunRef};
 use flowspec_core::provider::{CiProvider, Job, ProviderErrorKind, Run, RunStatus};
 use flowspec_core::secret::Masker;
-use flowspec_results::Report;
-use flowspec_results::context::{FailureContext, FailureContextBuilder, RunRef};
 use serde::Serialize;
 use serde_json::{Value, json};
 
