@@ -40,6 +40,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod filter;
+pub mod glob;
 pub mod notifier;
 pub mod output;
 pub mod project;

@@ -95,7 +95,7 @@ impl ArtifactPatterns {
         let name = name.to_lowercase();
         self.patterns
             .iter()
-            .any(|p| crate::quarantine::glob_match(&p.to_lowercase(), &name))
+            .any(|p| flowspec_core::glob::glob_match(&p.to_lowercase(), &name))
     }
 }
 
