@@ -16,7 +16,7 @@
 //!   same pipeline), combined as the table in `docs/ci.md` says; a pipeline whose
 //!   config failed (`state: errored`) is failed with its error messages.
 //! - **Trigger**: `POST /project/{slug}/pipeline` with `branch` or `tag` and
-//!   `parameters` (seed 000 passes `event_type` and `feature`). A ref written
+//!   `parameters` (for example `event_type` and `feature`). A ref written
 //!   `refs/tags/v1` or `tag:v1` is sent as a tag. With a pipeline definition
 //!   (`definition_id`, or a UUID as `--workflow`) the current endpoint
 //!   `POST /project/{slug}/pipeline/run` is used instead. Parameters are strings

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// The normalized status of a workflow (contracts A4.3).
+/// The normalized status of a workflow.
 pub fn map_workflow_status(status: &str) -> RunStatus {
     match status {
         "running" | "failing" => RunStatus::Running,
@@ -15,7 +15,7 @@ pub fn map_workflow_status(status: &str) -> RunStatus {
     }
 }
 
-/// The normalized status of a job (contracts A4.3).
+/// The normalized status of a job.
 pub fn map_job_status(status: &str) -> RunStatus {
     match status {
         "queued" | "not_running" | "blocked" => RunStatus::Queued,

@@ -11,7 +11,7 @@ impl ProviderFactory for Factory {
     }
 
     fn describe(&self) -> &'static str {
-        "Any CI with an HTTP API: URL templates, JSON pointers and a status mapping (seed 002, story 4)"
+        "Any CI with an HTTP API: URL templates, JSON pointers and a status mapping"
     }
 
     fn example_yaml(&self) -> &'static str {

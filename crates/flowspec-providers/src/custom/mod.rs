@@ -1,4 +1,4 @@
-//! A custom HTTP CI (seed 002, story 4): any CI with an HTTP API, described by URL
+//! A custom HTTP CI: any CI with an HTTP API, described by URL
 //! templates and JSON pointers.
 //!
 //! ```yaml

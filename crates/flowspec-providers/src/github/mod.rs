@@ -18,7 +18,7 @@
 //! - `create_workflow_dispatch` drops the response body, which holds the run id
 //!   (`return_run_details`);
 //! - its `Job` model has no `requested` status, so real job lists fail to
-//!   deserialize (contracts A1.4), and it has no rerun, rerun-failed, job-log calls;
+//!   deserialize, and it has no rerun, rerun-failed, job-log calls;
 //! - the raw response keeps the status and headers (rate-limit reset, `Location`).
 //!
 //! Downloads (job logs, artifacts) answer `302` to a short-lived storage URL on

@@ -5,7 +5,7 @@ use super::*;
 /// The GitHub REST API version flowspec speaks.
 pub const API_VERSION: &str = "2022-11-28";
 
-/// The normalized status of a GitHub run or job (contracts A1.3).
+/// The normalized status of a GitHub run or job.
 pub fn map_status(status: Option<&str>, conclusion: Option<&str>) -> (RunStatus, String) {
     let status = status.unwrap_or("unknown");
     let raw = match conclusion {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// The normalized status of a GitLab pipeline or job (contracts A2.3).
+/// The normalized status of a GitLab pipeline or job.
 pub fn map_status(status: &str) -> RunStatus {
     match status {
         "created" | "waiting_for_resource" | "preparing" | "pending" | "scheduled" => {

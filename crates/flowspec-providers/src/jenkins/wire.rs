@@ -11,7 +11,7 @@ pub fn run_id(job: &JobPath, number: u64) -> RunId {
     RunId::new(format!("{job}#{number}"))
 }
 
-/// The normalized status of a build (contracts A3.4): `building` wins; a finished
+/// The normalized status of a build: `building` wins; a finished
 /// build without a result yet is still running.
 pub fn map_build_status(building: bool, result: Option<&str>, unstable: Unstable) -> RunStatus {
     if building {

@@ -1,4 +1,4 @@
-//! Jenkins against a wiremock server following contracts.md A3.
+//! Jenkins against a wiremock server (queue, stages, progressive console, crumbs).
 
 use std::time::Duration;
 

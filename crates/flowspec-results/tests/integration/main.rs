@@ -4,6 +4,7 @@ mod ci;
 mod coverage;
 mod dialects;
 mod hostile;
+mod memory;
 mod postgres;
 mod roundtrip;
 mod store;
