@@ -144,11 +144,7 @@ impl Endpoint for TriggerPipeline<'_> {
     }
 
     fn endpoint(&self) -> Cow<'static, str> {
-        format!(
-            "projects/{}/trigger/pipeline",
-            encode_segment(&self.project)
-        )
-        .into()
+        format!("projects/{}/trigger/pipeline", encode_segment(self.project)).into()
     }
 
     fn body(&self) -> Result<Option<(&'static str, Vec<u8>)>, BodyError> {
