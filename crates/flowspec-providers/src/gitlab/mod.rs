@@ -29,7 +29,7 @@ mod config;
 mod factory;
 mod wire;
 
-use api::*;
+pub use api::*;
 pub use config::*;
 pub use factory::*;
 pub use wire::*;
