@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use crate::event::{Event, FieldValue};
-use crate::selector::glob_match;
+use crate::glob::Glob;
 
 /// All conditions a payload must meet.
 ///
@@ -41,7 +41,7 @@ struct Condition {
 enum Expected {
     Null,
     Exact(Value),
-    Glob(Vec<String>),
+    Glob(Glob),
 }
 
 impl Filter {
@@ -65,9 +65,7 @@ impl Filter {
             .into_iter()
             .map(|v| match v {
                 Value::Null => Expected::Null,
-                Value::String(s) if s.contains('*') => {
-                    Expected::Glob(s.split('*').map(str::to_owned).collect())
-                }
+                Value::String(s) if s.contains('*') => Expected::Glob(Glob::new(s)),
                 other => Expected::Exact(other),
             })
             .collect();
@@ -92,7 +90,7 @@ impl Filter {
                 .map(|e| match e {
                     Expected::Null => Value::Null,
                     Expected::Exact(v) => v.clone(),
-                    Expected::Glob(pieces) => Value::String(pieces.join("*")),
+                    Expected::Glob(glob) => Value::String(glob.as_str().to_owned()),
                 })
                 .collect();
             (c.path.as_str(), values)
@@ -128,7 +126,7 @@ impl Expected {
             #[allow(clippy::cmp_owned)]
             Expected::Exact(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string() == actual,
             Expected::Exact(_) => false,
-            Expected::Glob(pieces) => glob_match(pieces, actual),
+            Expected::Glob(glob) => glob.matches(actual),
         }
     }
 

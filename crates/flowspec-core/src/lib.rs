@@ -41,6 +41,7 @@ pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod filter;
+pub mod glob;
 pub mod notifier;
 pub mod output;
 pub mod project;

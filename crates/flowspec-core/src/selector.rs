@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::event::{EventError, check_dotted_name};
+use crate::glob::Glob;
 
 /// A compiled event type pattern.
 ///
@@ -31,7 +32,7 @@ enum Kind {
     Prefix(String),
     Suffix(String),
     // Literal pieces between stars; the pattern starts and ends with a piece (possibly empty).
-    Glob(Vec<String>),
+    Glob(Glob),
 }
 
 impl EventSelector {
@@ -54,7 +55,7 @@ impl EventSelector {
         } else if stars == 1 && pattern.starts_with('*') {
             Kind::Suffix(pattern[1..].to_owned())
         } else {
-            Kind::Glob(pattern.split('*').map(str::to_owned).collect())
+            Kind::Glob(Glob::new(pattern.as_str()))
         };
         Ok(EventSelector { pattern, kind })
     }
@@ -77,34 +78,9 @@ impl EventSelector {
             Kind::Exact => self.pattern == event_type,
             Kind::Prefix(p) => event_type.len() > p.len() && event_type.starts_with(p.as_str()),
             Kind::Suffix(s) => event_type.len() > s.len() && event_type.ends_with(s.as_str()),
-            Kind::Glob(pieces) => glob_match(pieces, event_type),
+            Kind::Glob(glob) => glob.matches(event_type),
         }
     }
-}
-
-/// Matches `text` against literal `pieces` joined by `*` (each star matching at least
-/// one character when it sits between literals, any run otherwise).
-pub(crate) fn glob_match(pieces: &[String], text: &str) -> bool {
-    let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
-        return true;
-    };
-    if pieces.len() == 1 {
-        return first == text;
-    }
-    if text.len() < first.len() + last.len()
-        || !text.starts_with(first.as_str())
-        || !text.ends_with(last.as_str())
-    {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for piece in &pieces[1..pieces.len() - 1] {
-        match rest.find(piece.as_str()) {
-            Some(i) => rest = &rest[i + piece.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 impl fmt::Debug for EventSelector {

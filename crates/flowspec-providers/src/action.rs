@@ -1,5 +1,5 @@
-//! The `ci:` hook action: trigger a workflow when an event fires (seed 000,
-//! pattern 1), without a script.
+//! The `ci:` hook action: trigger a workflow when an event fires, without a
+//! script.
 //!
 //! ```yaml
 //! hooks:
@@ -23,7 +23,7 @@
 //! `{event.PATH|fallback}` uses `fallback` instead. `{{` writes a literal `{`.
 //!
 //! The hook's audit line gets `target` (platform, workflow, ref) and `response`
-//! (run_id, run_url), like seed 000's `cicd.triggered` example. Follow-up events:
+//! (run_id, run_url), as a `cicd.triggered` hook shows them. Follow-up events:
 //! `ci.triggered` after the trigger, and `ci.completed` when `wait: true` (with
 //! `run_status`). Other hooks can react to them.
 

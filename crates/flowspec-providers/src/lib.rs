@@ -1,8 +1,17 @@
 //! # flowspec-providers
 //!
 //! One [`CiProvider`](flowspec_core::CiProvider) per CI platform, each in its own
-//! file with the same shape (`XConfig`, `XProvider`, a `Factory` registered in
-//! [`BUILTIN`]):
+//! folder with the same inner layout:
+//!
+//! - `mod.rs`: `XProvider`, the [`CiProvider`](flowspec_core::CiProvider)
+//!   implementation;
+//! - `config.rs`: `XConfig`, the validated `config:` and its raw shape;
+//! - `wire.rs`: the API's wire types and the mapping of its statuses to the
+//!   normalized [`RunStatus`](flowspec_core::provider::RunStatus);
+//! - `api.rs`: the requests the provider sends (one method per API call);
+//! - `factory.rs`: the [`ProviderFactory`] (kind, description, example
+//!   configuration and variables), registered in [`BUILTIN`].
+//!
 //!
 //! | module | `provider:` | platform |
 //! |---|---|---|
@@ -13,12 +22,13 @@
 //! | [`custom`] | `custom` | any CI with an HTTP API, configured by URL templates and JSON pointers |
 //!
 //! Shared pieces: [`common`] (tokens, `api_url`, git defaults, HTTP errors,
-//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles),
-//! [`wait`] (adaptive polling until a run ends), [`download`] (streaming and safe
-//! zip unpacking), [`action`] (the `ci:` hook action), [`results`] (test results
-//! through a provider: `ci results`, `ci wait --quarantine/--retry-flaky`, the
-//! `retry_flaky:` hook action, `ci fix`). The trait and model live in
-//! [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
+//! pagination), [`config`] (the `ci:` section of flowspec.yaml with profiles,
+//! re-exported from [`flowspec_core::provider::config`]), [`wait`] (adaptive polling
+//! until a run ends), [`download`] (streaming; safe zip unpacking re-exported from
+//! [`flowspec_core::provider::unzip`]), [`action`] (the `ci:` hook action). Test
+//! results through a provider (`ci results`, `--retry-flaky`, the `retry_flaky:`
+//! hook action, `ci fix`) live in `flowspec_results::ci`. The trait and model live
+//! in [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
 //! ```no_run
 //! use flowspec_core::config::Vars;
@@ -41,18 +51,17 @@
 pub mod action;
 pub mod circleci;
 pub mod common;
-pub mod config;
+pub use flowspec_core::provider::config;
 pub mod custom;
 pub mod download;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
-pub mod results;
 pub mod wait;
 
 use flowspec_core::provider::ProviderFactory;
 
-/// Every provider compiled in. Adding a platform = one file + one line here.
+/// Every provider compiled in. Adding a platform = one folder + one line here.
 pub static BUILTIN: &[&dyn ProviderFactory] = &[
     &github::Factory,
     &gitlab::Factory,
@@ -76,17 +85,6 @@ mod registry_tests {
 
     use super::*;
     use crate::config::CiSettings;
-
-    fn vars() -> Vars {
-        Vars::from_pairs([
-            ("GITHUB_TOKEN", "ghp_example_token"),
-            ("GITLAB_TOKEN", "glpat-example"),
-            ("CIRCLECI_TOKEN", "circle-example"),
-            ("JENKINS_USER", "bot"),
-            ("JENKINS_API_TOKEN", "jenkins-example"),
-            ("CI_TOKEN", "custom-example"),
-        ])
-    }
 
     #[test]
     fn should_have_unique_snake_case_kinds() {
@@ -122,7 +120,7 @@ mod registry_tests {
                     .build(
                         Some(&profile.name),
                         &registry,
-                        &vars(),
+                        &Vars::from_pairs(f.example_vars().iter().copied()),
                         Path::new("/nonexistent"),
                     )
                     .unwrap_or_else(|e| panic!("{}: example does not build: {e}", f.kind()));

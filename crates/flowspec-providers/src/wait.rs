@@ -1,4 +1,4 @@
-//! Waiting for a run to end: adaptive polling (contracts A0.1).
+//! Waiting for a run to end: adaptive polling (start often, back off while nothing changes).
 //!
 //! - Poll the run (not the job list) starting at the provider's
 //!   [`PollInterval::initial`](flowspec_core::provider::PollInterval); while nothing

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use flowspec_core::config::{ConfigError, Node, from_node_in};
 use serde::Deserialize;
 
+use crate::auto_retry::AutoRetryPolicy;
 use crate::flaky::FlakyOptions;
 use crate::quarantine::{Quarantine, QuarantineEntry, QuarantineSource};
-use crate::retry::AutoRetryPolicy;
 
 /// The section name in flowspec.yaml.
 pub const SECTION: &str = "results";
@@ -95,7 +95,7 @@ impl ArtifactPatterns {
         let name = name.to_lowercase();
         self.patterns
             .iter()
-            .any(|p| crate::quarantine::glob_match(&p.to_lowercase(), &name))
+            .any(|p| flowspec_core::glob::glob_match(&p.to_lowercase(), &name))
     }
 }
 

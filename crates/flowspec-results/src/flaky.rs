@@ -83,7 +83,7 @@ impl RunSample {
 /// One test's outcome in one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Outcome {
+pub struct TestOutcome {
     /// The run's key.
     pub run_key: String,
     /// The test id.
@@ -96,7 +96,7 @@ pub struct Outcome {
     pub message: Option<String>,
 }
 
-impl Outcome {
+impl TestOutcome {
     /// An outcome.
     pub fn new(
         run_key: impl Into<String>,
@@ -105,7 +105,7 @@ impl Outcome {
         flaky: bool,
         message: Option<String>,
     ) -> Self {
-        Outcome {
+        TestOutcome {
             run_key: run_key.into(),
             test: test.into(),
             status,
@@ -168,7 +168,7 @@ pub struct FlakyReport {
 /// interest (those that failed or were flaky somewhere; passing ones may be left out).
 ///
 /// ```
-/// use flowspec_results::flaky::{analyze, FlakyOptions, Outcome, RunSample};
+/// use flowspec_results::flaky::{analyze, FlakyOptions, TestOutcome, RunSample};
 /// use flowspec_results::model::Status;
 ///
 /// let runs = [
@@ -176,14 +176,18 @@ pub struct FlakyReport {
 ///     RunSample::new("r2", "101-retry", Some("abc".into()), 10, 0),
 /// ];
 /// let outcomes = [
-///     Outcome::new("r1", "net::dns", Status::Failed, false, Some("timeout".into())),
-///     Outcome::new("r2", "net::dns", Status::Passed, false, None),
+///     TestOutcome::new("r1", "net::dns", Status::Failed, false, Some("timeout".into())),
+///     TestOutcome::new("r2", "net::dns", Status::Passed, false, None),
 /// ];
 /// let report = analyze(&runs, &outcomes, &FlakyOptions::default());
 /// assert_eq!(report.flaky[0].test, "net::dns");
 /// assert_eq!(report.flaky[0].same_commit_flips, 1);
 /// ```
-pub fn analyze(runs: &[RunSample], outcomes: &[Outcome], options: &FlakyOptions) -> FlakyReport {
+pub fn analyze(
+    runs: &[RunSample],
+    outcomes: &[TestOutcome],
+    options: &FlakyOptions,
+) -> FlakyReport {
     let mut report = FlakyReport::default();
     // Oldest first: the order of `runs` reversed (newest first is the store's order).
     let mut order: HashMap<&str, usize> = HashMap::new();
@@ -201,7 +205,7 @@ pub fn analyze(runs: &[RunSample], outcomes: &[Outcome], options: &FlakyOptions)
     report.outages.reverse();
     report.runs_considered = order.len();
 
-    let mut by_test: BTreeMap<&str, Vec<(usize, &Outcome)>> = BTreeMap::new();
+    let mut by_test: BTreeMap<&str, Vec<(usize, &TestOutcome)>> = BTreeMap::new();
     for outcome in outcomes {
         if outcome.status == Status::Skipped {
             continue;
@@ -284,11 +288,11 @@ mod tests {
         )
     }
 
-    fn out(run: &str, test: &str, status: Status) -> Outcome {
+    fn out(run: &str, test: &str, status: Status) -> TestOutcome {
         let message = status
             .is_failure()
             .then(|| format!("{test} failed in {run}"));
-        Outcome::new(run, test, status, false, message)
+        TestOutcome::new(run, test, status, false, message)
     }
 
     use Status::{Failed as F, Passed as P};
@@ -325,7 +329,7 @@ mod tests {
             out("r3", "a::fixed", P),
         ];
         // Passed on a rerun inside one run.
-        outcomes.push(Outcome::new(
+        outcomes.push(TestOutcome::new(
             "r5",
             "a::rerun",
             Status::Passed,

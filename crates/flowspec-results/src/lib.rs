@@ -17,8 +17,13 @@
 //! - [`flaky`]: flaky (failed and passed on one commit, or passed on a rerun) versus
 //!   broken (always fails) tests over recent runs, ignoring outages.
 //! - [`quarantine`]: known-flaky tests whose failures alone do not fail a check;
-//!   [`retry::AutoRetryPolicy`]: whether to retry a failed CI run.
+//!   [`auto_retry::AutoRetryPolicy`]: whether to retry a failed CI run.
 //! - [`context::FailureContext`]: the Markdown/JSON bundle a fixer receives.
+//! - [`ci`]: all of the above through any
+//!   [`CiProvider`](flowspec_core::provider::CiProvider): fetch a run's report
+//!   artifacts into the store, judge a failed run against the quarantine, retry the
+//!   failed jobs of a flaky run (and the `retry_flaky:` hook action), gather the
+//!   failure-context bundle.
 //! - [`config::ResultsConfig`]: the `results:` section of `.flowspec/flowspec.yaml`.
 //!
 //! ## Example
@@ -51,6 +56,8 @@
 //! Minimum supported Rust version: 1.89.
 #![deny(missing_docs)]
 
+pub mod auto_retry;
+pub mod ci;
 pub mod config;
 pub mod context;
 pub mod coverage;
@@ -60,7 +67,6 @@ pub mod junit;
 pub mod model;
 pub mod quarantine;
 mod report;
-pub mod retry;
 pub mod store;
 #[cfg(any(test, feature = "proptest"))]
 pub mod testing;

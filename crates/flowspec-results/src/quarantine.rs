@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use flowspec_core::glob::glob_match;
 use serde::{Deserialize, Serialize};
 
 use crate::model::FailedTest;
@@ -140,26 +141,6 @@ pub fn check(
     }
     outcome.passed = outcome.blocking.is_empty() && !partial;
     outcome
-}
-
-/// `*` matches any run of characters; everything else literally.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(i) => rest = &rest[i + middle.len()..],
-            None => return false,
-        }
-    }
-    text.len() >= first.len() + last.len()
 }
 
 #[cfg(test)]

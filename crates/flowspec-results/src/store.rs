@@ -29,7 +29,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 use crate::coverage::{Coverage, CoverageTotals, FileCoverage};
 use crate::error::ResultsError;
-use crate::flaky::{FlakyOptions, FlakyReport, Outcome, RunSample, analyze};
+use crate::flaky::{FlakyOptions, FlakyReport, RunSample, TestOutcome, analyze};
 use crate::model::{FailedTest, FailureKind, SlowTest, Status, SuiteSummary, TestCase, Totals};
 use crate::quarantine::{QuarantineEntry, QuarantineSource};
 use crate::report::{ParseOptions, Report, ReportBuilder};
@@ -625,7 +625,7 @@ impl ResultsStore {
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in &rows {
             let status: String = row.try_get("status")?;
-            outcomes.push(Outcome::new(
+            outcomes.push(TestOutcome::new(
                 row.try_get::<String, _>("run_key")?,
                 row.try_get::<String, _>("test_id")?,
                 Status::parse(&status).unwrap_or(Status::Failed),

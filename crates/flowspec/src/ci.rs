@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use flowspec_core::provider::{Artifact, CiProvider, Job, LogChunk, PollInterval, RunId};
 use flowspec_providers::download::{UnzipLimits, safe_file_name, unzip_with};
-use flowspec_providers::results::{
+use flowspec_providers::wait::{Verdict, WaitOptions, WaitOutcome, WaitUpdate, wait_for_run};
+use flowspec_results::Report;
+use flowspec_results::ci::{
     FetchOptions, FetchedResults, RetryEvaluation, evaluate_retry, fetch_results, judge_failed_run,
     wait_for_restart,
 };
-use flowspec_providers::wait::{Verdict, WaitOptions, WaitOutcome, WaitUpdate, wait_for_run};
-use flowspec_results::Report;
 use serde_json::{Value, json};
 use tokio::io::AsyncWrite;
 
@@ -481,7 +481,7 @@ pub struct FixBundle {
     /// The short summary sent in the event (secrets masked).
     pub summary: Value,
     /// The failures and log excerpts, and the failed jobs' logs.
-    pub gathered: flowspec_providers::results::fix::Gathered,
+    pub gathered: flowspec_results::ci::fix::Gathered,
     /// Why the run's test results are missing from the bundle, if they are.
     pub results_missing: Option<String>,
     /// The dispatch of `ci.fix.requested`, when an engine was given.
@@ -499,8 +499,8 @@ pub async fn fix(
     output: Option<&Path>,
     engine: Option<&flowspec_core::Engine>,
 ) -> Result<FixBundle> {
-    use flowspec_providers::results::{gather_failure_context, write_bundle};
     use flowspec_results::ResultsError;
+    use flowspec_results::ci::{gather_failure_context, write_bundle};
     use flowspec_results::store::RunSelector;
 
     let results = project.results().await?;
@@ -516,7 +516,7 @@ pub async fn fix(
             let options = fetch_options(&results, provider, &run.id).await?;
             match fetch_results(provider, run, &results.store, &options).await {
                 Ok(f) => Some(f.ingested.report),
-                Err(flowspec_providers::results::FetchError::Provider(e)) => return Err(e.into()),
+                Err(flowspec_results::ci::FetchError::Provider(e)) => return Err(e.into()),
                 Err(e) => {
                     results_missing = Some(masker.mask(&e.to_string()).into_owned());
                     None
@@ -537,7 +537,7 @@ pub async fn fix(
         .map_err(|e| Error::io(format!("cannot write the bundle to {}", dir.display()), e))?;
     let markdown = std::path::absolute(&markdown).unwrap_or(markdown);
     let json_file = std::path::absolute(&json_file).unwrap_or(json_file);
-    let mut summary = flowspec_providers::results::fix::summary(&gathered.context);
+    let mut summary = flowspec_results::ci::fix::summary(&gathered.context);
     masker.mask_json(&mut summary);
 
     let mut event = flowspec_core::Event::builder("ci.fix.requested")

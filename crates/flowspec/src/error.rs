@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use flowspec_core::config::{ConfigErrors, DotenvError};
 use flowspec_core::provider::{ProviderError, ProviderErrorKind};
 use flowspec_providers::download::UnzipError;
-use flowspec_providers::results::{FetchError, RetryError};
 use flowspec_results::ResultsError;
+use flowspec_results::ci::{FetchError, RetryError};
 use thiserror::Error;
 
 /// What went wrong, in the terms a program reacts to (the CLI maps each to an exit code).

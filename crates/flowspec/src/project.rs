@@ -56,7 +56,7 @@ fn ci_action(project: &Project) -> Result<Arc<dyn ActionFactory>> {
 
 fn retry_flaky_action(project: &Project) -> Result<Arc<dyn ActionFactory>> {
     Ok(Arc::new(
-        flowspec_providers::results::RetryFlakyFactory::from_project(
+        flowspec_results::ci::RetryFlakyFactory::from_project(
             &project.paths,
             flowspec_providers::registry(),
         )?,

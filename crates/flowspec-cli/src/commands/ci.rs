@@ -470,11 +470,7 @@ impl WaitObserver for WaitView<'_> {
             view.finish();
         }
     }
-    fn retry_decision(
-        &mut self,
-        run: &RunId,
-        evaluation: &flowspec_providers::results::RetryEvaluation,
-    ) {
+    fn retry_decision(&mut self, run: &RunId, evaluation: &flowspec_results::ci::RetryEvaluation) {
         if !self.json {
             outln!("run {run} failed — {}", evaluation.decision.describe());
         }

@@ -24,6 +24,13 @@ pub trait ProviderFactory: Send + Sync {
     /// tests: it must parse and build).
     fn example_yaml(&self) -> &'static str;
 
+    /// The variables [`example_yaml`](Self::example_yaml) needs to build (its
+    /// token variables, with example values): generic tests build every registered
+    /// example with them. Default: none.
+    fn example_vars(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
     /// Validates `config` (the node under `config:`) and builds the provider. Must not
     /// touch the network: problems are reported with their file, line and key path.
     fn build(
@@ -42,6 +49,9 @@ impl<T: ProviderFactory + ?Sized> ProviderFactory for &T {
     }
     fn example_yaml(&self) -> &'static str {
         (**self).example_yaml()
+    }
+    fn example_vars(&self) -> &'static [(&'static str, &'static str)] {
+        (**self).example_vars()
     }
     fn build(
         &self,

@@ -10,6 +10,11 @@
 //!   variable, not found with what exists, rate limited with the reset time...).
 //! - [`factory`]: [`ProviderFactory`] (one per platform, listed in
 //!   `flowspec_providers::BUILTIN`) and [`ProviderRegistry`].
+//! - [`config`]: [`CiSettings`](config::CiSettings), the `ci:` section of
+//!   `.flowspec/flowspec.yaml` (one CI or named profiles), building a provider
+//!   through a registry.
+//! - [`unzip`]: safe unpacking of a downloaded artifact (no entry outside the
+//!   target folder, size and entry limits).
 //!
 //! The implementations live in the `flowspec-providers` crate.
 //!
@@ -50,9 +55,11 @@
 //! # });
 //! ```
 
+pub mod config;
 pub mod error;
 pub mod factory;
 pub mod model;
+pub mod unzip;
 
 use std::fmt;
 use std::path::Path;
@@ -72,7 +79,7 @@ pub use model::{
 /// A writer for artifact downloads.
 pub type ArtifactSink<'a> = dyn AsyncWrite + Unpin + Send + 'a;
 
-/// How often to poll a run while waiting for it (A0.1 of the contracts: start at
+/// How often to poll a run while waiting for it (start at
 /// `initial`, back off while nothing changes, never beyond `max`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,4 +1,4 @@
-//! CircleCI against a wiremock server following contracts.md A4.
+//! CircleCI against a wiremock server (API v2 and the v1.1 step output).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -152,7 +152,7 @@ async fn mount_jobs(server: &MockServer) {
 }
 
 #[tokio::test]
-async fn should_trigger_a_pipeline_with_seed_parameters_on_a_branch() {
+async fn should_trigger_a_pipeline_with_parameters_on_a_branch() {
     let (server, provider) = setup().await;
     Mock::given(method("POST"))
         .and(path(api("project/gh/acme/app/pipeline")))

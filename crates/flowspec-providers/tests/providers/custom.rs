@@ -1,4 +1,4 @@
-//! The custom HTTP CI (seed 002, story 4) against a wiremock server.
+//! The custom HTTP CI against a wiremock server.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,8 +19,8 @@ const VARS: &[(&str, &str)] = &[
     ("CI_KEY", "key-s3cret"),
 ];
 
-/// Seed 002's shape exactly, against `server`.
-fn seed_yaml(server: &MockServer) -> String {
+/// The minimal configuration (URL templates and pointers only), against `server`.
+fn minimal_yaml(server: &MockServer) -> String {
     format!(
         "trigger_url: {0}/api/trigger\nstatus_url: {0}/api/status/{{run_id}}\nauth:\n  type: bearer\n  token: ${{CI_TOKEN}}\n",
         server.uri()
@@ -30,14 +30,14 @@ fn seed_yaml(server: &MockServer) -> String {
 async fn setup_with(extra: &str) -> (MockServer, CustomProvider) {
     let server = MockServer::start().await;
     fallback(&server).await;
-    let yaml = format!("{}{extra}", seed_yaml(&server));
+    let yaml = format!("{}{extra}", minimal_yaml(&server));
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx))
         .unwrap()
         .with_http(fast_http());
     (server, provider)
 }
 
-/// Everything optional configured, on top of seed 002's shape.
+/// Everything optional configured, on top of the minimal configuration.
 async fn full() -> (MockServer, CustomProvider) {
     let server = MockServer::start().await;
     let u = server.uri();
@@ -45,7 +45,7 @@ async fn full() -> (MockServer, CustomProvider) {
         "pointers:\n  run_id: /run/id\n  status: /run/state\n  url: /run/web_url\n  artifacts: /files\n  artifact_url: /href\nstatus_map:\n  Green: success\n  Red: failed\n  Amber: running\nlogs_url: {u}/api/runs/{{run_id}}/log?offset={{offset}}\ncancel_url: {u}/api/runs/{{run_id}}/cancel\nretry_url: {u}/api/runs/{{run_id}}/retry?scope={{scope}}&job={{job_id}}\nartifacts_url: {u}/api/runs/{{run_id}}/artifacts\n"
     );
     fallback(&server).await;
-    let yaml = format!("{}{extra}", seed_yaml(&server));
+    let yaml = format!("{}{extra}", minimal_yaml(&server));
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx))
         .unwrap()
         .with_http(fast_http());
@@ -53,7 +53,7 @@ async fn full() -> (MockServer, CustomProvider) {
 }
 
 #[tokio::test]
-async fn should_trigger_with_seed_002_config_and_the_default_body() {
+async fn should_trigger_with_the_minimal_config_and_the_default_body() {
     let (server, provider) = setup_with("").await;
     Mock::given(method("POST"))
         .and(path("/api/trigger"))
@@ -235,7 +235,7 @@ async fn should_cut_a_whole_log_at_the_offset_without_an_offset_placeholder() {
     let server = MockServer::start().await;
     let yaml = format!(
         "{}logs_url: {}/log/{{run_id}}\n",
-        seed_yaml(&server),
+        minimal_yaml(&server),
         server.uri()
     );
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx)).unwrap();
@@ -373,7 +373,7 @@ async fn should_name_the_key_that_enables_what_is_not_configured() {
     let server = MockServer::start().await;
     let yaml = format!(
         "{}retry_url: {}/r/{{run_id}}\n",
-        seed_yaml(&server),
+        minimal_yaml(&server),
         server.uri()
     );
     let provider = with_cx(VARS, |cx| CustomProvider::from_node(&node(&yaml), cx)).unwrap();

@@ -1,4 +1,4 @@
-//! GitHub Actions against a wiremock server (contracts A1).
+//! GitHub Actions against a wiremock server.
 
 use std::time::Duration;
 
@@ -626,4 +626,101 @@ async fn should_explain_that_a_finished_run_cannot_be_cancelled() {
     let err = provider.cancel(&RunId::new("5")).await.unwrap_err();
     assert_eq!(err.kind(), ProviderErrorKind::InvalidRequest);
     assert!(err.to_string().contains("already finished"), "{err}");
+}
+
+/// Whether a dispatch body asks for the run details (github.com's
+/// `return_run_details`).
+fn asks_for_run_details(request: &wiremock::Request) -> bool {
+    serde_json::from_slice::<Value>(&request.body)
+        .is_ok_and(|body| body.get("return_run_details").is_some())
+}
+
+#[tokio::test]
+async fn should_fall_back_to_the_correlation_lookup_when_an_older_server_refuses_return_run_details()
+ {
+    let (server, provider) = setup().await;
+    let provider = provider.with_correlation_input("flowspec_run_id");
+    // GitHub Enterprise Server before the run-details answer: the key is unknown.
+    Mock::given(method("POST"))
+        .and(path(format!("{REPO}/actions/workflows/ci.yml/dispatches")))
+        .and(asks_for_run_details)
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Invalid request.\n\n\"return_run_details\" is not a permitted key.",
+            "documentation_url": "https://docs.github.com/enterprise-server@3.14/rest/actions/workflows#create-a-workflow-dispatch-event",
+            "status": "422"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{REPO}/actions/workflows/ci.yml/dispatches")))
+        .and(|request: &wiremock::Request| !asks_for_run_details(request))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO}/actions/workflows/ci.yml/runs")))
+        .and(query_param("event", "workflow_dispatch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": 2,
+            "workflow_runs": [
+                run_json(41, "queued", None, "CI fs-other"),
+                run_json(40, "queued", None, "CI fs-ghes"),
+            ]
+        })))
+        .mount(&server)
+        .await;
+    let run = provider
+        .trigger(
+            &TriggerRequest::new("ci.yml")
+                .input("feature", "auth")
+                .correlation_id("fs-ghes"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.id.as_str(), run.discovery),
+        ("40", Some(RunDiscovery::Correlation)),
+        "the run is found by its correlation id"
+    );
+    let requests = server.received_requests().await.unwrap();
+    let dispatches: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(body_of)
+        .collect();
+    assert_eq!(dispatches.len(), 2, "one refused dispatch, one resent");
+    assert_eq!(dispatches[0]["return_run_details"], true);
+    assert!(
+        dispatches[1].get("return_run_details").is_none(),
+        "the resent dispatch drops the key: {}",
+        dispatches[1]
+    );
+    assert_eq!(dispatches[1]["inputs"], dispatches[0]["inputs"]);
+    assert_eq!(dispatches[1]["inputs"]["flowspec_run_id"], "fs-ghes");
+    assert_eq!(dispatches[1]["inputs"]["feature"], "auth");
+}
+
+#[tokio::test]
+async fn should_not_resend_a_dispatch_refused_for_another_reason() {
+    let (server, provider) = setup().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{REPO}/actions/workflows/ci.yml/dispatches")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Unexpected inputs provided: [\"feature\"]",
+            "status": "422"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = provider
+        .trigger(&TriggerRequest::new("ci.yml").input("feature", "auth"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ProviderErrorKind::InvalidRequest);
+    assert!(
+        err.to_string().contains("Unexpected inputs provided"),
+        "{err}"
+    );
 }

@@ -1,4 +1,4 @@
-//! GitLab CI against a wiremock server (contracts A2).
+//! GitLab CI against a wiremock server.
 
 use flowspec_core::provider::{
     Artifact, CiProvider, CommitState, CommitStatus, JobId, ProviderErrorKind, RetryScope,

@@ -1,4 +1,4 @@
-//! Jenkins against a wiremock server following contracts.md A3.
+//! Jenkins against a wiremock server (queue, stages, progressive console, crumbs).
 
 use std::time::Duration;
 
@@ -654,51 +654,4 @@ fn should_keep_the_token_out_of_debug_output() {
     assert!(!debug.contains("s3cret"), "{debug}");
     assert!(debug.contains("JENKINS_API_TOKEN"), "{debug}");
     let _ = Artifact::new("x", "x");
-}
-
-#[tokio::test]
-async fn should_keep_the_console_once_in_a_fix_bundle_when_several_stages_failed() {
-    let (server, provider) = setup().await;
-    Mock::given(path("/job/team/job/app/57/api/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(build_json(false, Some("FAILURE"))))
-        .mount(&server)
-        .await;
-    Mock::given(path("/job/team/job/app/57/wfapi/describe"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "57", "name": "#57", "status": "FAILED",
-            "stages": [
-                {"id": "14", "name": "Unit", "status": "FAILED", "startTimeMillis": 1710928810000u64, "durationMillis": 6000},
-                {"id": "20", "name": "Integration", "status": "FAILED", "startTimeMillis": 1710928816000u64, "durationMillis": 9000}
-            ]
-        })))
-        .mount(&server)
-        .await;
-    // Jenkins has one console per build: every stage's log is the same text.
-    let console = format!(
-        "[Pipeline] sh\nerror: linker failed\n{}Finished: FAILURE\n",
-        "[Pipeline] echo\n".repeat(20)
-    );
-    Mock::given(path("/job/team/job/app/57/logText/progressiveText"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("x-text-size", console.len().to_string().as_str())
-                .set_body_string(console),
-        )
-        .mount(&server)
-        .await;
-    let run = provider.get_run(&RunId::new("57")).await.unwrap();
-    let gathered = flowspec_providers::results::gather_failure_context(
-        &provider,
-        &run,
-        None,
-        &flowspec_core::secret::Masker::new(Vec::<String>::new()),
-    )
-    .await;
-    assert_eq!(gathered.jobs.len(), 2, "both failed stages are listed");
-    assert_eq!(
-        gathered.context.log_errors.len(),
-        1,
-        "the shared console is searched once: {:?}",
-        gathered.context.log_errors
-    );
 }

@@ -1,12 +1,11 @@
-//! Wiremock tests of each CI provider, one module per platform, following
-//! `contracts.md` (paths, headers, bodies, pagination, error bodies).
+//! Wiremock tests of each CI provider, one module per platform: the platform's
+//! paths, headers, bodies, pagination and error bodies.
 
 mod circleci;
 mod custom;
 mod github;
 mod gitlab;
 mod jenkins;
-mod results;
 mod support;
 
 use std::time::Duration;

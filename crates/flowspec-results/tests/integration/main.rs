@@ -1,8 +1,10 @@
 //! Integration tests of flowspec-results: one binary, one module per area.
 
+mod ci;
 mod coverage;
 mod dialects;
 mod hostile;
+mod memory;
 mod postgres;
 mod roundtrip;
 mod store;

@@ -1,10 +1,10 @@
 //! `ci wait --quarantine`: whether a failed run's failures are all quarantined.
 
-use flowspec_results::Report;
-use flowspec_results::ResultsError;
-use flowspec_results::config::ResultsConfig;
-use flowspec_results::quarantine::{self, CheckOutcome};
-use flowspec_results::store::ResultsStore;
+use crate::Report;
+use crate::ResultsError;
+use crate::config::ResultsConfig;
+use crate::quarantine::{self, CheckOutcome};
+use crate::store::ResultsStore;
 use serde::Serialize;
 
 /// The quarantine's verdict on a failed run.

@@ -1,4 +1,4 @@
-//! CI results through a provider: the wiring between [`flowspec_results`] (parsing,
+//! CI results through a provider: the wiring between this crate (parsing,
 //! the results store, quarantine, the auto-retry policy, failure context) and any
 //! [`CiProvider`](flowspec_core::provider::CiProvider). Everything goes through the
 //! trait, so every platform (GitHub, GitLab, Jenkins, CircleCI, custom) is covered.

@@ -21,6 +21,8 @@
 
 use std::sync::Arc;
 
+use crate::config::ResultsConfig;
+use crate::store::ResultsStore;
 use async_trait::async_trait;
 use flowspec_core::Project;
 use flowspec_core::action::{Action, ActionContext, ActionFactory, ActionOutcome, BuildContext};
@@ -31,14 +33,12 @@ use flowspec_core::event::{Event, FieldValue};
 use flowspec_core::output::Stream;
 use flowspec_core::provider::{CiProvider, ProviderRegistry, RunId, RunStatus};
 use flowspec_core::settings::Settings;
-use flowspec_results::config::ResultsConfig;
-use flowspec_results::store::ResultsStore;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
 use super::auto_retry::evaluate_retry;
-use crate::config::CiSettings;
+use flowspec_core::provider::config::CiSettings;
 
 /// The hooks.yaml value under `retry_flaky:`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -68,7 +68,7 @@ impl RetryFlakyFactory {
         let settings = Settings::load(&project.settings_file)?;
         let ci = CiSettings::from_settings(&settings)?;
         let results = ResultsConfig::from_node(
-            settings.section(flowspec_results::config::SECTION),
+            settings.section(crate::config::SECTION),
             settings.file().unwrap_or(&project.settings_file),
             settings.text(),
         )?;
@@ -286,7 +286,7 @@ impl Action for RetryFlakyAction {
             &format!("run {run_id}: {}\n", evaluation.decision.describe()),
         );
         let mut outcome = ActionOutcome::success().with_detail("auto_retry", evaluation.to_json());
-        if let (Some(retried), flowspec_results::retry::RetryDecision::Retry { retry, tests }) =
+        if let (Some(retried), crate::auto_retry::AutoRetryVerdict::Retry { retry, tests }) =
             (&evaluation.retried, &evaluation.decision)
         {
             let mut follow_up = Event::builder("ci.retried")

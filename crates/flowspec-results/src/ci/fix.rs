@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Report;
+use crate::context::{FailureContext, FailureContextBuilder, RunRef};
 use flowspec_core::provider::{CiProvider, Job, ProviderErrorKind, Run, RunStatus};
 use flowspec_core::secret::Masker;
-use flowspec_results::Report;
-use flowspec_results::context::{FailureContext, FailureContextBuilder, RunRef};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -86,13 +86,14 @@ pub async fn gather_failure_context(
             error: Some(masker.mask(&e.to_string()).into_owned()),
         }),
     }
-    let mut reference = RunRef::default();
-    reference.run_id = Some(run.id.to_string());
-    reference.attempt = run.attempt;
-    reference.commit = run.head_sha.clone();
-    reference.branch = run.head_branch.clone();
-    reference.provider = Some(provider.kind().to_owned());
-    reference.url = run.url.clone();
+    let reference = RunRef {
+        run_id: Some(run.id.to_string()),
+        attempt: run.attempt,
+        commit: run.head_sha.clone(),
+        branch: run.head_branch.clone(),
+        provider: Some(provider.kind().to_owned()),
+        url: run.url.clone(),
+    };
     let empty = Report::default();
     let report = report.unwrap_or(&empty);
     let context = FailureContextBuilder::new(reference, &report.totals, &report.failures)

@@ -63,7 +63,7 @@ impl KnownFlaky {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum RetryDecision {
+pub enum AutoRetryVerdict {
     /// Retry the failed jobs: every failure is a known flaky test.
     Retry {
         /// Which retry this is (1 for the first).
@@ -74,7 +74,7 @@ pub enum RetryDecision {
     /// Do not retry.
     Skip {
         /// Why.
-        reason: SkipReason,
+        reason: NoRetryReason,
     },
 }
 
@@ -82,7 +82,7 @@ pub enum RetryDecision {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum SkipReason {
+pub enum NoRetryReason {
     /// `auto_retry.enabled` is false.
     Disabled,
     /// Nothing failed (or the run failed without any failed test: a build error).
@@ -107,53 +107,53 @@ pub enum SkipReason {
     },
 }
 
-impl RetryDecision {
+impl AutoRetryVerdict {
     /// One sentence for people: what was decided and why.
     ///
     /// ```
-    /// use flowspec_results::retry::{RetryDecision, SkipReason};
+    /// use flowspec_results::auto_retry::{AutoRetryVerdict, NoRetryReason};
     ///
-    /// let skip = RetryDecision::Skip { reason: SkipReason::MaxRetriesReached { max: 1 } };
+    /// let skip = AutoRetryVerdict::Skip { reason: NoRetryReason::MaxRetriesReached { max: 1 } };
     /// assert_eq!(skip.describe(), "not retrying: the run was already retried 1 time(s) (results.auto_retry.max_retries: 1)");
     /// ```
     pub fn describe(&self) -> String {
         match self {
-            RetryDecision::Retry { retry, tests } => format!(
+            AutoRetryVerdict::Retry { retry, tests } => format!(
                 "retry {retry}: every failure is a known flaky test ({})",
                 list(tests)
             ),
-            RetryDecision::Skip { reason } => format!("not retrying: {}", reason.describe()),
+            AutoRetryVerdict::Skip { reason } => format!("not retrying: {}", reason.describe()),
         }
     }
 
     /// Whether the decision is to retry.
     pub fn is_retry(&self) -> bool {
-        matches!(self, RetryDecision::Retry { .. })
+        matches!(self, AutoRetryVerdict::Retry { .. })
     }
 }
 
-impl SkipReason {
+impl NoRetryReason {
     /// Why, for people.
     pub fn describe(&self) -> String {
         match self {
-            SkipReason::Disabled => {
+            NoRetryReason::Disabled => {
                 "auto-retry is off (set `results.auto_retry.enabled: true` in .flowspec/flowspec.yaml)".into()
             }
-            SkipReason::NoFailedTests => {
+            NoRetryReason::NoFailedTests => {
                 "no test failed: the run failed for another reason (build, setup, a job without tests)".into()
             }
-            SkipReason::MaxRetriesReached { max } => format!(
+            NoRetryReason::MaxRetriesReached { max } => format!(
                 "the run was already retried {max} time(s) (results.auto_retry.max_retries: {max})"
             ),
-            SkipReason::UnknownFailures { tests } => format!(
+            NoRetryReason::UnknownFailures { tests } => format!(
                 "{} failure(s) not known to be flaky: {}",
                 tests.len(),
                 list(tests)
             ),
-            SkipReason::PartialReport => {
+            NoRetryReason::PartialReport => {
                 "a report was cut short, so unknown tests may have failed".into()
             }
-            SkipReason::NoResults { message } => {
+            NoRetryReason::NoResults { message } => {
                 format!("the run's test results could not be read: {message}")
             }
         }
@@ -162,12 +162,12 @@ impl SkipReason {
     /// The reason's snake_case name (`unknown_failures`), as in JSON and audit lines.
     pub fn as_str(&self) -> &'static str {
         match self {
-            SkipReason::Disabled => "disabled",
-            SkipReason::NoFailedTests => "no_failed_tests",
-            SkipReason::MaxRetriesReached { .. } => "max_retries_reached",
-            SkipReason::UnknownFailures { .. } => "unknown_failures",
-            SkipReason::PartialReport => "partial_report",
-            SkipReason::NoResults { .. } => "no_results",
+            NoRetryReason::Disabled => "disabled",
+            NoRetryReason::NoFailedTests => "no_failed_tests",
+            NoRetryReason::MaxRetriesReached { .. } => "max_retries_reached",
+            NoRetryReason::UnknownFailures { .. } => "unknown_failures",
+            NoRetryReason::PartialReport => "partial_report",
+            NoRetryReason::NoResults { .. } => "no_results",
         }
     }
 }
@@ -194,11 +194,11 @@ impl AutoRetryPolicy {
     /// `retries_so_far` times.
     ///
     /// ```
-    /// use flowspec_results::retry::{AutoRetryPolicy, KnownFlaky, RetryDecision};
+    /// use flowspec_results::auto_retry::{AutoRetryPolicy, KnownFlaky, AutoRetryVerdict};
     ///
     /// let policy = AutoRetryPolicy::new(true, 1);
     /// let decision = policy.decide(&[], &Default::default(), false, &KnownFlaky::default(), 0);
-    /// assert!(matches!(decision, RetryDecision::Skip { .. }));
+    /// assert!(matches!(decision, AutoRetryVerdict::Skip { .. }));
     /// ```
     pub fn decide(
         &self,
@@ -207,22 +207,22 @@ impl AutoRetryPolicy {
         partial: bool,
         known: &KnownFlaky,
         retries_so_far: u32,
-    ) -> RetryDecision {
-        let skip = |reason| RetryDecision::Skip { reason };
+    ) -> AutoRetryVerdict {
+        let skip = |reason| AutoRetryVerdict::Skip { reason };
         if !self.enabled {
-            return skip(SkipReason::Disabled);
+            return skip(NoRetryReason::Disabled);
         }
         if failures.is_empty() && totals.failing() == 0 {
-            return skip(SkipReason::NoFailedTests);
+            return skip(NoRetryReason::NoFailedTests);
         }
         if retries_so_far >= self.max_retries {
-            return skip(SkipReason::MaxRetriesReached {
+            return skip(NoRetryReason::MaxRetriesReached {
                 max: self.max_retries,
             });
         }
         if partial || (failures.len() as u64) < totals.failing() {
             // Failures beyond those listed are unknown.
-            return skip(SkipReason::PartialReport);
+            return skip(NoRetryReason::PartialReport);
         }
         let unknown: Vec<String> = failures
             .iter()
@@ -230,9 +230,9 @@ impl AutoRetryPolicy {
             .map(|f| f.id.clone())
             .collect();
         if !unknown.is_empty() {
-            return skip(SkipReason::UnknownFailures { tests: unknown });
+            return skip(NoRetryReason::UnknownFailures { tests: unknown });
         }
-        RetryDecision::Retry {
+        AutoRetryVerdict::Retry {
             retry: retries_so_far + 1,
             tests: failures.iter().map(|f| f.id.clone()).collect(),
         }
@@ -283,19 +283,19 @@ mod tests {
         let decision = policy.decide(&failures, &totals(2), false, &known(), 0);
         assert_eq!(
             decision,
-            RetryDecision::Retry {
+            AutoRetryVerdict::Retry {
                 retry: 1,
                 tests: vec!["suite::net_dns".into(), "suite::timing".into()]
             }
         );
         assert!(matches!(
             policy.decide(&failures, &totals(2), false, &known(), 1),
-            RetryDecision::Retry { retry: 2, .. }
+            AutoRetryVerdict::Retry { retry: 2, .. }
         ));
         assert_eq!(
             policy.decide(&failures, &totals(2), false, &known(), 2),
-            RetryDecision::Skip {
-                reason: SkipReason::MaxRetriesReached { max: 2 }
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::MaxRetriesReached { max: 2 }
             }
         );
     }
@@ -315,8 +315,8 @@ mod tests {
         );
         assert_eq!(
             decision,
-            RetryDecision::Skip {
-                reason: SkipReason::UnknownFailures {
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::UnknownFailures {
                     tests: vec!["suite::logic".into()]
                 }
             }
@@ -324,30 +324,30 @@ mod tests {
         let broken = policy.decide(&[failed("net_down")], &totals(1), false, &known(), 0);
         assert!(matches!(
             broken,
-            RetryDecision::Skip {
-                reason: SkipReason::UnknownFailures { .. }
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::UnknownFailures { .. }
             }
         ));
         let partial = policy.decide(&[failed("net_dns")], &totals(1), true, &known(), 0);
         assert_eq!(
             partial,
-            RetryDecision::Skip {
-                reason: SkipReason::PartialReport
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::PartialReport
             }
         );
         let omitted = policy.decide(&[failed("net_dns")], &totals(5), false, &known(), 0);
         assert_eq!(
             omitted,
-            RetryDecision::Skip {
-                reason: SkipReason::PartialReport
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::PartialReport
             }
         );
         let off =
             AutoRetryPolicy::default().decide(&[failed("net_dns")], &totals(1), false, &known(), 0);
         assert_eq!(
             off,
-            RetryDecision::Skip {
-                reason: SkipReason::Disabled
+            AutoRetryVerdict::Skip {
+                reason: NoRetryReason::Disabled
             }
         );
     }

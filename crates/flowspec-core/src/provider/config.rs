@@ -1,6 +1,6 @@
 //! The `ci:` section of `.flowspec/flowspec.yaml`.
 //!
-//! Seed 002's shape, one CI:
+//! One CI:
 //!
 //! ```yaml
 //! ci:
@@ -29,13 +29,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flowspec_core::config::{
-    ConfigError, ConfigErrorKind, ConfigErrors, Loc, Node, Value, Vars, suggest,
-};
-use flowspec_core::provider::{CiProvider, ProviderContext, ProviderRegistry};
-use flowspec_core::settings::Settings;
+use crate::config::{ConfigError, ConfigErrorKind, ConfigErrors, Loc, Node, Value, Vars, suggest};
+use crate::provider::{CiProvider, ProviderContext, ProviderRegistry};
+use crate::settings::Settings;
 
-/// The name of the profile written in seed 002's single-CI shape.
+/// The name of the profile of the single-CI shape (`ci: {provider: …, config: …}`).
 pub const DEFAULT_PROFILE: &str = "default";
 
 /// One configured CI: its `provider:` and its `config:` (kept as a located tree for
@@ -328,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn should_read_the_seed_shape_as_the_default_profile() {
+    fn should_read_the_single_ci_shape_as_the_default_profile() {
         let s = parse("ci:\n  provider: github\n  config:\n    repo: octo/app\n").unwrap();
         let p = s.profile(None).unwrap();
         assert_eq!(

@@ -1,18 +1,18 @@
 //! Auto-retry of a failed run: read its results, ask the `results.auto_retry`
-//! policy ([`AutoRetryPolicy::decide`](flowspec_results::retry::AutoRetryPolicy::decide))
+//! policy ([`AutoRetryPolicy::decide`](crate::auto_retry::AutoRetryPolicy::decide))
 //! and, when every failure is a known flaky test, retry the failed jobs through the
 //! provider. Used by `flowspec ci wait --retry-flaky` and by the `retry_flaky:` hook
 //! action (`flowspec serve` on a failed `ci.completed` webhook).
 
 use std::time::{Duration, Instant};
 
+use crate::ResultsError;
+use crate::auto_retry::{AutoRetryVerdict, KnownFlaky, NoRetryReason};
+use crate::config::ResultsConfig;
+use crate::store::ResultsStore;
 use flowspec_core::provider::{
     CiProvider, ProviderError, ProviderErrorKind, RetryScope, Run, RunId, RunRef,
 };
-use flowspec_results::ResultsError;
-use flowspec_results::config::ResultsConfig;
-use flowspec_results::retry::{KnownFlaky, RetryDecision, SkipReason};
-use flowspec_results::store::ResultsStore;
 use serde_json::{Value, json};
 
 use super::fetch::{FetchOptions, FetchedResults, fetch_results};
@@ -51,7 +51,7 @@ pub struct RetryEvaluation {
     /// Retries before this decision.
     pub retries_so_far: u32,
     /// The decision.
-    pub decision: RetryDecision,
+    pub decision: AutoRetryVerdict,
     /// The results read for it (none when the policy is off or they could not be read).
     pub fetched: Option<FetchedResults>,
     /// The run to watch after a retry.
@@ -70,20 +70,19 @@ impl RetryEvaluation {
             "message": self.decision.describe(),
         });
         match &self.decision {
-            RetryDecision::Retry { retry, tests } => {
+            AutoRetryVerdict::Retry { retry, tests } => {
                 out["decision"] = "retry".into();
                 out["retry"] = (*retry).into();
                 out["tests"] = json!(tests);
             }
-            RetryDecision::Skip { reason } => {
+            AutoRetryVerdict::Skip { reason } => {
                 out["decision"] = "skip".into();
                 out["reason"] = reason.as_str().into();
                 out["tests"] = match reason {
-                    SkipReason::UnknownFailures { tests } => json!(tests),
+                    NoRetryReason::UnknownFailures { tests } => json!(tests),
                     _ => json!([]),
                 };
             }
-            _ => out["decision"] = "unknown".into(),
         }
         if let Some(f) = &self.fetched {
             let t = &f.ingested.run.totals;
@@ -116,8 +115,8 @@ pub async fn evaluate_retry(
         run_id: run.id.clone(),
         provider: provider.kind(),
         retries_so_far: retries,
-        decision: RetryDecision::Skip {
-            reason: SkipReason::Disabled,
+        decision: AutoRetryVerdict::Skip {
+            reason: NoRetryReason::Disabled,
         },
         fetched: None,
         retried: None,
@@ -129,8 +128,8 @@ pub async fn evaluate_retry(
     let fetched = match fetch_results(provider, run, store, &options).await {
         Ok(f) => f,
         Err(e) => {
-            evaluation.decision = RetryDecision::Skip {
-                reason: SkipReason::NoResults {
+            evaluation.decision = AutoRetryVerdict::Skip {
+                reason: NoRetryReason::NoResults {
                     message: e.to_string().lines().next().unwrap_or_default().to_owned(),
                 },
             };
@@ -152,8 +151,8 @@ pub async fn evaluate_retry(
         // both retry, and a retry whose outcome is lost is still counted.
         let counted = store.record_retry(provider.kind(), run.id.as_str()).await?;
         if counted.max(retries + 1) > config.auto_retry.max_retries {
-            evaluation.decision = RetryDecision::Skip {
-                reason: SkipReason::MaxRetriesReached {
+            evaluation.decision = AutoRetryVerdict::Skip {
+                reason: NoRetryReason::MaxRetriesReached {
                     max: config.auto_retry.max_retries,
                 },
             };

@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::ArtifactPatterns;
+use crate::store::{Ingested, ResultsStore, RunMeta};
+use crate::{ParseOptions, ResultsError};
 use flowspec_core::provider::{Artifact, CiProvider, ProviderError, Run};
-use flowspec_results::config::ArtifactPatterns;
-use flowspec_results::store::{Ingested, ResultsStore, RunMeta};
-use flowspec_results::{ParseOptions, ResultsError};
 use serde::Serialize;
 
-use crate::download::{UnzipError, safe_file_name, unzip};
+use flowspec_core::provider::unzip::{UnzipError, safe_file_name, unzip};
 
 /// What to fetch and how.
 #[derive(Clone, Debug, Default)]
@@ -171,7 +171,7 @@ pub fn run_meta(provider: &dyn CiProvider, run: &Run, fallback_attempt: Option<u
 /// `store` as the run (a run with the same id and attempt is replaced).
 ///
 /// ```no_run
-/// use flowspec_providers::results::{FetchOptions, fetch_results};
+/// use flowspec_results::ci::{FetchOptions, fetch_results};
 /// use flowspec_results::store::ResultsStore;
 ///
 /// # async fn demo(provider: &dyn flowspec_core::provider::CiProvider, store: &ResultsStore) -> Result<(), Box<dyn std::error::Error>> {
@@ -270,7 +270,7 @@ pub async fn fetch_results(
         });
     }
 
-    let found = flowspec_results::find_reports(dir).map_err(|source| FetchError::Io {
+    let found = crate::find_reports(dir).map_err(|source| FetchError::Io {
         path: dir.to_path_buf(),
         source,
     })?;

@@ -1,4 +1,4 @@
-//! Test results through a provider (`flowspec_providers::results`): report
+//! Test results through a provider (`flowspec_results::ci`): report
 //! artifacts fetched and stored, the auto-retry decision and retry, the quarantine
 //! verdict, the failure context — against wiremock servers playing GitHub and
 //! GitLab, with artifacts that are real zips of the flowspec-results fixtures.
@@ -10,27 +10,47 @@ use flowspec_core::provider::{CiProvider, RunId, RunStatus};
 use flowspec_core::secret::Masker;
 use flowspec_providers::common::Token;
 use flowspec_providers::github::GithubProvider;
-use flowspec_providers::results::{
+use flowspec_results::auto_retry::{AutoRetryPolicy, AutoRetryVerdict, NoRetryReason};
+use flowspec_results::ci::{
     FetchError, FetchOptions, evaluate_retry, fetch_results, gather_failure_context,
     judge_failed_run, write_bundle,
 };
 use flowspec_results::config::{ArtifactPatterns, ResultsConfig};
 use flowspec_results::quarantine::{Quarantine, QuarantineEntry, QuarantineSource};
-use flowspec_results::retry::{AutoRetryPolicy, RetryDecision, SkipReason};
 use flowspec_results::store::ResultsStore;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{fallback, fast_retry};
+use flowspec_core::retry::RetryPolicy;
+
+/// Fast, exact retries for tests.
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy::new(3)
+        .base_delay(std::time::Duration::from_millis(5))
+        .jitter(false)
+}
+
+/// Answers every request no other mock matched with a 418 naming it, so a test
+/// that sends something unexpected fails with a readable message.
+async fn fallback(server: &MockServer) {
+    Mock::given(wiremock::matchers::any())
+        .respond_with(|request: &wiremock::Request| {
+            ResponseTemplate::new(418).set_body_json(json!({
+                "message": format!("no mock for {} {} (the test expected another request)",
+                    request.method, request.url.path())
+            }))
+        })
+        .with_priority(u8::MAX)
+        .mount(server)
+        .await;
+}
 
 const REPO: &str = "/repos/octo/app";
-const SUREFIRE: &[u8] =
-    include_bytes!("../../../flowspec-results/tests/fixtures/junit/surefire.xml");
-const NEXTEST: &[u8] = include_bytes!("../../../flowspec-results/tests/fixtures/junit/nextest.xml");
-const TRUNCATED: &[u8] =
-    include_bytes!("../../../flowspec-results/tests/fixtures/junit/truncated.xml");
-const LCOV: &[u8] = include_bytes!("../../../flowspec-results/tests/fixtures/coverage/lcov.info");
+const SUREFIRE: &[u8] = include_bytes!("../fixtures/junit/surefire.xml");
+const NEXTEST: &[u8] = include_bytes!("../fixtures/junit/nextest.xml");
+const TRUNCATED: &[u8] = include_bytes!("../fixtures/junit/truncated.xml");
+const LCOV: &[u8] = include_bytes!("../fixtures/coverage/lcov.info");
 
 /// The ids of surefire.xml's two failed tests.
 const DIVIDES: &str = "com.example.calc.CalculatorTest::dividesByZero";
@@ -120,7 +140,7 @@ async fn mock_run(f: &Fixture, attempt: u32, artifacts: &[(u64, &str, Vec<u8>)])
         .mount(&f.server)
         .await;
     for (id, _, zip) in artifacts {
-        // The API answers 302 to a pre-signed storage URL (contracts A1).
+        // The API answers 302 to a pre-signed storage URL.
         Mock::given(method("GET"))
             .and(path(format!("{REPO}/actions/artifacts/{id}/zip")))
             .respond_with(ResponseTemplate::new(302).insert_header(
@@ -334,7 +354,7 @@ async fn should_retry_the_failed_jobs_once_when_every_failure_is_quarantined() {
         .unwrap();
     assert_eq!(
         first.decision,
-        RetryDecision::Retry {
+        AutoRetryVerdict::Retry {
             retry: 1,
             tests: vec![DIVIDES.into(), PARSES.into()]
         }
@@ -349,8 +369,8 @@ async fn should_retry_the_failed_jobs_once_when_every_failure_is_quarantined() {
         .unwrap();
     assert_eq!(
         second.decision,
-        RetryDecision::Skip {
-            reason: SkipReason::MaxRetriesReached { max: 1 }
+        AutoRetryVerdict::Skip {
+            reason: NoRetryReason::MaxRetriesReached { max: 1 }
         }
     );
     assert!(second.retried.is_none());
@@ -372,8 +392,8 @@ async fn should_not_retry_a_run_whose_retry_another_decider_used() {
         .unwrap();
     assert_eq!(
         late.decision,
-        RetryDecision::Skip {
-            reason: SkipReason::MaxRetriesReached { max: 1 }
+        AutoRetryVerdict::Skip {
+            reason: NoRetryReason::MaxRetriesReached { max: 1 }
         }
     );
     assert!(late.retried.is_none(), "no second retry request");
@@ -418,8 +438,8 @@ async fn should_not_retry_unknown_failures_partial_reports_or_when_disabled() {
         .unwrap();
     assert_eq!(
         evaluation.decision,
-        RetryDecision::Skip {
-            reason: SkipReason::UnknownFailures {
+        AutoRetryVerdict::Skip {
+            reason: NoRetryReason::UnknownFailures {
                 tests: vec![PARSES.into()]
             }
         }
@@ -685,5 +705,80 @@ mod gitlab {
             ("287", 2, Some("50f0acb7"), Some("main"), "gitlab")
         );
         assert_eq!((stored.totals.tests, stored.totals.failed), (4, 1));
+    }
+}
+
+mod jenkins {
+    use super::*;
+    use flowspec_core::config::{Node, Vars};
+    use flowspec_providers::config::CiSettings;
+
+    #[tokio::test]
+    async fn should_keep_the_console_once_in_a_fix_bundle_when_several_stages_failed() {
+        let server = MockServer::start().await;
+        fallback(&server).await;
+        let yaml = format!(
+            "ci:\n  provider: jenkins\n  config:\n    api_url: {}/\n    job: team/app\n",
+            server.uri()
+        );
+        let root = Node::parse(&yaml).unwrap();
+        let settings = CiSettings::parse(root.get("ci").unwrap(), None, None).unwrap();
+        let vars = Vars::from_pairs([("JENKINS_USER", "bot"), ("JENKINS_API_TOKEN", "s3cret")]);
+        let provider = settings
+            .build(
+                None,
+                &flowspec_providers::registry(),
+                &vars,
+                std::path::Path::new("/nonexistent"),
+            )
+            .unwrap();
+        Mock::given(path("/job/team/job/app/57/api/json"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                "number": 57, "url": "https://ci.example.com/job/team/job/app/57/",
+                "building": false, "result": "FAILURE",
+                "timestamp": 1710928805123u64, "duration": 93512,
+                "artifacts": [], "actions": []
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/job/team/job/app/57/wfapi/describe"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": "57", "name": "#57", "status": "FAILED",
+                "stages": [
+                    {"id": "14", "name": "Unit", "status": "FAILED", "startTimeMillis": 1710928810000u64, "durationMillis": 6000},
+                    {"id": "20", "name": "Integration", "status": "FAILED", "startTimeMillis": 1710928816000u64, "durationMillis": 9000}
+                ]
+            })))
+            .mount(&server)
+            .await;
+        // Jenkins has one console per build: every stage's log is the same text.
+        let console = format!(
+            "[Pipeline] sh\nerror: linker failed\n{}Finished: FAILURE\n",
+            "[Pipeline] echo\n".repeat(20)
+        );
+        Mock::given(path("/job/team/job/app/57/logText/progressiveText"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-text-size", console.len().to_string().as_str())
+                    .set_body_string(console),
+            )
+            .mount(&server)
+            .await;
+        let run = provider.get_run(&RunId::new("57")).await.unwrap();
+        let gathered = gather_failure_context(
+            provider.as_ref(),
+            &run,
+            None,
+            &Masker::new(Vec::<String>::new()),
+        )
+        .await;
+        assert_eq!(gathered.jobs.len(), 2, "both failed stages are listed");
+        assert_eq!(
+            gathered.context.log_errors.len(),
+            1,
+            "the shared console is searched once: {:?}",
+            gathered.context.log_errors
+        );
     }
 }
