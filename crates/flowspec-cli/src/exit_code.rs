@@ -36,3 +36,6 @@ pub const CI_WAIT_TIMEOUT: u8 = 14;
 pub const CI_REQUEST_FAILED: u8 = 15;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;
+/// stdout was closed by its reader (`flowspec … | head -1`): the program ends quietly,
+/// as a shell tool killed by SIGPIPE would (128 + 13).
+pub const CLOSED_STDOUT: u8 = 141;

@@ -3,9 +3,6 @@
 
 use std::io::Write;
 
-/// The status after stdout was closed by the reader.
-pub const CLOSED_STDOUT: u8 = 141;
-
 /// Writes formatted text to stdout (see [`outln!`] and [`out!`]).
 pub fn write_fmt(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
@@ -24,7 +21,7 @@ pub fn write_bytes(bytes: &[u8]) {
 
 fn fail(error: std::io::Error) -> ! {
     if error.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(i32::from(CLOSED_STDOUT));
+        std::process::exit(i32::from(crate::exit_code::CLOSED_STDOUT));
     }
     let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {error}");
     std::process::exit(i32::from(crate::exit_code::ERROR));

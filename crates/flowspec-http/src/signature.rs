@@ -3,8 +3,8 @@
 //!
 //! - `X-Signature-256: sha256=<hex>`: lowercase hex HMAC-SHA256 of the exact body bytes
 //!   with the endpoint's `secret` as key (UTF-8), the scheme of GitHub's
-//!   `X-Hub-Signature-256` (contracts.md C1) and of seed 003's verification snippet.
-//! - Standard Webhooks (contracts.md C3): `webhook-id`, `webhook-timestamp` (Unix
+//!   `X-Hub-Signature-256`.
+//! - Standard Webhooks: `webhook-id`, `webhook-timestamp` (Unix
 //!   seconds) and `webhook-signature: v1,<base64>`, the HMAC-SHA256 of
 //!   `{id}.{timestamp}.{body}` keyed with the base64-decoded `whsec_` secret. With
 //!   several keys (rotation), one `v1,` signature per key, space-separated.
@@ -22,7 +22,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// The `X-Signature-256` header value for `body`.
 ///
 /// ```
-/// // GitHub's documented example (contracts.md C1).
+/// // GitHub's documented example.
 /// let header = flowspec_http::signature::sha256_header(b"It's a Secret to Everybody", b"Hello, World!");
 /// assert_eq!(header, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
 /// ```
@@ -116,7 +116,7 @@ impl SigningKey {
 ///
 /// ```
 /// use flowspec_http::signature::{SigningKey, standard_signature};
-/// // The Standard Webhooks reference test vector (contracts.md C3).
+/// // The Standard Webhooks reference test vector.
 /// let key = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
 /// let header = standard_signature(&[key], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
 /// assert_eq!(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");

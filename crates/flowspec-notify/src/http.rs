@@ -260,23 +260,7 @@ pub fn classify_request(
     }
 }
 
-/// `text` percent-encoded for use as one URL path segment (`User Story` →
-/// `User%20Story`, `a/b` → `a%2Fb`).
-///
-/// ```
-/// assert_eq!(flowspec_notify::http::path_segment("$User Story"), "%24User%20Story");
-/// ```
-pub fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use flowspec_http::target::path_segment;
 
 /// `text` cut at `max` bytes on a character boundary, with `…` when cut.
 pub fn truncate(text: &str, max: usize) -> String {

@@ -92,26 +92,7 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Everything but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// `value` percent-encoded as one URL path segment or query value: `/`, spaces,
-/// `?`, `#`, `%` and non-ASCII bytes are escaped, so a run id, workflow file, branch
-/// or project path cannot change the request's path.
-///
-/// ```
-/// use flowspec_providers::common::encode_segment;
-/// assert_eq!(encode_segment("group/app"), "group%2Fapp");
-/// assert_eq!(encode_segment("feature/a b"), "feature%2Fa%20b");
-/// assert_eq!(encode_segment("prüf-1.0_~x"), "pr%C3%BCf-1.0_~x");
-/// ```
-pub fn encode_segment(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
-}
+pub use flowspec_http::target::path_segment;
 
 /// Parses and checks an `api_url` (HTTPS, or plain HTTP to loopback only); `${VAR}`
 /// is interpolated. A trailing `/` is added so relative paths join under it.

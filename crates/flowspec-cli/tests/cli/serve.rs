@@ -241,11 +241,15 @@ hooks:
         })
         .map(|r| r["event_id"].as_str().unwrap().to_owned())
         .collect();
+    // A hook whose process had not ended when the server died cannot have been
+    // recorded: it must run again. (One that had ended may or may not have been
+    // recorded by then, so either outcome is right for it.)
     let in_flight_at_kill: HashSet<&String> = runs
         .iter()
-        .filter(|((id, attempt), (start, _))| {
+        .filter(|((id, attempt), (start, end))| {
             *attempt == 1
                 && start.is_some_and(|s| s < killed_at)
+                && !end.is_some_and(|e| e < killed_at)
                 && !finished_before_kill.contains(id.as_str())
         })
         .map(|((id, _), _)| id)

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Seed 003's payload for `n`, plus the notification's text, fields and the event data.
+/// The webhook payload for `n` (event, feature, status, timestamp), plus the notification's text, fields and the event data.
 pub fn payload(n: &Notification, delivery_id: &str) -> Value {
     let event = &n.event;
     let text = |paths: &[&str]| -> Option<Value> {

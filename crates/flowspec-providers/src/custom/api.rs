@@ -279,7 +279,7 @@ impl CustomProvider {
             values
                 .iter()
                 .find(|(k, _)| *k == name)
-                .map(|(_, v)| encode_segment(v))
+                .map(|(_, v)| path_segment(v))
         });
         Url::parse(&text).map_err(|e| {
             ProviderError::new(

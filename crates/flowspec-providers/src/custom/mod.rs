@@ -79,7 +79,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::common::{self, Token, encode_segment};
+use crate::common::{self, Token, path_segment};
 
 /// A custom HTTP CI.
 pub struct CustomProvider {
@@ -370,7 +370,7 @@ mod tests {
     #[test]
     fn should_encode_values_put_into_urls() {
         let t = Template::parse("https://x/runs/{run_id}?b={ref}", &["run_id", "ref"]).unwrap();
-        let text = t.render(|n| Some(encode_segment(if n == "ref" { "feature/a b" } else { "7" })));
+        let text = t.render(|n| Some(path_segment(if n == "ref" { "feature/a b" } else { "7" })));
         assert_eq!(text, "https://x/runs/7?b=feature%2Fa%20b");
     }
 

@@ -113,8 +113,8 @@ impl GithubProvider {
     pub(super) fn repo_path(&self, rest: &str) -> String {
         format!(
             "/repos/{}/{}/{rest}",
-            encode_segment(&self.owner),
-            encode_segment(&self.repo)
+            path_segment(&self.owner),
+            path_segment(&self.repo)
         )
     }
 
@@ -296,9 +296,9 @@ impl GithubProvider {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let path = self.repo_path(&format!(
             "actions/workflows/{}/runs?event=workflow_dispatch&branch={}&created=%3E%3D{}&per_page=20",
-            encode_segment(workflow),
-            encode_segment(git_ref),
-            encode_segment(&created)
+            path_segment(workflow),
+            path_segment(git_ref),
+            path_segment(&created)
         ));
         for attempt in 0..self.discovery.attempts {
             if attempt > 0 {

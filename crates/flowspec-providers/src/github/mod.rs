@@ -68,7 +68,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::common::{self, GitDefaults, Token, encode_segment};
+use crate::common::{self, GitDefaults, Token, path_segment};
 
 /// A GitHub Actions repository.
 pub struct GithubProvider {
@@ -152,7 +152,7 @@ impl CiProvider for GithubProvider {
         let what = format!("trigger workflow `{workflow}` on `{git_ref}`");
         let path = self.repo_path(&format!(
             "actions/workflows/{}/dispatches",
-            encode_segment(&workflow)
+            path_segment(&workflow)
         ));
         let since = Utc::now();
         let mut body = json!({"ref": git_ref, "inputs": inputs, "return_run_details": true});
@@ -245,7 +245,7 @@ impl CiProvider for GithubProvider {
     }
 
     async fn get_run(&self, run: &RunId) -> Result<Run, ProviderError> {
-        let path = self.repo_path(&format!("actions/runs/{}", encode_segment(run.as_str())));
+        let path = self.repo_path(&format!("actions/runs/{}", path_segment(run.as_str())));
         let (raw, _): (GhRun, _) = self.get_json(&path, &format!("get run {run}")).await?;
         Ok(raw.into())
     }
@@ -253,7 +253,7 @@ impl CiProvider for GithubProvider {
     async fn list_jobs(&self, run: &RunId) -> Result<Vec<Job>, ProviderError> {
         let path = self.repo_path(&format!(
             "actions/runs/{}/jobs?filter=latest&per_page=100",
-            encode_segment(run.as_str())
+            path_segment(run.as_str())
         ));
         self.paginate(
             path,
@@ -273,7 +273,7 @@ impl CiProvider for GithubProvider {
         let what = format!("read the log of job {job}");
         let (raw, _): (GhJob, _) = self
             .get_json(
-                &self.repo_path(&format!("actions/jobs/{}", encode_segment(job.as_str()))),
+                &self.repo_path(&format!("actions/jobs/{}", path_segment(job.as_str()))),
                 &what,
             )
             .await?;
@@ -281,10 +281,7 @@ impl CiProvider for GithubProvider {
         let mut bytes = Vec::new();
         match self
             .download(
-                &self.repo_path(&format!(
-                    "actions/jobs/{}/logs",
-                    encode_segment(job.as_str())
-                )),
+                &self.repo_path(&format!("actions/jobs/{}/logs", path_segment(job.as_str()))),
                 &what,
                 &mut bytes,
             )
@@ -304,21 +301,21 @@ impl CiProvider for GithubProvider {
             RetryScope::All => (
                 self.repo_path(&format!(
                     "actions/runs/{}/rerun",
-                    encode_segment(run.as_str())
+                    path_segment(run.as_str())
                 )),
                 format!("re-run run {run}"),
             ),
             RetryScope::Failed => (
                 self.repo_path(&format!(
                     "actions/runs/{}/rerun-failed-jobs",
-                    encode_segment(run.as_str())
+                    path_segment(run.as_str())
                 )),
                 format!("re-run the failed jobs of run {run}"),
             ),
             RetryScope::Job(job) => (
                 self.repo_path(&format!(
                     "actions/jobs/{}/rerun",
-                    encode_segment(job.as_str())
+                    path_segment(job.as_str())
                 )),
                 format!("re-run job {job}"),
             ),
@@ -336,7 +333,7 @@ impl CiProvider for GithubProvider {
         let what = format!("cancel run {run}");
         let path = self.repo_path(&format!(
             "actions/runs/{}/cancel",
-            encode_segment(run.as_str())
+            path_segment(run.as_str())
         ));
         match self.send_json(Method::POST, &path, None, &what, true).await {
             Ok(_) => Ok(()),
@@ -352,7 +349,7 @@ impl CiProvider for GithubProvider {
     async fn list_artifacts(&self, run: &RunId) -> Result<Vec<Artifact>, ProviderError> {
         let path = self.repo_path(&format!(
             "actions/runs/{}/artifacts?per_page=100",
-            encode_segment(run.as_str())
+            path_segment(run.as_str())
         ));
         self.paginate(
             path,
@@ -383,7 +380,7 @@ impl CiProvider for GithubProvider {
         let what = format!("download artifact `{}`", artifact.name);
         let path = self.repo_path(&format!(
             "actions/artifacts/{}/zip",
-            encode_segment(artifact.id.as_str())
+            path_segment(artifact.id.as_str())
         ));
         self.download(&path, &what, sink).await.map_err(|e| {
             if e.status() == Some(410) {
@@ -416,7 +413,7 @@ impl CiProvider for GithubProvider {
             body["target_url"] = u.clone().into();
         }
         let what = format!("set the commit status of {}", status.sha);
-        let path = self.repo_path(&format!("statuses/{}", encode_segment(&status.sha)));
+        let path = self.repo_path(&format!("statuses/{}", path_segment(&status.sha)));
         self.send_json(Method::POST, &path, Some(&body), &what, true)
             .await?;
         Ok(())
@@ -425,12 +422,12 @@ impl CiProvider for GithubProvider {
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, ProviderError> {
         let limit = filter.limit_or(20);
         let base = match &filter.workflow {
-            Some(w) => format!("actions/workflows/{}/runs", encode_segment(w)),
+            Some(w) => format!("actions/workflows/{}/runs", path_segment(w)),
             None => "actions/runs".to_owned(),
         };
         let mut query = format!("per_page={}", limit.min(100));
         if let Some(b) = &filter.branch {
-            query.push_str(&format!("&branch={}", encode_segment(b)));
+            query.push_str(&format!("&branch={}", path_segment(b)));
         }
         let path = self.repo_path(&format!("{base}?{query}"));
         self.paginate(path, "list runs", limit, |p: GhRuns| {

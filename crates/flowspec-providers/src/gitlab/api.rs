@@ -144,7 +144,7 @@ impl Endpoint for TriggerPipeline<'_> {
     }
 
     fn endpoint(&self) -> Cow<'static, str> {
-        format!("projects/{}/trigger/pipeline", encode_segment(self.project)).into()
+        format!("projects/{}/trigger/pipeline", path_segment(self.project)).into()
     }
 
     fn body(&self) -> Result<Option<(&'static str, Vec<u8>)>, BodyError> {
@@ -219,7 +219,7 @@ impl GitlabProvider {
     pub(super) fn download_path(&self, job: u64) -> String {
         format!(
             "projects/{}/jobs/{job}/artifacts",
-            encode_segment(&self.project)
+            path_segment(&self.project)
         )
     }
 }

@@ -58,7 +58,7 @@ use gitlab::api::{ApiError, AsyncClient, AsyncQuery, Pagination, RestClient};
 use serde::Deserialize;
 use url::Url;
 
-use crate::common::{self, GitDefaults, Token, encode_segment};
+use crate::common::{self, GitDefaults, Token, path_segment};
 
 /// A GitLab project.
 pub struct GitlabProvider {
