@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-
 use crate::error::{FileError, FileErrorKind};
 use crate::file::FileIdentity;
 use crate::layout::{numbered_name, write_new};
