@@ -63,7 +63,7 @@ pub use filter::Filter;
 pub use notifier::{
     Notification, Notifier, NotifierFactory, NotifierRegistry, NotifyError, Receipt,
 };
-pub use project::Project;
+pub use project::ProjectPaths;
 pub use provider::{CiProvider, ProviderError, ProviderErrorKind, ProviderFactory};
 pub use report::{DispatchReport, HookReport, HookStatus, Reporter, SkipReason};
 pub use selector::EventSelector;

@@ -24,7 +24,7 @@ pub const HOOKS_FILE: &str = ".flowspec/hooks/hooks.yaml";
 
 /// The paths of one project.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Project {
+pub struct ProjectPaths {
     /// The project root: scripts and working directories are relative to it.
     pub root: PathBuf,
     /// hooks.yaml.
@@ -50,12 +50,12 @@ pub struct DiscoverError {
     pub start: PathBuf,
 }
 
-impl Project {
+impl ProjectPaths {
     /// The project whose `.flowspec/` sits directly in `root`.
     pub fn at_root(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let dot = root.join(".flowspec");
-        Project {
+        ProjectPaths {
             hooks_file: dot.join("hooks").join("hooks.yaml"),
             dotenv_file: dot.join("hooks").join(".env"),
             settings_file: dot.join("flowspec.yaml"),
@@ -71,7 +71,7 @@ impl Project {
         start
             .ancestors()
             .find(|dir| dir.join(HOOKS_FILE).is_file())
-            .map(Project::at_root)
+            .map(ProjectPaths::at_root)
             .ok_or(DiscoverError { start })
     }
 
@@ -85,19 +85,19 @@ impl Project {
             .filter(|dot| dot.file_name().is_some_and(|n| n == ".flowspec"))
             .and_then(Path::parent);
         match standard_root {
-            Some(root) => Project {
+            Some(root) => ProjectPaths {
                 hooks_file: path.clone(),
-                ..Project::at_root(root)
+                ..ProjectPaths::at_root(root)
             },
             None => {
                 let root = path
                     .parent()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| PathBuf::from("/"));
-                Project {
+                ProjectPaths {
                     hooks_file: path.clone(),
                     dotenv_file: path.with_file_name(".env"),
-                    ..Project::at_root(root)
+                    ..ProjectPaths::at_root(root)
                 }
             }
         }
@@ -125,7 +125,7 @@ mod tests {
         std::fs::create_dir_all(root.join(".flowspec/hooks")).unwrap();
         std::fs::write(root.join(HOOKS_FILE), "hooks: []\n").unwrap();
         std::fs::create_dir_all(root.join("src/deep")).unwrap();
-        let project = Project::discover(&root.join("src/deep")).unwrap();
+        let project = ProjectPaths::discover(&root.join("src/deep")).unwrap();
         assert_eq!(project.root, root);
         assert_eq!(project.state_dir, root.join(".flowspec/state"));
     }
@@ -133,15 +133,15 @@ mod tests {
     #[test]
     fn should_explain_when_nothing_is_found() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Project::discover(dir.path()).unwrap_err();
+        let err = ProjectPaths::discover(dir.path()).unwrap_err();
         assert!(err.to_string().contains("flowspec init"), "{err}");
     }
 
     #[test]
     fn should_derive_root_from_an_explicit_hooks_file() {
-        let p = Project::from_hooks_file(Path::new("/x/proj/.flowspec/hooks/hooks.yaml"));
+        let p = ProjectPaths::from_hooks_file(Path::new("/x/proj/.flowspec/hooks/hooks.yaml"));
         assert_eq!(p.root, Path::new("/x/proj"));
-        let p = Project::from_hooks_file(Path::new("/x/other/my-hooks.yaml"));
+        let p = ProjectPaths::from_hooks_file(Path::new("/x/other/my-hooks.yaml"));
         assert_eq!(p.root, Path::new("/x/other"));
         assert_eq!(p.dotenv_file, Path::new("/x/other/.env"));
     }

@@ -758,7 +758,7 @@ impl Notifications {
 /// flowspec.yaml, its store (the `state:` URL or `.flowspec/state/flowspec.db`) and its
 /// audit log, masking the values of secret-looking variables too.
 pub fn open_project(
-    project: &flowspec_core::Project,
+    project: &flowspec_core::ProjectPaths,
     vars: &flowspec_core::config::Vars,
     registry: &NotifierRegistry,
 ) -> Result<Notifications, flowspec_core::config::ConfigErrors> {

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use flowspec_core::ProjectPaths;
 use flowspec_core::action::ActionFactory;
 use flowspec_core::audit::AuditLog;
 use flowspec_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, Vars};
 use flowspec_core::engine::open_project_store;
-use flowspec_core::project::Project as Paths;
 use flowspec_core::provider::CiProvider;
 use flowspec_core::report::Reporter;
 use flowspec_core::secret::{Masker, looks_secret};
@@ -82,7 +82,7 @@ pub struct Results {
 /// # Ok(()) }
 /// ```
 pub struct Project {
-    paths: Paths,
+    paths: ProjectPaths,
     settings: Settings,
     vars: Vars,
     secrets: Vec<String>,
@@ -113,7 +113,7 @@ impl Project {
             .ok_or(Error::NoProject {
                 start: start.clone(),
             })?;
-        Project::from_paths(Paths::at_root(root))
+        Project::from_paths(ProjectPaths::at_root(root))
     }
 
     /// The project of an explicitly given hooks file (`--config`).
@@ -123,7 +123,7 @@ impl Project {
                 path: path.to_path_buf(),
             });
         }
-        Project::from_paths(Paths::from_hooks_file(path))
+        Project::from_paths(ProjectPaths::from_hooks_file(path))
     }
 
     /// `hooks_file` when given, else [`Project::discover`] from `start`.
@@ -135,7 +135,7 @@ impl Project {
     }
 
     /// Opens the project at these paths: reads flowspec.yaml and the variables.
-    pub fn from_paths(paths: Paths) -> Result<Project> {
+    pub fn from_paths(paths: ProjectPaths) -> Result<Project> {
         let settings = Settings::load(&paths.settings_file)?;
         let vars = Vars::from_process(Some(&paths.dotenv_file))?;
         let secrets = secrets_of(&settings, &vars);
@@ -151,7 +151,7 @@ impl Project {
     }
 
     /// Where the project's files are.
-    pub fn paths(&self) -> &Paths {
+    pub fn paths(&self) -> &ProjectPaths {
         &self.paths
     }
 

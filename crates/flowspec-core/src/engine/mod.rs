@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::action::{Action, ActionFactory, builtin_factories};
 use crate::audit::{AuditError, AuditLog};
 use crate::config::{ConfigError, ConfigErrorKind, ConfigErrors, DotenvError, Vars, interpolate};
-use crate::project::{DiscoverError, Project};
+use crate::project::{DiscoverError, ProjectPaths};
 use crate::report::{Reporter, SilentReporter};
 use crate::secret::{Masker, looks_secret};
 use crate::settings::{DEFAULT_OUTPUT_TAIL_BYTES, Settings};
@@ -184,7 +184,7 @@ enum AuditChoice {
 /// Builds an [`Engine`].
 #[must_use]
 pub struct EngineBuilder {
-    project: Option<Project>,
+    project: Option<ProjectPaths>,
     root: Option<PathBuf>,
     hooks: Vec<HookSpec>,
     handlers: HashMap<String, Arc<dyn Action>>,
@@ -222,7 +222,7 @@ impl EngineBuilder {
     }
 
     /// A builder for `project`: its hooks.yaml, flowspec.yaml, `.env`, store and audit log.
-    pub fn from_project(project: Project) -> Self {
+    pub fn from_project(project: ProjectPaths) -> Self {
         EngineBuilder {
             project: Some(project),
             state: StateChoice::ProjectDefault,
@@ -233,12 +233,12 @@ impl EngineBuilder {
 
     /// The project around `start` (walking up to the first `.flowspec/hooks/hooks.yaml`).
     pub fn discover(start: &Path) -> Result<Self, DiscoverError> {
-        Ok(EngineBuilder::from_project(Project::discover(start)?))
+        Ok(EngineBuilder::from_project(ProjectPaths::discover(start)?))
     }
 
     /// The project of an explicit hooks file.
     pub fn from_config_path(path: &Path) -> Self {
-        EngineBuilder::from_project(Project::from_hooks_file(path))
+        EngineBuilder::from_project(ProjectPaths::from_hooks_file(path))
     }
 
     /// Sets the project root for an engine without a project (default: the current directory).
@@ -435,7 +435,7 @@ impl EngineBuilder {
 /// Opens a project's store: `state.url` from flowspec.yaml (with `${VAR}`), or the
 /// SQLite file under `.flowspec/state/`.
 pub async fn open_project_store(
-    project: &Project,
+    project: &ProjectPaths,
     settings: &Settings,
     vars: &Vars,
 ) -> Result<Store, BuildError> {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::config::ResultsConfig;
 use crate::store::ResultsStore;
 use async_trait::async_trait;
-use flowspec_core::Project;
+use flowspec_core::ProjectPaths;
 use flowspec_core::action::{Action, ActionContext, ActionFactory, ActionOutcome, BuildContext};
 use flowspec_core::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, Node, Value, Vars, from_node,
@@ -51,7 +51,7 @@ pub struct RetryFlakyConfig {
 /// Builds `retry_flaky:` actions for a project (its `ci:` and `results:` settings,
 /// and its state store, opened on first use).
 pub struct RetryFlakyFactory {
-    project: Project,
+    project: ProjectPaths,
     settings: Settings,
     ci: Option<CiSettings>,
     results: ResultsConfig,
@@ -62,7 +62,7 @@ pub struct RetryFlakyFactory {
 impl RetryFlakyFactory {
     /// A factory for `project`, reading its flowspec.yaml (a missing file is fine).
     pub fn from_project(
-        project: &Project,
+        project: &ProjectPaths,
         registry: ProviderRegistry,
     ) -> Result<Self, ConfigErrors> {
         let settings = Settings::load(&project.settings_file)?;
@@ -151,7 +151,7 @@ impl Action for Disabled {
 pub struct RetryFlakyAction {
     provider: Arc<dyn CiProvider>,
     results: ResultsConfig,
-    project: Project,
+    project: ProjectPaths,
     settings: Settings,
     vars: Vars,
     store: Arc<OnceCell<ResultsStore>>,

@@ -9,6 +9,7 @@ use super::*;
 use crate::action::builtin_factories;
 use crate::config::ConfigErrorKind;
 use crate::event::Event;
+use crate::spec::FailMode;
 
 struct Fixture {
     dir: tempfile::TempDir,

@@ -3,7 +3,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::future::Future;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,16 +13,25 @@ use chrono::{DateTime, Utc};
 use flowspec_core::{DispatchReport, Engine, Event};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{FileError, FileErrorKind, WatchError};
 use crate::file::{FileIdentity, classify, file_name, parse};
 use crate::heartbeat::{Heartbeat, Status};
-use crate::layout::{ERROR_SUFFIX, Layout, move_into, numbered_name, write_new};
+use crate::layout::{ERROR_SUFFIX, Layout, move_into, write_new};
 use crate::mode::Mode;
 use crate::source::{self, FsEvent};
 use crate::tracker::{Check, Tracker};
+
+mod builder;
+mod file_io;
+mod report;
+
+pub use builder::WatcherBuilder;
+use file_io::{ReadResult, read_file, write_copy};
+pub use report::{
+    ErrorInfo, FileOutcome, FileStatus, SilentWatchReporter, StartInfo, Summary, WatchReporter,
+};
 
 /// Default poll interval (and settle time of files found by a scan).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -34,270 +43,6 @@ pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// How often the inotify mode scans the directory anyway, as a safety net.
 const SAFETY_RESCAN: Duration = Duration::from_secs(60);
-
-/// Progress callbacks of a watcher; every method has an empty default.
-pub trait WatchReporter: Send + Sync {
-    /// The watcher started (after the mode was chosen, before files present at start
-    /// are dispatched).
-    fn started(&self, _info: &StartInfo) {}
-    /// A file was dispatched and moved.
-    fn file_done(&self, _outcome: &FileOutcome) {}
-    /// Something worth a warning (a writer silent for too long, a heartbeat that
-    /// cannot be written...).
-    fn warning(&self, _message: &str) {}
-    /// Shutdown was asked for; `in_flight` files are being finished.
-    fn stopping(&self, _in_flight: usize) {}
-    /// A file was looked at and is not complete yet (still open, or still changing):
-    /// it waits.
-    fn pending(&self, _path: &Path) {}
-    /// A file in the directory was looked at and left alone: its name is not one the
-    /// watcher takes (`*.tmp`, `*.part`, dotfiles, other extensions).
-    fn ignored(&self, _path: &Path) {}
-    /// A pass over the directory (polling) or over the files waiting to be complete
-    /// ended.
-    fn pass_done(&self) {}
-}
-
-/// A [`WatchReporter`] that shows nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SilentWatchReporter;
-
-impl WatchReporter for SilentWatchReporter {}
-
-/// What a watcher is about to do.
-#[derive(Clone, Debug, Serialize)]
-#[non_exhaustive]
-pub struct StartInfo {
-    /// The watched directory (absolute).
-    pub dir: PathBuf,
-    /// inotify or polling.
-    pub mode: Mode,
-    /// Why inotify was not used although it was not refused, when so.
-    pub fallback_reason: Option<String>,
-    /// The poll interval (also the settle time of files found by a scan).
-    pub poll_interval_ms: u64,
-    /// Files found at start (complete ones are dispatched oldest first; those written
-    /// less than a poll interval ago are checked again first).
-    pub files_at_start: usize,
-    /// How many files may be dispatched at once.
-    pub workers: usize,
-    /// `--once`: process what is there, then stop.
-    pub once: bool,
-}
-
-/// Where a file ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileStatus {
-    /// Moved to `processed/`.
-    Processed,
-    /// Moved to `failed/`, with the reason next to it.
-    Failed,
-}
-
-/// One file dispatched and moved.
-#[derive(Clone, Debug, Serialize)]
-#[non_exhaustive]
-pub struct FileOutcome {
-    /// The file's name in the watched directory.
-    pub file: String,
-    /// Processed or failed.
-    pub status: FileStatus,
-    /// Where it is now.
-    pub moved_to: PathBuf,
-    /// The event's id, when the file held a valid event.
-    pub event_id: Option<String>,
-    /// The event's type, when the file held a valid event.
-    pub event_type: Option<String>,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
-    /// What the hooks did, when the event was dispatched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<DispatchReport>,
-    /// From reading the file to its move, in milliseconds.
-    pub duration_ms: u64,
-}
-
-/// A [`FileError`] as written in JSON.
-#[derive(Clone, Debug, Serialize)]
-pub struct ErrorInfo {
-    /// The kind (`invalid_json`, `invalid_event`, `blocked`...).
-    pub kind: FileErrorKind,
-    /// The explanation.
-    pub message: String,
-}
-
-impl From<&FileError> for ErrorInfo {
-    fn from(error: &FileError) -> Self {
-        ErrorInfo {
-            kind: error.kind(),
-            message: error.message().to_owned(),
-        }
-    }
-}
-
-/// What a run did.
-#[derive(Clone, Debug, Default, Serialize)]
-#[non_exhaustive]
-pub struct Summary {
-    /// Files moved to `processed/`.
-    pub processed: u64,
-    /// Files moved to `failed/`.
-    pub failed: u64,
-    /// Files left in the directory because they were still being written (`--once`).
-    pub left_incomplete: usize,
-    /// Complete files left for the next start (shutdown before their turn).
-    pub left_queued: usize,
-}
-
-/// Builds a [`Watcher`].
-#[must_use]
-pub struct WatcherBuilder {
-    dir: PathBuf,
-    poll: bool,
-    poll_interval: Duration,
-    heartbeat: Option<PathBuf>,
-    heartbeat_interval: Duration,
-    workers: usize,
-    stale_after: Duration,
-    max_file_bytes: u64,
-    reporter: Arc<dyn WatchReporter>,
-    simulate_watch_limit: bool,
-}
-
-impl WatcherBuilder {
-    /// A builder for a watcher of `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        WatcherBuilder {
-            dir: dir.into(),
-            poll: false,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            heartbeat: None,
-            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
-            workers: 1,
-            stale_after: DEFAULT_STALE_AFTER,
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-            reporter: Arc::new(SilentWatchReporter),
-            simulate_watch_limit: false,
-        }
-    }
-
-    /// Polls instead of using inotify.
-    pub fn poll(mut self, poll: bool) -> Self {
-        self.poll = poll;
-        self
-    }
-
-    /// How often to scan when polling; also how long a file found by a scan must stay
-    /// unchanged to be taken (default 1 s).
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Writes a heartbeat file at `path` (see [`crate::heartbeat`]).
-    pub fn heartbeat(mut self, path: impl Into<PathBuf>) -> Self {
-        self.heartbeat = Some(path.into());
-        self
-    }
-
-    /// How often the heartbeat is rewritten (default 10 s).
-    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
-        self.heartbeat_interval = interval.max(Duration::from_millis(1));
-        self
-    }
-
-    /// Dispatches up to `workers` files at once (default 1: one after the other, in
-    /// order of arrival).
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = workers.max(1);
-        self
-    }
-
-    /// Takes a file still open by a writer anyway after the writer has been silent
-    /// this long (default 60 s).
-    pub fn stale_after(mut self, after: Duration) -> Self {
-        self.stale_after = after;
-        self
-    }
-
-    /// Files larger than this go to `failed/` unread (default 16 MiB).
-    pub fn max_file_bytes(mut self, bytes: u64) -> Self {
-        self.max_file_bytes = bytes;
-        self
-    }
-
-    /// Receives progress callbacks.
-    pub fn reporter(mut self, reporter: Arc<dyn WatchReporter>) -> Self {
-        self.reporter = reporter;
-        self
-    }
-
-    /// Makes inotify fail as if its watch limit were reached (tests of the fallback).
-    #[doc(hidden)]
-    pub fn simulate_inotify_watch_limit(mut self) -> Self {
-        self.simulate_watch_limit = true;
-        self
-    }
-
-    /// Checks the directory, creates `processed/` and `failed/`, and takes the
-    /// directory's lock (one watcher per directory).
-    pub fn build(self, engine: Engine) -> Result<Watcher, WatchError> {
-        let layout = Layout::create(&self.dir)?;
-        let lock_path = layout.lock_path();
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| WatchError::io("open", &lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(WatchError::AlreadyWatched {
-                    dir: layout.dir.clone(),
-                    lock: lock_path,
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(WatchError::io("lock", lock_path, e));
-            }
-        }
-        let heartbeat = match self.heartbeat {
-            Some(path) => Some(check_heartbeat_path(&layout, path)?),
-            None => None,
-        };
-        Ok(Watcher {
-            engine,
-            layout,
-            poll: self.poll,
-            poll_interval: self.poll_interval,
-            heartbeat,
-            heartbeat_interval: self.heartbeat_interval,
-            workers: self.workers,
-            stale_after: self.stale_after,
-            max_file_bytes: self.max_file_bytes,
-            reporter: self.reporter,
-            simulate_watch_limit: self.simulate_watch_limit,
-            _lock: lock,
-        })
-    }
-}
-
-fn check_heartbeat_path(layout: &Layout, path: PathBuf) -> Result<PathBuf, WatchError> {
-    let path = std::path::absolute(&path).map_err(|e| WatchError::io("resolve", &path, e))?;
-    let parent = path.parent().unwrap_or(Path::new("/")).to_owned();
-    std::fs::create_dir_all(&parent).map_err(|e| WatchError::io("create", &parent, e))?;
-    let parent = parent
-        .canonicalize()
-        .map_err(|e| WatchError::io("resolve", &parent, e))?;
-    let name = file_name(&path).unwrap_or_default();
-    if parent == layout.dir && classify(name).is_some() {
-        return Err(WatchError::HeartbeatInWatchedDir { path });
-    }
-    Ok(parent.join(name))
-}
 
 /// Watches a directory and dispatches the files dropped there through an [`Engine`].
 ///
@@ -887,114 +632,4 @@ fn blocked_error(report: &DispatchReport) -> FileError {
         None => "a fail_mode: stop hook failed".to_owned(),
     };
     FileError::new(FileErrorKind::Blocked, message)
-}
-
-enum ReadResult {
-    Ok(Vec<u8>, FileIdentity),
-    Failed(FileError, Option<FileIdentity>),
-    Gone,
-}
-
-/// Reads a regular file without following symlinks or blocking on FIFOs.
-fn read_file(path: &Path, max: u64) -> ReadResult {
-    use std::os::unix::fs::OpenOptionsExt;
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let mut file = match File::options()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return ReadResult::Gone,
-        // ELOOP: a symlink; not ours to take.
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return ReadResult::Gone;
-        }
-        Err(e) => {
-            return ReadResult::Failed(
-                FileError::new(
-                    FileErrorKind::Unreadable,
-                    format!("cannot read the file: {e}"),
-                ),
-                None,
-            );
-        }
-    };
-    let metadata = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => {
-            return ReadResult::Failed(
-                FileError::new(
-                    FileErrorKind::Unreadable,
-                    format!("cannot read the file: {e}"),
-                ),
-                None,
-            );
-        }
-    };
-    if !metadata.is_file() {
-        return ReadResult::Gone;
-    }
-    let identity = FileIdentity::of(&metadata);
-    if identity.size > max {
-        return ReadResult::Failed(
-            FileError::new(
-                FileErrorKind::Unreadable,
-                format!(
-                    "the file is {} bytes, more than the {max} bytes an event file may have",
-                    identity.size
-                ),
-            ),
-            Some(identity),
-        );
-    }
-    let mut content = Vec::with_capacity(identity.size as usize);
-    match (&mut file).take(max + 1).read_to_end(&mut content) {
-        Ok(_) if content.len() as u64 > max => ReadResult::Failed(
-            FileError::new(
-                FileErrorKind::Unreadable,
-                format!("the file grew past the {max} bytes an event file may have"),
-            ),
-            Some(identity),
-        ),
-        Ok(_) => ReadResult::Ok(content, identity),
-        Err(e) => ReadResult::Failed(
-            FileError::new(
-                FileErrorKind::Unreadable,
-                format!("cannot read the file: {e}"),
-            ),
-            Some(identity),
-        ),
-    }
-}
-
-/// Writes `content` as a new file named like `name` in `dest` (numbered when taken).
-fn write_copy(
-    dest: &Path,
-    name: &str,
-    content: &[u8],
-    sidecar: Option<&str>,
-) -> std::io::Result<PathBuf> {
-    for n in 1..=10_000 {
-        let candidate = dest.join(numbered_name(name, n));
-        if let Some(suffix) = sidecar {
-            let mut side = candidate.clone().into_os_string();
-            side.push(suffix);
-            if Path::new(&side).symlink_metadata().is_ok() {
-                continue;
-            }
-        }
-        match write_new(&candidate, content) {
-            Ok(()) => return Ok(candidate),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::new(
-        ErrorKind::AlreadyExists,
-        format!(
-            "10000 files named like {name} already exist in {}",
-            dest.display()
-        ),
-    ))
 }

@@ -1,0 +1,220 @@
+use super::*;
+
+async fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("state/flowspec.db"))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn should_share_one_connection_between_clones_and_refuse_use_after_close() {
+    let (_dir, store) = store().await;
+    let clone = store.clone();
+    let claim = store
+        .claim("e1", "h", Duration::from_secs(30), false)
+        .await
+        .unwrap();
+    let Claim::Run(token) = claim else {
+        panic!("the first claim runs: {claim:?}")
+    };
+    clone
+        .finish(&token, HookStatus::Success, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(store.hook_runs("e1").await.unwrap()[0].status, "success");
+    store.close().await;
+    let err = clone.hook_runs("e1").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Query(sqlx::Error::PoolClosed)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn should_run_once_then_skip_after_success() {
+    let (_dir, store) = store().await;
+    let lease = Duration::from_secs(30);
+    let Claim::Run(token) = store.claim("e1", "h", lease, false).await.unwrap() else {
+        panic!("first claim must run")
+    };
+    assert_eq!(token.attempt, 1);
+    store
+        .finish(&token, HookStatus::Success, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("e1", "h", lease, false).await.unwrap(),
+        Claim::AlreadySucceeded
+    );
+    let Claim::Run(forced) = store.claim("e1", "h", lease, true).await.unwrap() else {
+        panic!("--force must run")
+    };
+    assert_eq!(forced.attempt, 2);
+}
+
+#[tokio::test]
+async fn should_retry_after_a_failure_with_the_next_attempt() {
+    let (_dir, store) = store().await;
+    let lease = Duration::from_secs(30);
+    let Claim::Run(token) = store.claim("e1", "h", lease, false).await.unwrap() else {
+        panic!()
+    };
+    store
+        .finish(&token, HookStatus::Failed, Some(1))
+        .await
+        .unwrap();
+    let Claim::Run(again) = store.claim("e1", "h", lease, false).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(again.attempt, 2);
+    let runs = store.hook_runs("e1").await.unwrap();
+    assert_eq!(runs[0].status, "running");
+    assert_eq!(runs[0].attempt, 2);
+}
+
+#[tokio::test]
+async fn should_take_over_a_claim_whose_owner_died() {
+    let (dir, store) = store().await;
+    // A claim left behind by a process that no longer exists on this host.
+    let dead = format!("{}|{}|deadbeef", hostname(), i32::MAX - 7);
+    sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at) VALUES ('e', 'h', 'running', 1, $1, $2, 0)")
+        .bind(dead)
+        .bind(now_ms() + 60_000)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let Claim::Run(token) = store
+        .claim("e", "h", Duration::from_secs(5), false)
+        .await
+        .unwrap()
+    else {
+        panic!("a dead owner's claim must be taken over")
+    };
+    assert_eq!(token.attempt, 2);
+    drop(dir);
+}
+
+#[tokio::test]
+async fn should_wait_for_a_live_claim_and_report_its_result() {
+    let (_dir, store) = store().await;
+    let lease = Duration::from_secs(30);
+    let Claim::Run(token) = store.claim("e", "h", lease, false).await.unwrap() else {
+        panic!()
+    };
+    // A second process (same store, another owner id) claims while we run.
+    let mut other = store.clone();
+    other.owner = Owner {
+        id: "otherhost|1|x".to_owned(),
+        host: "otherhost".into(),
+        pid: 1,
+    };
+    let waiter = tokio::spawn(async move { other.claim("e", "h", lease, false).await.unwrap() });
+    // Finish only once the other process has seen the run and waits for it.
+    store.claim_waits.notified().await;
+    store
+        .finish(&token, HookStatus::Failed, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        waiter.await.unwrap(),
+        Claim::RanElsewhere(HookStatus::Failed)
+    );
+}
+
+#[tokio::test]
+async fn should_open_a_store_under_a_path_with_non_ascii_letters_spaces_and_url_characters() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("prüf").join("a b#c?d%41 ünï");
+    let path = dir.join(".flowspec/state/flowspec.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    let Claim::Run(token) = store
+        .claim("e", "h", Duration::from_secs(30), false)
+        .await
+        .unwrap()
+    else {
+        panic!("the first claim runs")
+    };
+    store
+        .finish(&token, HookStatus::Success, Some(0))
+        .await
+        .unwrap();
+    store.close().await;
+    assert!(path.is_file(), "the database is at {}", path.display());
+    // Nothing else was created beside the project: no mojibake directory.
+    let entries: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["prüf"]);
+    let state: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with("flowspec.db"))
+        .collect();
+    assert!(state.is_empty(), "{state:?}");
+    // Reopened, the same file holds the run.
+    let again = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(
+        again
+            .claim("e", "h", Duration::from_secs(30), false)
+            .await
+            .unwrap(),
+        Claim::AlreadySucceeded
+    );
+}
+
+#[test]
+fn should_percent_encode_every_byte_that_is_not_plain_ascii_in_sqlite_urls() {
+    assert_eq!(
+        sqlite_url(Path::new("/tmp/x/prüf/a b#?%.db")),
+        "sqlite:///tmp/x/pr%C3%BCf/a%20b%23%3F%25.db?mode=rwc"
+    );
+}
+
+#[tokio::test]
+async fn should_tell_a_held_lock_from_other_errors_by_its_code() {
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locks.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .busy_timeout(Duration::ZERO);
+    let mut holder = options.connect().await.unwrap();
+    holder
+        .execute("CREATE TABLE t (x INTEGER); BEGIN EXCLUSIVE")
+        .await
+        .unwrap();
+    let mut other = options.connect().await.unwrap();
+    let busy = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+    assert!(is_busy(Backend::Sqlite, &busy), "{busy}");
+    let syntax = other.execute("INSERT INTO").await.unwrap_err();
+    assert!(!is_busy(Backend::Sqlite, &syntax), "{syntax}");
+    assert!(!is_busy(Backend::Sqlite, &sqlx::Error::PoolClosed));
+    holder.execute("COMMIT").await.unwrap();
+    other.execute("INSERT INTO t VALUES (1)").await.unwrap();
+}
+
+#[tokio::test]
+async fn should_tell_live_and_gone_owners_on_this_host_by_their_pid() {
+    let (_dir, store) = store().await;
+    let owner = |pid: &str| format!("{}|{pid}|abc", store.owner.host);
+    // 0 and below would address process groups, 1 is init: only the lease decides.
+    for pid in ["0", "-1", "1"] {
+        assert!(store.owner_alive(&owner(pid)), "{pid}");
+    }
+    assert!(!store.owner_alive(&owner(&(i32::MAX - 7).to_string())));
+    let parent = std::os::unix::process::parent_id().to_string();
+    assert!(store.owner_alive(&owner(&parent)));
+    // Our pid with another nonce: a process before us that died.
+    assert!(!store.owner_alive(&owner(&std::process::id().to_string())));
+    assert!(store.owner_alive(store.owner_id()));
+    assert!(store.owner_alive(&format!("elsewhere|{}|abc", i32::MAX - 7)));
+}
+
+#[test]
+fn should_redact_passwords_in_urls() {
+    assert_eq!(redact_url("postgres://u:pw@db/x"), "postgres://u:***@db/x");
+}
