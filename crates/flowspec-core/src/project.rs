@@ -22,6 +22,9 @@ use thiserror::Error;
 /// The hooks file's path below the project root.
 pub const HOOKS_FILE: &str = ".flowspec/hooks/hooks.yaml";
 
+/// The settings file's path below the project root.
+pub const SETTINGS_FILE: &str = ".flowspec/flowspec.yaml";
+
 /// The paths of one project.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProjectPaths {
@@ -39,10 +42,10 @@ pub struct ProjectPaths {
     pub audit_log: PathBuf,
 }
 
-/// No hooks file was found.
+/// No project was found: no `.flowspec/` with a hooks file or a settings file.
 #[derive(Debug, Error)]
 #[error(
-    "no {HOOKS_FILE} found in {} or any parent directory\n  hint: run `flowspec init` to create one, or pass --config PATH",
+    "no {SETTINGS_FILE} or {HOOKS_FILE} in {} or any parent directory\n  hint: run `flowspec init` to create one, or pass --config PATH",
     start.display()
 )]
 pub struct DiscoverError {
@@ -65,12 +68,13 @@ impl ProjectPaths {
         }
     }
 
-    /// Walks up from `start` to the first directory with `.flowspec/hooks/hooks.yaml`.
+    /// Walks up from `start` to the first directory whose `.flowspec/` holds
+    /// `hooks/hooks.yaml` or `flowspec.yaml` (either is enough).
     pub fn discover(start: &Path) -> Result<Self, DiscoverError> {
         let start = absolute(start);
         start
             .ancestors()
-            .find(|dir| dir.join(HOOKS_FILE).is_file())
+            .find(|dir| dir.join(HOOKS_FILE).is_file() || dir.join(SETTINGS_FILE).is_file())
             .map(ProjectPaths::at_root)
             .ok_or(DiscoverError { start })
     }
@@ -128,6 +132,18 @@ mod tests {
         let project = ProjectPaths::discover(&root.join("src/deep")).unwrap();
         assert_eq!(project.root, root);
         assert_eq!(project.state_dir, root.join(".flowspec/state"));
+    }
+
+    #[test]
+    fn should_find_a_project_that_holds_only_flowspec_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join(".flowspec")).unwrap();
+        std::fs::write(root.join(SETTINGS_FILE), "ci: {}\n").unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        let project = ProjectPaths::discover(&root.join("src")).unwrap();
+        assert_eq!(project.root, root);
+        assert_eq!(project.hooks_file, root.join(HOOKS_FILE));
     }
 
     #[test]

@@ -66,6 +66,28 @@ pub fn redact(url: &Url) -> String {
     format!("{}://{host}{port}{rest}", url.scheme())
 }
 
+/// Everything but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` percent-encoded as one URL path segment or query value: `/`, spaces,
+/// `?`, `#`, `%` and non-ASCII bytes are escaped, so a run id, workflow file, branch,
+/// project path or work item type cannot change the request's path.
+///
+/// ```
+/// use flowspec_http::target::path_segment;
+/// assert_eq!(path_segment("group/app"), "group%2Fapp");
+/// assert_eq!(path_segment("feature/a b"), "feature%2Fa%20b");
+/// assert_eq!(path_segment("$User Story"), "%24User%20Story");
+/// assert_eq!(path_segment("prüf-1.0_~x"), "pr%C3%BCf-1.0_~x");
+/// ```
+pub fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,26 +117,4 @@ mod tests {
         let err = check_target("http://hooks.example.com/services/SECRET").unwrap_err();
         assert!(!err.to_string().contains("SECRET"), "{err}");
     }
-}
-
-/// Everything but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// `value` percent-encoded as one URL path segment or query value: `/`, spaces,
-/// `?`, `#`, `%` and non-ASCII bytes are escaped, so a run id, workflow file, branch,
-/// project path or work item type cannot change the request's path.
-///
-/// ```
-/// use flowspec_http::target::path_segment;
-/// assert_eq!(path_segment("group/app"), "group%2Fapp");
-/// assert_eq!(path_segment("feature/a b"), "feature%2Fa%20b");
-/// assert_eq!(path_segment("$User Story"), "%24User%20Story");
-/// assert_eq!(path_segment("prüf-1.0_~x"), "pr%C3%BCf-1.0_~x");
-/// ```
-pub fn path_segment(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }

@@ -103,17 +103,9 @@ impl Project {
     /// The nearest project walking up from `start`: the first directory whose
     /// `.flowspec/` holds `hooks/hooks.yaml` or `flowspec.yaml` (either is enough).
     pub fn discover(start: &Path) -> Result<Project> {
-        let start = absolute(start);
-        let root = start
-            .ancestors()
-            .find(|dir| {
-                let dot = dir.join(".flowspec");
-                dot.join("hooks/hooks.yaml").is_file() || dot.join("flowspec.yaml").is_file()
-            })
-            .ok_or(Error::NoProject {
-                start: start.clone(),
-            })?;
-        Project::from_paths(ProjectPaths::at_root(root))
+        let paths =
+            ProjectPaths::discover(start).map_err(|e| Error::NoProject { start: e.start })?;
+        Project::from_paths(paths)
     }
 
     /// The project of an explicitly given hooks file (`--config`).
@@ -426,15 +418,6 @@ fn referenced_vars(text: &str) -> impl Iterator<Item = &str> {
         let name = inner.split([':', '-', '?']).next()?;
         (!name.is_empty()).then_some(name)
     })
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    joined.canonicalize().unwrap_or(joined)
 }
 
 #[cfg(test)]

@@ -222,19 +222,7 @@ Examples:
 /// A duration on any flag: a bare number is seconds (`150`, `2.5`), units are
 /// accepted (`90s`, `10m`, `1h30m`, `500ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = text.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
-    }
-    humantime::parse_duration(text).map_err(|e| {
-        format!("{e} (write seconds such as 150, or a duration such as 90s, 10m or 1h)")
-    })
+    flowspec_core::duration::parse(text).map_err(|e| e.to_string())
 }
 
 /// A duration that must be more than zero (intervals).

@@ -356,12 +356,17 @@ impl EngineBuilder {
                 factories: &self.factories,
                 handlers: &self.handlers,
             };
-            match load_file(&project.hooks_file, &options) {
-                Ok(file) => {
+            // A discovered project may hold only flowspec.yaml: no hooks then. A hooks
+            // file named explicitly (elsewhere) must exist.
+            let standard = ProjectPaths::at_root(&project.root).hooks_file;
+            let absent = project.hooks_file == standard && !project.hooks_file.exists();
+            match (!absent).then(|| load_file(&project.hooks_file, &options)) {
+                None => {}
+                Some(Ok(file)) => {
                     hooks = file.hooks;
                     secret_vars = file.secret_vars;
                 }
-                Err(e) => errors.extend(e),
+                Some(Err(e)) => errors.extend(e),
             }
         }
         for hook in self.hooks {
