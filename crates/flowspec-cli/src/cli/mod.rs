@@ -389,7 +389,7 @@ mod tests {
                 if bare {
                     missing.push(format!("{name}: a bare docs/ path"));
                 }
-                for word in ["seed", "story", "contracts.md"] {
+                for word in ["seed", "story", "contracts"] {
                     if help.to_lowercase().contains(word) {
                         missing.push(format!("{name}: says {word}"));
                     }
