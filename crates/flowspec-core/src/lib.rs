@@ -46,6 +46,7 @@ pub mod notifier;
 pub mod output;
 pub mod project;
 pub mod provider;
+pub mod registry;
 pub mod report;
 pub mod retry;
 pub mod secret;

@@ -15,6 +15,7 @@ use crate::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, InterpolateError, Interpolated, Node, Vars,
     from_node, interpolate,
 };
+use crate::registry::{Registered, Registry};
 
 /// A secret (or setting) an integration reads from the environment when its config
 /// does not name one with `${VAR}` (`SLACK_WEBHOOK_URL`, `JIRA_API_TOKEN`).
@@ -260,52 +261,15 @@ impl ExampleAnswer {
 /// assert!(registry.get("slack").is_none());
 /// assert!(registry.kinds().is_empty());
 /// ```
-#[derive(Clone, Default)]
-pub struct NotifierRegistry {
-    factories: Vec<Arc<dyn NotifierFactory>>,
-}
+pub type NotifierRegistry = Registry<dyn NotifierFactory>;
 
-impl NotifierRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        NotifierRegistry::default()
+impl Registered for dyn NotifierFactory {
+    fn kind(&self) -> &'static str {
+        NotifierFactory::kind(self)
     }
 
-    /// A registry with `factories` (typically `flowspec_notify::BUILTIN`).
-    pub fn from_static(factories: &[&'static dyn NotifierFactory]) -> Self {
-        let mut registry = NotifierRegistry::new();
-        for factory in factories {
-            registry = registry.register(Arc::new(*factory));
-        }
-        registry
-    }
-
-    /// Adds a factory; one with the same kind is replaced.
-    pub fn register(mut self, factory: Arc<dyn NotifierFactory>) -> Self {
-        self.factories.retain(|f| f.kind() != factory.kind());
-        self.factories.push(factory);
-        self
-    }
-
-    /// The factory for `kind`.
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn NotifierFactory>> {
-        self.factories.iter().find(|f| f.kind() == kind)
-    }
-
-    /// Every kind, in registration order.
-    pub fn kinds(&self) -> Vec<&'static str> {
-        self.factories.iter().map(|f| f.kind()).collect()
-    }
-
-    /// Every factory, in registration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn NotifierFactory>> {
-        self.factories.iter()
-    }
-}
-
-impl fmt::Debug for NotifierRegistry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.kinds()).finish()
+    fn shared(factory: &'static Self) -> Arc<Self> {
+        Arc::new(factory)
     }
 }
 

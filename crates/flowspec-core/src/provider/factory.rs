@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::CiProvider;
 use crate::config::{ConfigError, ConfigErrorKind, ConfigErrors, Node, Vars, suggest};
+use crate::registry::{Registered, Registry};
 
 /// Builds a [`CiProvider`] from the `config:` mapping of its `ci:` entry.
 ///
@@ -142,38 +143,19 @@ impl fmt::Debug for ProviderContext<'_> {
 /// let err = registry.require("github", None).unwrap_err();
 /// assert!(err.to_string().contains("unknown CI provider `github`"));
 /// ```
-#[derive(Clone, Default)]
-pub struct ProviderRegistry {
-    factories: Vec<Arc<dyn ProviderFactory>>,
+pub type ProviderRegistry = Registry<dyn ProviderFactory>;
+
+impl Registered for dyn ProviderFactory {
+    fn kind(&self) -> &'static str {
+        ProviderFactory::kind(self)
+    }
+
+    fn shared(factory: &'static Self) -> Arc<Self> {
+        Arc::new(factory)
+    }
 }
 
-impl ProviderRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        ProviderRegistry::default()
-    }
-
-    /// A registry with `factories` (typically `flowspec_providers::BUILTIN`).
-    pub fn from_static(factories: &[&'static dyn ProviderFactory]) -> Self {
-        let mut registry = ProviderRegistry::new();
-        for factory in factories {
-            registry = registry.register(Arc::new(*factory));
-        }
-        registry
-    }
-
-    /// Adds a factory; one with the same kind is replaced.
-    pub fn register(mut self, factory: Arc<dyn ProviderFactory>) -> Self {
-        self.factories.retain(|f| f.kind() != factory.kind());
-        self.factories.push(factory);
-        self
-    }
-
-    /// The factory for `kind`.
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn ProviderFactory>> {
-        self.factories.iter().find(|f| f.kind() == kind)
-    }
-
+impl Registry<dyn ProviderFactory> {
     /// The factory for `kind`, or an error that lists the known kinds (and suggests
     /// the closest one), located at `at` when given.
     pub fn require(
@@ -198,21 +180,5 @@ impl ProviderRegistry {
             }
             err
         })
-    }
-
-    /// Every kind, in registration order.
-    pub fn kinds(&self) -> Vec<&'static str> {
-        self.factories.iter().map(|f| f.kind()).collect()
-    }
-
-    /// Every factory, in registration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn ProviderFactory>> {
-        self.factories.iter()
-    }
-}
-
-impl fmt::Debug for ProviderRegistry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.kinds()).finish()
     }
 }
