@@ -8,14 +8,16 @@
 //!   seconds) and `webhook-signature: v1,<base64>`, the HMAC-SHA256 of
 //!   `{id}.{timestamp}.{body}` keyed with the base64-decoded `whsec_` secret. With
 //!   several keys (rotation), one `v1,` signature per key, space-separated.
-//! - Shared tokens (bearer tokens, GitLab's `X-Gitlab-Token`): [`tokens_equal`].
+//! - Shared tokens (bearer tokens, GitLab's `X-Gitlab-Token`): [`tokens_equal`], and
+//!   [`bearer_token`] to read `Authorization: Bearer <token>`.
+//! - Replay keys for schemes without a delivery id of their own: [`body_digest`].
 //!
 //! Every comparison runs in constant time.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -66,6 +68,37 @@ pub fn tokens_equal(received: &str, expected: &str) -> bool {
         .is_ok()
 }
 
+/// The SHA-256 digest of `body` as `sha256:<lowercase hex>`: one canonical key per
+/// body, however its signature was written (hex case, extra headers). Receivers use it
+/// to refuse a signed body seen before.
+///
+/// ```
+/// use flowspec_http::signature::body_digest;
+/// assert_eq!(
+///     body_digest(b"abc"),
+///     "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
+pub fn body_digest(body: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(body)))
+}
+
+/// The token of an `Authorization: Bearer <token>` header value. The scheme is
+/// matched in any case (`bearer`, `BEARER`), as RFC 9110 says auth schemes are
+/// case-insensitive; `None` for another scheme or an empty token.
+///
+/// ```
+/// use flowspec_http::signature::bearer_token;
+/// assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+/// assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+/// assert_eq!(bearer_token("Basic YTpi"), None);
+/// ```
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Whether `hex_signature` is the lowercase or uppercase hex HMAC-SHA256 of `body`
 /// (schemes without a `sha256=` prefix, such as CircleCI's `v1=<hex>`).
 pub fn verify_hmac_hex(secret: &[u8], body: &[u8], hex_signature: &str) -> bool {
@@ -100,6 +133,11 @@ impl SigningKey {
         Ok(SigningKey(bytes))
     }
 
+    /// How many bytes the key has (the decoded secret; 24 to 64 is usual).
+    pub fn byte_len(&self) -> usize {
+        self.0.len()
+    }
+
     /// `base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
@@ -130,7 +168,8 @@ pub fn standard_signature(keys: &[SigningKey], id: &str, timestamp: i64, body: &
 
 /// Verifies a Standard Webhooks delivery as a receiver would: any `v1` signature
 /// matching `key`, and the timestamp within `tolerance_secs` of `now` (constant-time
-/// comparison).
+/// comparison). Timestamps so far off that the distance does not fit in an `i64` are
+/// refused like any other stale one.
 pub fn verify_standard(
     key: &SigningKey,
     id: &str,
@@ -143,7 +182,7 @@ pub fn verify_standard(
     let Ok(ts) = timestamp.trim().parse::<i64>() else {
         return false;
     };
-    if (now - ts).abs() > tolerance_secs {
+    if !within_tolerance(now, ts, tolerance_secs) {
         return false;
     }
     header
@@ -162,6 +201,20 @@ pub fn verify_standard(
             mac.update(body);
             mac.verify_slice(&sig).is_ok()
         })
+}
+
+/// Whether `ts` is at most `tolerance_secs` from `now`, without overflowing on
+/// extreme values (`i64::MIN`, `i64::MAX`).
+///
+/// ```
+/// use flowspec_http::signature::within_tolerance;
+/// assert!(within_tolerance(1_000, 1_200, 300));
+/// assert!(!within_tolerance(1_000, i64::MIN, 300));
+/// ```
+pub fn within_tolerance(now: i64, ts: i64, tolerance_secs: i64) -> bool {
+    now.checked_sub(ts)
+        .and_then(i64::checked_abs)
+        .is_some_and(|distance| distance <= tolerance_secs)
 }
 
 #[cfg(test)]
@@ -223,5 +276,50 @@ mod tests {
                 .unwrap_err()
                 .contains("base64")
         );
+    }
+
+    #[test]
+    fn should_refuse_extreme_timestamps_without_overflowing() {
+        let key = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        for (ts, now) in [
+            (i64::MIN, 1614265330),
+            (i64::MAX, 1614265330),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (i64::MIN + 1, 0),
+        ] {
+            let header = standard_signature(std::slice::from_ref(&key), "msg_1", ts, b"{}");
+            assert!(
+                !verify_standard(&key, "msg_1", &ts.to_string(), b"{}", &header, now, 300),
+                "timestamp {ts} at {now}"
+            );
+        }
+        let header = standard_signature(std::slice::from_ref(&key), "m", i64::MAX, b"{}");
+        assert!(verify_standard(
+            &key,
+            "m",
+            &i64::MAX.to_string(),
+            b"{}",
+            &header,
+            i64::MAX,
+            300
+        ));
+    }
+
+    #[test]
+    fn should_read_bearer_tokens_in_any_case_of_the_scheme() {
+        for header in ["Bearer tok", "bearer tok", "BEARER tok", "BeArEr   tok  "] {
+            assert_eq!(bearer_token(header), Some("tok"), "{header}");
+        }
+        for header in ["Bearer", "Bearer ", "Basic tok", "Bearertok", "tok", ""] {
+            assert_eq!(bearer_token(header), None, "{header}");
+        }
+    }
+
+    #[test]
+    fn should_digest_equal_bodies_alike_and_different_bodies_apart() {
+        assert_eq!(body_digest(b"{}"), body_digest(b"{}"));
+        assert_ne!(body_digest(b"{}"), body_digest(b"{ }"));
+        assert_eq!(body_digest(b"").len(), "sha256:".len() + 64);
     }
 }
