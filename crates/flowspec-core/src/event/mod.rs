@@ -8,6 +8,11 @@
 //! `event_id`, `event_type`, `timestamp`, `feature` and `source` are reserved; every
 //! other top-level field is data. Only `event_type` is required: a missing id is
 //! generated (UUIDv7, so ids sort by creation time) and a missing timestamp is now.
+//!
+//! Hooks get an event's fields in environment variables, which cannot hold a NUL byte
+//! nor a name with `=`: an event with a NUL anywhere (a value or a key, at any depth)
+//! or a top-level field name containing `=` is refused with
+//! [`EventError::InvalidBytes`], naming the field.
 
 pub mod names;
 
@@ -171,6 +176,17 @@ pub enum EventError {
     /// A data field that uses a reserved name.
     #[error("`{0}` is a reserved event field; set it with its own option instead of as data")]
     ReservedField(String),
+    /// A field holding bytes that cannot reach a hook's environment: a NUL byte in a
+    /// value or key, or `=` in a top-level field name.
+    #[error(
+        "invalid field `{field}`: {problem}, which cannot be passed to hooks in an environment variable (hint: remove it)"
+    )]
+    InvalidBytes {
+        /// Where: the dotted path of the field (`payload.commits.0.message`).
+        field: String,
+        /// What is wrong (`it contains a NUL byte`).
+        problem: &'static str,
+    },
 }
 
 /// A workflow event.
@@ -235,6 +251,7 @@ impl Event {
                 found: json_kind(&value),
             });
         };
+        check_passable(&map)?;
         let event_type = match map.shift_remove("event_type") {
             Some(Value::String(s)) => EventType::new(s)?,
             Some(Value::Null) | None => return Err(EventError::MissingType),
@@ -470,6 +487,54 @@ impl EventBuilder {
     }
 }
 
+/// Refuses what a hook's environment cannot hold: NUL anywhere, `=` in a top-level
+/// name.
+fn check_passable(map: &Map<String, Value>) -> Result<(), EventError> {
+    for key in map.keys() {
+        if key.contains('=') {
+            return Err(EventError::InvalidBytes {
+                field: key.escape_debug().to_string(),
+                problem: "its name contains `=`",
+            });
+        }
+    }
+    let mut path = Vec::new();
+    check_no_nul(map, &mut path)
+}
+
+fn check_no_nul(map: &Map<String, Value>, path: &mut Vec<String>) -> Result<(), EventError> {
+    fn walk(value: &Value, path: &mut Vec<String>) -> Result<(), EventError> {
+        match value {
+            Value::String(s) if s.contains('\0') => Err(EventError::InvalidBytes {
+                field: path.join("."),
+                problem: "it contains a NUL byte",
+            }),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            Value::Object(map) => check_no_nul(map, path),
+            _ => Ok(()),
+        }
+    }
+    for (key, value) in map {
+        path.push(key.escape_debug().to_string());
+        if key.contains('\0') {
+            return Err(EventError::InvalidBytes {
+                field: path.join("."),
+                problem: "its name contains a NUL byte",
+            });
+        }
+        walk(value, path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
 fn optional_string(
     map: &mut Map<String, Value>,
     field: &'static str,
@@ -613,5 +678,42 @@ mod tests {
         assert_eq!(e.field("a.b"), Some(FieldValue::Json(&json!("literal"))));
         assert_eq!(e.field("event_type"), Some(FieldValue::Str("push")));
         assert_eq!(e.field("repo.owner"), None);
+    }
+
+    #[test]
+    fn should_refuse_nul_bytes_anywhere_and_equals_in_field_names() {
+        let cases = [
+            (json!({"event_type": "a", "feature": "auth\0x"}), "feature"),
+            (json!({"event_type": "a", "source": "\0"}), "source"),
+            (json!({"event_type": "a", "note": "a\0b"}), "note"),
+            (
+                json!({"event_type": "a", "payload": {"commits": [{"message": "fix\0"}]}}),
+                "payload.commits.0.message",
+            ),
+            (json!({"event_type": "a", "bad\0key": 1}), "bad\\0key"),
+            (json!({"event_type": "a", "x": {"k\0": 1}}), "x.k\\0"),
+            (json!({"event_type": "a", "PATH=/tmp": "x"}), "PATH=/tmp"),
+        ];
+        for (value, field) in cases {
+            match Event::from_json(value.clone()) {
+                Err(EventError::InvalidBytes { field: f, .. }) => assert_eq!(f, field, "{value}"),
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        let err = Event::builder("a")
+            .feature("x\0y")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid field `feature`: it contains a NUL byte, which cannot be passed to hooks in an environment variable (hint: remove it)"
+        );
+        let err: Result<Event, _> = serde_json::from_str(r#"{"event_type":"a","n":"\u0000"}"#);
+        assert!(err.unwrap_err().to_string().contains("`n`"));
+        // `=` inside values and nested names is fine, and so are other control characters.
+        assert!(
+            Event::from_json(json!({"event_type": "a", "q": "a=b", "m": {"k=v": "\t\n"}})).is_ok()
+        );
     }
 }
