@@ -251,6 +251,7 @@ async fn should_verify_github_signatures_map_payloads_and_refuse_replays() {
     let ping = client()
         .post(s.url("/webhooks/github"))
         .header("x-github-event", "ping")
+        .header("x-github-delivery", "d-ping-1")
         .header(
             "x-hub-signature-256",
             sha256_header(GITHUB_SECRET.as_bytes(), b"{}"),
@@ -427,6 +428,7 @@ async fn should_answer_bad_events_and_unknown_kinds_clearly() {
         client()
             .post(s.url("/webhooks/github"))
             .header("x-github-event", "star")
+            .header("x-github-delivery", "d-star-1")
             .header(
                 "x-hub-signature-256",
                 sha256_header(GITHUB_SECRET.as_bytes(), star),

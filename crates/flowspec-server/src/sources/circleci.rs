@@ -79,7 +79,7 @@ impl Source for CircleciSource {
     ) -> Result<Decoded, Reject> {
         let payload = json_body(request.body)?;
         let kind = text(&payload, "type").unwrap_or("");
-        let id = text(&payload, "id").map(|d| format!("circleci-{d}"));
+        let id = text(&payload, "id").map(str::to_owned);
         let mut fields = Map::new();
         fields.insert("provider".into(), json!("circleci"));
         put(

@@ -1,18 +1,31 @@
 //! `POST /events`: a flowspec event as JSON (`curl -X POST …/events -d '{"event_type": …}'`),
 //! authenticated by a bearer token, an `X-Signature-256` HMAC, or Standard Webhooks.
 //!
-//! The body is one event object, or an array of them. Replays are refused by delivery
-//! id: `webhook-id` (Standard Webhooks), else `Idempotency-Key`, else, for HMAC-signed
-//! requests, the signature itself (a replayed request carries the same one).
+//! The body is one event object, or an array of them. Replays are refused within
+//! `replay_window` by a key the scheme makes:
+//!
+//! - Standard Webhooks: the signed `webhook-id` (and the timestamp must be recent);
+//! - `X-Signature-256`: the SHA-256 of the body, so a signed body is accepted once
+//!   however its signature is written (hex case) and whatever unsigned headers
+//!   (`Idempotency-Key`) come with it. This scheme signs no timestamp: prefer Standard
+//!   Webhooks where replays matter;
+//! - a bearer token: `Idempotency-Key`, if sent.
+//!
+//! Events sent here may not pass for a forge's: a `source` naming a forge source
+//! (`github`, `gitlab`, `circleci`, `jenkins`) or an `event_id` starting with one's
+//! prefix (`jenkins-…`) is refused with `400 forged_source`.
 
 use std::time::Duration;
 
 use flowspec_core::Event;
 use flowspec_core::secret::{ExposeSecret, SecretString};
-use flowspec_http::signature::{SigningKey, tokens_equal, verify_sha256_header, verify_standard};
+use flowspec_http::signature::{
+    SigningKey, bearer_token, body_digest, tokens_equal, verify_sha256_header, verify_standard,
+    within_tolerance,
+};
 use serde_json::Value;
 
-use super::{Credential, Decoded, IncomingRequest, Reject, Source, SourceKind, json_body};
+use super::{Credential, Decoded, IncomingRequest, Reject, SOURCES, Source, SourceKind, json_body};
 use crate::config::{Credentials, ServerConfig, UnknownEvents};
 
 /// The `/events` source, as declared in [`super::SOURCES`].
@@ -119,9 +132,10 @@ impl Source for EventsSource {
                     "`webhook-id` and `webhook-timestamp` must accompany `webhook-signature`",
                 ));
             };
+            let tolerance = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX);
             let within = timestamp
                 .parse::<i64>()
-                .is_ok_and(|ts| (request.now - ts).unsigned_abs() <= self.tolerance.as_secs());
+                .is_ok_and(|ts| within_tolerance(request.now, ts, tolerance));
             if !within {
                 return Err(Reject::unauthorized(
                     "stale_timestamp",
@@ -131,7 +145,6 @@ impl Source for EventsSource {
                     ),
                 ));
             }
-            let tolerance = self.tolerance.as_secs() as i64;
             let valid = self.auth.signing_keys.iter().any(|key| {
                 verify_standard(
                     key,
@@ -164,9 +177,8 @@ impl Source for EventsSource {
                 request.body,
                 signature,
             ) {
-                Ok(Some(
-                    idempotency.unwrap_or_else(|| format!("sig:{signature}")),
-                ))
+                // What is signed is the body: an unsigned header never makes a new key.
+                Ok(Some(body_digest(request.body)))
             } else {
                 Err(Reject::unauthorized(
                     "bad_signature",
@@ -181,7 +193,7 @@ impl Source for EventsSource {
                     "bearer tokens are not configured for /events",
                 ));
             };
-            let given = authorization.strip_prefix("Bearer ").unwrap_or("");
+            let given = bearer_token(authorization).unwrap_or("");
             return if tokens_equal(given, token.expose_secret()) {
                 Ok(idempotency)
             } else {
@@ -202,31 +214,68 @@ impl Source for EventsSource {
         request: &IncomingRequest<'_>,
         _unknown: UnknownEvents,
     ) -> Result<Decoded, Reject> {
-        let items = match json_body(request.body)? {
+        let (items, batch) = match json_body(request.body)? {
             Value::Array(items) if items.is_empty() => {
                 return Err(Reject::bad_request(
                     "empty_batch",
                     "the array of events is empty",
                 ));
             }
-            Value::Array(items) => items,
-            one => vec![one],
+            Value::Array(items) => (items, true),
+            one => (vec![one], false),
         };
         let mut events = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
             let mut event = Event::from_json(item).map_err(|e| {
-                let which = if events.is_empty() && i == 0 {
+                let which = if i == 0 && !batch {
                     String::new()
                 } else {
                     format!(" (item {i})")
                 };
                 Reject::bad_request("bad_event", format!("invalid event{which}: {e}"))
             })?;
+            let which = if i == 0 && !batch {
+                String::new()
+            } else {
+                format!(" (item {i})")
+            };
+            refuse_forge_identity(&event).map_err(|message| {
+                Reject::bad_request("forged_source", format!("{message}{which}"))
+            })?;
             event.set_source_if_missing("http");
             events.push(event);
         }
         Ok(Decoded::Events(events))
     }
+}
+
+/// The other sources (the forges): their `source` names and id prefixes are theirs.
+fn forges() -> impl Iterator<Item = &'static str> {
+    SOURCES
+        .iter()
+        .map(|k| k.name)
+        .filter(|name| *name != KIND.name)
+}
+
+/// Refuses an event that claims a forge's `source` or id prefix, with why (any case).
+fn refuse_forge_identity(event: &Event) -> Result<(), String> {
+    let id = event.id().as_str().to_ascii_lowercase();
+    let source = event.source().map(|s| s.trim().to_ascii_lowercase());
+    for forge in forges() {
+        if source.as_deref() == Some(forge) {
+            return Err(format!(
+                "`source: {forge}` is reserved for events from /webhooks/{forge}; \
+                 leave `source` out (it becomes `http`) or name your sender"
+            ));
+        }
+        if id.starts_with(&format!("{forge}-")) {
+            return Err(format!(
+                "event ids starting with `{forge}-` are reserved for events from \
+                 /webhooks/{forge}; choose another `event_id` or leave it out"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -272,11 +321,15 @@ mod tests {
         let bearer = headers(&[("authorization", "Bearer tok-123456")]);
         assert_eq!(s.authenticate(&request(&bearer, body, 0)), Ok(None));
         let hmac = headers(&[("x-signature-256", &sha256_header(b"hmac-secret", body))]);
-        assert!(
-            s.authenticate(&request(&hmac, body, 0))
-                .unwrap()
-                .unwrap()
-                .starts_with("sig:sha256=")
+        assert_eq!(
+            s.authenticate(&request(&hmac, body, 0)),
+            Ok(Some(body_digest(body)))
+        );
+        let lower = headers(&[("authorization", "bearer tok-123456")]);
+        assert_eq!(
+            s.authenticate(&request(&lower, body, 0)),
+            Ok(None),
+            "the scheme is case-insensitive"
         );
         let vector = br#"{"test": 2432232314}"#;
         let standard = headers(&[
@@ -328,6 +381,82 @@ mod tests {
                 .code,
             "stale_timestamp"
         );
+    }
+
+    #[test]
+    fn should_key_signed_bodies_by_their_digest_whatever_the_headers() {
+        let body = br#"{"event_type":"deploy.completed"}"#;
+        let s = source();
+        let signature = sha256_header(b"hmac-secret", body);
+        let upper = format!("sha256={}", signature["sha256=".len()..].to_uppercase());
+        let keys: Vec<_> = [
+            headers(&[("x-signature-256", &signature)]),
+            headers(&[("x-signature-256", &upper)]),
+            headers(&[
+                ("x-signature-256", &signature),
+                ("idempotency-key", "new-1"),
+            ]),
+        ]
+        .iter()
+        .map(|h| s.authenticate(&request(h, body, 0)).unwrap())
+        .collect();
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    }
+
+    #[test]
+    fn should_refuse_extreme_webhook_timestamps_as_stale() {
+        let s = source();
+        let key = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        for (ts, now) in [
+            (i64::MIN, 1_700_000_000),
+            (i64::MAX, 1_700_000_000),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+        ] {
+            let h = headers(&[
+                ("webhook-id", "m1"),
+                ("webhook-timestamp", &ts.to_string()),
+                (
+                    "webhook-signature",
+                    &standard_signature(std::slice::from_ref(&key), "m1", ts, b"{}"),
+                ),
+            ]);
+            let reject = s.authenticate(&request(&h, b"{}", now)).unwrap_err();
+            assert_eq!(reject.code, "stale_timestamp", "{ts} at {now}");
+        }
+    }
+
+    #[test]
+    fn should_refuse_events_claiming_a_forge_source_or_id() {
+        let s = source();
+        let h = HeaderMap::new();
+        for body in [
+            r#"{"event_type":"ci.completed","source":"jenkins"}"#,
+            r#"{"event_type":"ci.completed","source":" GitHub "}"#,
+            r#"{"event_type":"ci.completed","event_id":"jenkins-app-58-completed"}"#,
+            r#"{"event_type":"ci.completed","event_id":"GITLAB-1"}"#,
+            r#"[{"event_type":"a.b"},{"event_type":"ci.completed","event_id":"circleci-x"}]"#,
+        ] {
+            let reject = s
+                .decode(&request(&h, body.as_bytes(), 0), UnknownEvents::Accept)
+                .unwrap_err();
+            assert_eq!(
+                (reject.status.as_u16(), reject.code),
+                (400, "forged_source"),
+                "{body}"
+            );
+            assert!(reject.message.contains("reserved"), "{}", reject.message);
+        }
+        for body in [
+            r#"{"event_type":"ci.completed","source":"ci","event_id":"build-58"}"#,
+            r#"{"event_type":"ci.completed","event_id":"jenkinsfile-58"}"#,
+        ] {
+            assert!(
+                s.decode(&request(&h, body.as_bytes(), 0), UnknownEvents::Accept)
+                    .is_ok(),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //! | anything else | `github.<event>[.<action>]`, or ignored with `unknown_events: ignore` |
 //!
 //! Every event carries the mapped fields at the top level and the whole delivery under
-//! `payload`. The event id is derived from `X-GitHub-Delivery`, so a delivery is never
-//! dispatched twice.
+//! `payload`. `X-GitHub-Delivery` is required (`400 missing_delivery` without it) and
+//! makes the event id (`github-<delivery>`), so a delivery is never dispatched twice.
+//! The delivery id is not signed, so the replay key is the digest of the signed body:
+//! the same body under a new delivery id is refused as a replay.
 
 use flowspec_core::secret::{ExposeSecret, SecretString};
-use flowspec_http::signature::verify_sha256_header;
+use flowspec_http::signature::{body_digest, verify_sha256_header};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -73,7 +75,17 @@ impl Source for GithubSource {
                 "`X-Hub-Signature-256` does not match the body",
             ));
         }
-        Ok(request.header("x-github-delivery").map(str::to_owned))
+        if request
+            .header("x-github-delivery")
+            .is_none_or(str::is_empty)
+        {
+            return Err(Reject::bad_request(
+                "missing_delivery",
+                "`X-GitHub-Delivery` is missing: GitHub sends it with every delivery",
+            ));
+        }
+        // The delivery id is not signed: the replay key is what is.
+        Ok(Some(body_digest(request.body)))
     }
 
     fn decode(
@@ -89,9 +101,7 @@ impl Source for GithubSource {
         };
         let payload = json_body(request.body)?;
         let action = text(&payload, "action").unwrap_or("");
-        let id = request
-            .header("x-github-delivery")
-            .map(|d| format!("github-{d}"));
+        let id = request.header("x-github-delivery").map(str::to_owned);
         let mut fields = Map::new();
         fields.insert("provider".into(), json!("github"));
         if let Some(repo) = text(&payload, "repository.full_name") {

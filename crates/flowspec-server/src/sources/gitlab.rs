@@ -88,7 +88,7 @@ impl Source for GitlabSource {
             ));
         };
         let payload = json_body(request.body)?;
-        let id = GitlabSource::delivery(request).map(|d| format!("gitlab-{d}"));
+        let id = GitlabSource::delivery(request);
         let attrs = &payload["object_attributes"];
         let mut fields = Map::new();
         fields.insert("provider".into(), json!("gitlab"));

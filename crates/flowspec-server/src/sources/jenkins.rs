@@ -134,11 +134,7 @@ impl Source for JenkinsSource {
                 format!("jenkins.{}", segment(other))
             }
         };
-        let id = Some(format!(
-            "jenkins-{}-{number}-{}",
-            segment(job),
-            segment(phase)
-        ));
+        let id = Some(format!("{}-{number}-{}", segment(job), segment(phase)));
         Ok(Decoded::Events(vec![mapped_event(
             &event_type,
             "jenkins",

@@ -2,13 +2,18 @@
 //! [`SOURCES`], that declares each source once: its name, path, authentication and
 //! the variables its credentials are read from.
 //!
-//! | source | path | authentication | delivery id (replay protection) |
+//! | source | path | authentication | replay key (refused again within `replay_window`) |
 //! |---|---|---|---|
-//! | [`events`] | `POST /events` | bearer token, `X-Signature-256` HMAC, or Standard Webhooks | `webhook-id`, `Idempotency-Key`, or the signature |
-//! | [`github`] | `POST /webhooks/github` | `X-Hub-Signature-256` HMAC | `X-GitHub-Delivery` |
+//! | [`events`] | `POST /events` | bearer token, `X-Signature-256` HMAC, or Standard Webhooks | `webhook-id`; the body's SHA-256 for `X-Signature-256`; `Idempotency-Key` with a bearer token |
+//! | [`github`] | `POST /webhooks/github` | `X-Hub-Signature-256` HMAC | the body's SHA-256 (`X-GitHub-Delivery`, required, makes the event id) |
 //! | [`gitlab`] | `POST /webhooks/gitlab` | `X-Gitlab-Token` | `Idempotency-Key` / `X-Gitlab-Event-UUID` |
 //! | [`circleci`] | `POST /webhooks/circleci` | `circleci-signature: v1=<hex>` HMAC | the payload's `id` |
 //! | [`jenkins`] | `POST /webhooks/jenkins` | token in `X-Flowspec-Token` or `?token=` | — |
+//!
+//! Ids are namespaced per source: every event a forge source maps has the id
+//! `<source>-<delivery>` (`github-72d3…`, `jenkins-app-58-completed`; a generated one
+//! when the delivery has none), and `/events` may neither use those prefixes nor claim
+//! a forge's `source`, so one source can never take another's ids.
 //!
 //! Each source's variables are in its [`SourceKind`] (`github::KIND.credentials`);
 //! [`default_variables`] lists them all.
@@ -209,8 +214,16 @@ pub trait Source: Send + Sync {
     ) -> Result<Decoded, Reject>;
 }
 
-/// The sources that have a credential configured, in [`SOURCES`] order.
+/// The sources that have a credential configured, in [`SOURCES`] order. Warns (in
+/// the log) about each of their secrets shorter than [`MIN_SECRET_BYTES`].
 pub fn enabled(config: &ServerConfig) -> Vec<Box<dyn Source>> {
+    for warning in short_secrets(config) {
+        tracing::warn!(
+            message = "A source secret is short enough to be guessed.",
+            secret = %warning.key_path,
+            hint = %warning.hint(),
+        );
+    }
     SOURCES
         .iter()
         .filter_map(|kind| {
@@ -218,6 +231,71 @@ pub fn enabled(config: &ServerConfig) -> Vec<Box<dyn Source>> {
             (kind.build)(credentials, config)
         })
         .collect()
+}
+
+/// Secrets shorter than this many bytes are reported when the server starts.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// A source secret shorter than [`MIN_SECRET_BYTES`], named by its key path, never by
+/// its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShortSecret {
+    /// Where it is configured (`server.sources.github.secret`,
+    /// `server.sources.events.signing_keys[1]`).
+    pub key_path: String,
+}
+
+impl ShortSecret {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        format!(
+            "use at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32` \
+             (Standard Webhooks keys: `whsec_` and the base64 of 24 to 64 random bytes)"
+        )
+    }
+}
+
+impl std::fmt::Display for ShortSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is shorter than {MIN_SECRET_BYTES} bytes and can be guessed: {}",
+            self.key_path,
+            self.hint()
+        )
+    }
+}
+
+/// The configured source secrets shorter than [`MIN_SECRET_BYTES`] (for a Standard
+/// Webhooks key, its decoded bytes), in [`SOURCES`] order.
+pub fn short_secrets(config: &ServerConfig) -> Vec<ShortSecret> {
+    use flowspec_core::secret::ExposeSecret;
+    let mut short = Vec::new();
+    for kind in SOURCES {
+        let Some(credentials) = config.sources.get(kind.name) else {
+            continue;
+        };
+        for credential in kind.credentials {
+            let values = credentials.all(credential.key);
+            for (i, value) in values.iter().enumerate() {
+                let value = value.expose_secret();
+                let bytes = if credential.key == "signing_keys" {
+                    flowspec_http::signature::SigningKey::parse(value).map_or(0, |k| k.byte_len())
+                } else {
+                    value.len()
+                };
+                if bytes < MIN_SECRET_BYTES {
+                    let key_path = if credential.list {
+                        format!("server.sources.{}.{}[{i}]", kind.name, credential.key)
+                    } else {
+                        format!("server.sources.{}.{}", kind.name, credential.key)
+                    };
+                    short.push(ShortSecret { key_path });
+                }
+            }
+        }
+    }
+    short
 }
 
 /// Parses a JSON body, with the position of a syntax error.
@@ -242,27 +320,30 @@ pub(crate) fn text<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a s
 }
 
 /// Builds an event from mapped fields: the type, then `fields` at the top level, and
-/// the whole original payload under `payload` so hooks can read anything.
+/// the whole original payload under `payload` so hooks can read anything. The id is
+/// `<source>-<delivery>`, or `<source>-<generated>` without a delivery: each source's
+/// ids start with its name.
 pub(crate) fn mapped_event(
     event_type: &str,
     source: &str,
-    id: Option<String>,
+    delivery: Option<String>,
     fields: serde_json::Map<String, serde_json::Value>,
     payload: serde_json::Value,
 ) -> Result<Event, Reject> {
-    let mut builder = Event::builder(event_type)
+    let delivery =
+        delivery.unwrap_or_else(|| flowspec_core::event::EventId::generate().to_string());
+    Event::builder(event_type)
         .source(source)
         .fields(fields)
-        .field("payload", payload);
-    if let Some(id) = id {
-        builder = builder.id(id);
-    }
-    builder.build().map_err(|e| {
-        Reject::bad_request(
-            "bad_event",
-            format!("cannot map the payload to an event: {e}"),
-        )
-    })
+        .field("payload", payload)
+        .id(format!("{source}-{delivery}"))
+        .build()
+        .map_err(|e| {
+            Reject::bad_request(
+                "bad_event",
+                format!("cannot map the payload to an event: {e}"),
+            )
+        })
 }
 
 /// Turns a webhook kind (`workflow_job`, `Pipeline Hook`) into an event type segment.
@@ -312,6 +393,54 @@ pub(crate) fn duration_secs(start: Option<&str>, end: Option<&str>) -> Option<i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(pairs: &[(&str, &str, &str)]) -> ServerConfig {
+        let mut config = ServerConfig::default();
+        for (source, key, value) in pairs {
+            config
+                .sources
+                .set(source, key, (*value).to_owned().into())
+                .unwrap();
+        }
+        config
+    }
+
+    #[test]
+    fn should_report_short_source_secrets_by_key_path_never_by_value() {
+        let config = config(&[
+            ("github", "secret", "hunter2"),
+            ("gitlab", "token", "a-long-enough-gitlab-token"),
+            ("jenkins", "token", "fifteen-bytes!!"),
+            ("events", "token", "sixteen-bytes-ok"),
+            // 12 bytes once decoded, then 32.
+            ("events", "signing_keys", "whsec_c2hvcnQta2V5LTEy"),
+            (
+                "events",
+                "signing_keys",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ]);
+        let short = short_secrets(&config);
+        let paths: Vec<&str> = short.iter().map(|s| s.key_path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "server.sources.events.signing_keys[0]",
+                "server.sources.github.secret",
+                "server.sources.jenkins.token",
+            ]
+        );
+        let text = short[1].to_string();
+        assert_eq!(
+            text,
+            "`server.sources.github.secret` is shorter than 16 bytes and can be guessed: use at least 16 random bytes, e.g. `openssl rand -hex 32` (Standard Webhooks keys: `whsec_` and the base64 of 24 to 64 random bytes)"
+        );
+        for s in &short {
+            for secret in ["hunter2", "fifteen-bytes!!", "c2hvcnQta2V5LTEy"] {
+                assert!(!s.to_string().contains(secret), "{s}");
+            }
+        }
+    }
 
     #[test]
     fn should_declare_each_source_once_with_its_own_path() {
