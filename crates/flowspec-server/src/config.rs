@@ -6,6 +6,7 @@
 //!   workers: 4                 # events dispatched at the same time
 //!   max_body_bytes: 1048576    # larger requests: 413
 //!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
+//!   metrics_token: ${FLOWSPEC_METRICS_TOKEN}   # /metrics needs `Authorization: Bearer <it>`
 //!   sources:
 //!     github:
 //!       secret: ${GITHUB_WEBHOOK_SECRET}
@@ -153,6 +154,9 @@ pub struct ServerConfig {
     pub retry: RetrySchedule,
     /// The sources and their secrets.
     pub sources: SourceSecrets,
+    /// When set, `GET /metrics` answers only requests with
+    /// `Authorization: Bearer <token>` (401 otherwise). Off by default.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for ServerConfig {
@@ -173,6 +177,7 @@ impl Default for ServerConfig {
             }),
             retry: RetrySchedule::default(),
             sources: SourceSecrets::default(),
+            metrics_token: None,
         }
     }
 }
@@ -205,6 +210,9 @@ struct Raw {
     /// `false` turns the per-source limit off.
     rate_limit: Option<RawRateLimit>,
     queue: Option<RawQueue>,
+    /// A token `/metrics` requires as `Authorization: Bearer`, from a variable.
+    /// Example: `${FLOWSPEC_METRICS_TOKEN}`.
+    metrics_token: Option<String>,
     /// `name: {key: value}` per source of [`SOURCES`].
     sources: Option<BTreeMap<String, Option<BTreeMap<String, RawCredential>>>>,
 }
@@ -303,6 +311,23 @@ impl ServerConfig {
             }
             if let Some(d) = queue.retry_max {
                 config.retry.max_delay_ms = ms(d);
+            }
+        }
+        if let Some(text) = &raw.metrics_token {
+            let field = "metrics_token";
+            let locate_here = |e| locate(at(node, field, e));
+            let before = errors.len();
+            config.metrics_token =
+                resolve_secret(Some(text), field, "", vars, &mut errors, &locate_here);
+            // Unset variables are reported by `resolve_secret`; an empty value here.
+            if config.metrics_token.is_none() && errors.len() == before {
+                errors.push(locate_here(
+                    ConfigError::new(
+                        ConfigErrorKind::MissingField,
+                        "`server.metrics_token` is empty, so /metrics would be open: it is refused",
+                    )
+                    .hint("set the variable it names, or remove the line to serve /metrics without a token"),
+                ));
             }
         }
 
@@ -562,6 +587,34 @@ mod tests {
         assert!(
             err.iter()
                 .any(|e| e.key_path() == "server.sources.events.signing_keys[0]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn should_read_the_metrics_token_from_a_variable_and_refuse_an_empty_one() {
+        assert!(
+            load("", &[]).unwrap().metrics_token.is_none(),
+            "off by default"
+        );
+        let config = load(
+            "server:\n  metrics_token: ${M}\n",
+            &[("M", "metrics-token-1234")],
+        )
+        .unwrap();
+        assert_eq!(
+            config.metrics_token.as_ref().map(|t| t.expose_secret()),
+            Some("metrics-token-1234")
+        );
+        assert!(!format!("{config:?}").contains("metrics-token-1234"));
+        let err = load("server:\n  metrics_token: ${M}\n", &[("M", "")]).unwrap_err();
+        let e = err.iter().next().unwrap();
+        assert_eq!(e.key_path(), "server.metrics_token");
+        assert!(e.message().contains("would be open"), "{e}");
+        let err = load("server:\n  metrics_token: ${NOPE}\n", &[]).unwrap_err();
+        assert_eq!(
+            err.iter().next().unwrap().key_path(),
+            "server.metrics_token",
             "{err}"
         );
     }

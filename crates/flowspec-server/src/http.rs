@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use crate::queue::{Enqueued, Incoming, Queue, Stored};
 use axum::extract::{Request as HttpRequest, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use flowspec_core::secret::{ExposeSecret, SecretString};
+use flowspec_http::signature::{bearer_token, tokens_equal};
 use serde_json::json;
 
 use crate::config::{ServerConfig, UnknownEvents};
@@ -30,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) body_timeout: Duration,
     pub(crate) unknown_events: UnknownEvents,
     pub(crate) ready: Arc<AtomicBool>,
+    /// The bearer token `/metrics` requires, if any.
+    pub(crate) metrics_token: Option<SecretString>,
 }
 
 impl AppState {
@@ -50,6 +54,7 @@ impl AppState {
             body_timeout: config.body_timeout,
             unknown_events: config.unknown_events,
             ready,
+            metrics_token: config.metrics_token.clone(),
         }
     }
 
@@ -115,7 +120,33 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// `/metrics`: open, or, with `server.metrics_token`, for `Authorization: Bearer
+/// <token>` only (the scheme in any case).
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token);
+        let refusal = match given {
+            None => Some((
+                "missing_credentials",
+                "/metrics needs `Authorization: Bearer <token>` (server.metrics_token)",
+            )),
+            Some(given) if !tokens_equal(given, token.expose_secret()) => {
+                Some(("bad_token", "the bearer token for /metrics is not valid"))
+            }
+            Some(_) => None,
+        };
+        if let Some((code, message)) = refusal {
+            let mut response = error(StatusCode::UNAUTHORIZED, code, message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+            return response;
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

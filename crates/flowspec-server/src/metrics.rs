@@ -13,8 +13,15 @@
 //! | `flowspec_pipeline_duration_seconds` | `provider` | CI run durations reported by `ci.completed` webhooks |
 //! | `flowspec_queue_depth` | `status` | queued events by status |
 //! | `flowspec_accept_duration_seconds` | | request received → 202 (durably stored) |
+//!
+//! Every label value comes from the server's own names (sources, refusal codes,
+//! statuses, configured hooks) except `provider`, which events carry: it is one of
+//! [`KNOWN_PROVIDERS`], or one of the first [`MAX_OTHER_PROVIDERS`] other short names
+//! seen (letters, digits, `_`, `-`), and `other` beyond, so senders cannot grow
+//! `/metrics` without limit.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use flowspec_core::{Event, HookReport, HookStatus, Reporter};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -56,6 +63,37 @@ struct ProviderLabel {
     provider: String,
 }
 
+/// `provider` label values always used as they are: the CI platforms flowspec knows.
+pub const KNOWN_PROVIDERS: &[&str] = &["github", "gitlab", "circleci", "jenkins", "custom"];
+
+/// How many other `provider` values get a label of their own; later ones are `other`.
+pub const MAX_OTHER_PROVIDERS: usize = 16;
+
+/// The longest `provider` value given a label of its own.
+const MAX_PROVIDER_LEN: usize = 32;
+
+/// The label for `provider`: known, or admitted while there is room, else `other`.
+fn provider_label(admitted: &Mutex<HashSet<String>>, provider: &str) -> String {
+    if KNOWN_PROVIDERS.contains(&provider) {
+        return provider.to_owned();
+    }
+    let well_formed = !provider.is_empty()
+        && provider.len() <= MAX_PROVIDER_LEN
+        && provider
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !well_formed || provider == "other" {
+        return "other".to_owned();
+    }
+    let mut admitted = admitted.lock().unwrap_or_else(|e| e.into_inner());
+    if admitted.contains(provider) || admitted.len() < MAX_OTHER_PROVIDERS {
+        admitted.insert(provider.to_owned());
+        provider.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn seconds_histogram() -> Histogram {
@@ -75,6 +113,7 @@ pub struct Metrics {
     cicd_triggers: Family<StatusLabel, Counter>,
     cicd_duration: Histogram,
     pipeline_duration: HistogramFamily<ProviderLabel>,
+    other_providers: Mutex<HashSet<String>>,
     queue_depth: Family<StatusLabel, Gauge>,
     accept_duration: Histogram,
 }
@@ -105,6 +144,7 @@ impl Metrics {
             cicd_triggers: Family::default(),
             cicd_duration: seconds_histogram(),
             pipeline_duration: Family::new_with_constructor(seconds_histogram),
+            other_providers: Mutex::default(),
             queue_depth: Family::default(),
             accept_duration: seconds_histogram(),
             registry: Registry::default(),
@@ -211,7 +251,7 @@ impl Metrics {
                     .unwrap_or(source);
                 self.pipeline_duration
                     .get_or_create(&ProviderLabel {
-                        provider: provider.into(),
+                        provider: provider_label(&self.other_providers, provider),
                     })
                     .observe(secs);
             }
@@ -274,5 +314,49 @@ impl Reporter for MetricsReporter {
                 .inc();
             m.cicd_duration.observe(seconds);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completed(provider: &str) -> Event {
+        Event::builder("ci.completed")
+            .field("provider", provider)
+            .field("duration_secs", 42)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn should_cap_provider_labels_from_event_data() {
+        let metrics = Metrics::new();
+        metrics.accepted("events", 1, 0.01, &[completed("github")]);
+        let small = metrics.render().len();
+        let events: Vec<Event> = (0..500)
+            .map(|i| completed(&format!("provider-{i}-{}", "x".repeat(i % 50))))
+            .chain([completed("a\"b{c}"), completed(&"y".repeat(5000))])
+            .collect();
+        metrics.accepted("events", events.len() as u64, 0.01, &events);
+        let text = metrics.render();
+        let labels: HashSet<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("flowspec_pipeline_duration_seconds_count"))
+            .collect();
+        // github, 16 others, `other`.
+        assert_eq!(labels.len(), 1 + MAX_OTHER_PROVIDERS + 1, "{text}");
+        assert!(
+            text.contains(r#"flowspec_pipeline_duration_seconds_count{provider="other"} 486"#),
+            "{text}"
+        );
+        assert!(text.len() < small + 40_000, "{} bytes", text.len());
+        metrics.accepted("events", 1, 0.01, &[completed("provider-0-")]);
+        assert!(
+            metrics
+                .render()
+                .contains(r#"flowspec_pipeline_duration_seconds_count{provider="provider-0-"} 2"#),
+            "an admitted name keeps its label"
+        );
     }
 }

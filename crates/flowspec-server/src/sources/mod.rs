@@ -267,7 +267,7 @@ impl std::fmt::Display for ShortSecret {
 }
 
 /// The configured source secrets shorter than [`MIN_SECRET_BYTES`] (for a Standard
-/// Webhooks key, its decoded bytes), in [`SOURCES`] order.
+/// Webhooks key, its decoded bytes), in [`SOURCES`] order, then `server.metrics_token`.
 pub fn short_secrets(config: &ServerConfig) -> Vec<ShortSecret> {
     use flowspec_core::secret::ExposeSecret;
     let mut short = Vec::new();
@@ -294,6 +294,13 @@ pub fn short_secrets(config: &ServerConfig) -> Vec<ShortSecret> {
                 }
             }
         }
+    }
+    if let Some(token) = &config.metrics_token
+        && token.expose_secret().len() < MIN_SECRET_BYTES
+    {
+        short.push(ShortSecret {
+            key_path: "server.metrics_token".to_owned(),
+        });
     }
     short
 }
@@ -407,7 +414,7 @@ mod tests {
 
     #[test]
     fn should_report_short_source_secrets_by_key_path_never_by_value() {
-        let config = config(&[
+        let mut config = config(&[
             ("github", "secret", "hunter2"),
             ("gitlab", "token", "a-long-enough-gitlab-token"),
             ("jenkins", "token", "fifteen-bytes!!"),
@@ -420,6 +427,7 @@ mod tests {
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             ),
         ]);
+        config.metrics_token = Some("short".to_owned().into());
         let short = short_secrets(&config);
         let paths: Vec<&str> = short.iter().map(|s| s.key_path.as_str()).collect();
         assert_eq!(
@@ -428,6 +436,7 @@ mod tests {
                 "server.sources.events.signing_keys[0]",
                 "server.sources.github.secret",
                 "server.sources.jenkins.token",
+                "server.metrics_token",
             ]
         );
         let text = short[1].to_string();
