@@ -1,0 +1,140 @@
+//! The receiver over real HTTP on a loopback port, for the integration tests: a server
+//! with every `/events` scheme, GitHub and GitLab configured, and one hook that records
+//! every event it is given.
+
+#![allow(dead_code)] // Each test file uses part of it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use flowspec_core::secret::SecretString;
+use flowspec_core::testing::RecordingAction;
+use flowspec_core::{Engine, HookSpec};
+use flowspec_http::signature::SigningKey;
+use flowspec_server::{Metrics, Server, ServerConfig};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub recorder: Arc<RecordingAction>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+pub const TOKEN: &str = "events-token-123";
+pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+pub const GITLAB_TOKEN: &str = "gitlab-token-456";
+
+/// Polls `condition` until it holds; fails after a generous 60 s (a deadline, not a
+/// guess at how long the server takes).
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+pub fn whsec() -> SigningKey {
+    SigningKey::parse(WHSEC).unwrap()
+}
+
+pub fn set(config: &mut ServerConfig, source: &str, key: &str, value: &str) {
+    config
+        .sources
+        .set(source, key, SecretString::from(value.to_owned()))
+        .unwrap();
+}
+
+pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = RecordingAction::new();
+    let metrics = Arc::new(Metrics::new());
+    let engine = Engine::builder()
+        .hook(
+            HookSpec::builder("record")
+                .on("*")
+                .action(recorder.clone())
+                .build()
+                .unwrap(),
+        )
+        .state_path(dir.path().join("state.db"))
+        .reporter(metrics.reporter())
+        .build()
+        .await
+        .unwrap();
+    let mut config = ServerConfig::default();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    for (source, key, value) in [
+        ("events", "token", TOKEN),
+        ("events", "secret", "hmac-secret"),
+        ("events", "signing_keys", WHSEC),
+        ("github", "secret", GITHUB_SECRET),
+        ("gitlab", "token", GITLAB_TOKEN),
+    ] {
+        set(&mut config, source, key, value);
+    }
+    adjust(&mut config);
+    let server = Server::bind(engine, config, metrics).await.unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    TestServer {
+        addr,
+        recorder,
+        stop: Some(stop),
+        task,
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits until the hook has seen `n` events.
+    pub async fn hook_runs(&self, n: usize) -> Vec<flowspec_core::Event> {
+        eventually(&format!("the hook has seen {n} events"), || async {
+            self.recorder.events().len() >= n
+        })
+        .await;
+        self.recorder.events()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
