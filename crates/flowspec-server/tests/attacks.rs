@@ -127,7 +127,10 @@ async fn r10_should_refuse_a_github_delivery_under_a_new_or_missing_delivery_id(
         "{answer}"
     );
     assert!(
-        answer["error"].as_str().unwrap().contains("X-GitHub-Delivery"),
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("X-GitHub-Delivery"),
         "{answer}"
     );
     let runs = settle(&s).await;

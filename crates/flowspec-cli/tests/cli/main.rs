@@ -7,6 +7,7 @@ mod ci_results;
 mod ci_steer;
 mod docs;
 mod emit;
+mod emit_bad_bytes;
 mod events;
 mod hooks;
 mod init;

@@ -137,4 +137,3 @@ pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
         serde_json::from_str(&body).unwrap_or(Value::String(body)),
     )
 }
-
