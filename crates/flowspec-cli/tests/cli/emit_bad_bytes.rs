@@ -65,12 +65,10 @@ fn r10_should_refuse_to_emit_fields_that_cannot_reach_a_hooks_environment() {
     assert!(p.audit().is_empty(), "{:?}", p.audit());
 
     // The same event without the bad byte goes through.
-    let (code, out, err) = run(p.cmd().args([
-        "emit",
-        "deploy.completed",
-        "--data",
-        r#"note:="a b""#,
-    ]));
+    let (code, out, err) =
+        run(p
+            .cmd()
+            .args(["emit", "deploy.completed", "--data", r#"note:="a b""#]));
     assert_eq!(code, 0, "{}", shown(&out, &err));
     assert!(p.join("ran.json").exists());
 }

@@ -203,7 +203,9 @@ pub trait Source: Send + Sync {
         self.kind().scheme.to_owned()
     }
 
-    /// Checks the credentials; returns the delivery id used against replays, if any.
+    /// Checks the credentials; returns the key used against replays, if any (a signed
+    /// delivery id, or the digest of a signed body): a key seen within
+    /// `replay_window` is refused with `409 replayed`.
     fn authenticate(&self, request: &IncomingRequest<'_>) -> Result<Option<String>, Reject>;
 
     /// Maps the body to events.
@@ -220,7 +222,7 @@ pub fn enabled(config: &ServerConfig) -> Vec<Box<dyn Source>> {
     for warning in short_secrets(config) {
         tracing::warn!(
             message = "A source secret is short enough to be guessed.",
-            secret = %warning.key_path,
+            key_path = %warning.key_path,
             hint = %warning.hint(),
         );
     }
