@@ -139,11 +139,9 @@ fn kind(key: &str, parent: &str) -> Kind {
     if credential_key(&key) {
         return Kind::Credential;
     }
-    if [
-        "url", "key", "auth", "header", "token", "secret", "password",
-    ]
-    .iter()
-    .any(|w| key.contains(w))
+    if ["url", "key", "auth", "header"]
+        .iter()
+        .any(|w| key.contains(w))
     {
         return Kind::Reads;
     }
