@@ -4,7 +4,12 @@
 //! A value is secret when it is held by an environment variable whose name contains
 //! `TOKEN`, `SECRET`, `KEY`, `PASSWORD` or `WEBHOOK_URL` (any case), when a hook's
 //! `env` entry with such a name or reading such a variable produces it, or when its
-//! variable is listed under `secrets:` in hooks.yaml. Values shorter than
+//! variable is listed under `secrets:` in hooks.yaml. Embedders add the values their
+//! configuration uses as credentials ([`EngineBuilder::secret`](crate::EngineBuilder::secret),
+//! [`Engine::add_secrets`](crate::Engine::add_secrets)): the `flowspec` facade adds
+//! every credential of flowspec.yaml (server sources, signing keys, notifier and CI
+//! credentials, literal or read from a variable of any name), and the server adds its
+//! sources' secrets when it starts. Values shorter than
 //! [`MIN_SECRET_LEN`] bytes are not masked: masking every `1` in the output would hide
 //! more than it protects.
 
@@ -50,7 +55,7 @@ pub fn looks_secret(name: &str) -> bool {
 #[derive(Clone, Default)]
 pub struct Masker {
     automaton: Option<Arc<AhoCorasick>>,
-    count: usize,
+    values: Arc<[String]>,
 }
 
 impl Masker {
@@ -73,26 +78,40 @@ impl Masker {
             .ok()
             .map(Arc::new);
         Masker {
-            count: values.len(),
             automaton,
+            values: values.into(),
         }
+    }
+
+    /// This masker's secrets and `more`.
+    ///
+    /// ```
+    /// use flowspec_core::secret::Masker;
+    ///
+    /// let masker = Masker::new(["ghp_abc123"]).extended(["whsec_xyz789"]);
+    /// assert_eq!(masker.mask("ghp_abc123 whsec_xyz789"), "*** ***");
+    /// ```
+    pub fn extended<S: AsRef<str>>(&self, more: impl IntoIterator<Item = S>) -> Masker {
+        let mine = self.values.iter().map(String::as_str);
+        let more: Vec<S> = more.into_iter().collect();
+        Masker::new(mine.chain(more.iter().map(AsRef::as_ref)))
     }
 
     /// How many distinct secrets are masked.
     pub fn len(&self) -> usize {
-        self.count
+        self.values.len()
     }
 
     /// Whether nothing is masked.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.values.is_empty()
     }
 
     /// `text` with every secret replaced by `***`.
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match &self.automaton {
             Some(ac) if ac.is_match(text) => {
-                Cow::Owned(ac.replace_all(text, &vec![MASK; self.count]))
+                Cow::Owned(ac.replace_all(text, &vec![MASK; self.values.len()]))
             }
             _ => Cow::Borrowed(text),
         }
@@ -118,11 +137,11 @@ impl Masker {
 
 impl fmt::Debug for Masker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.values.len();
         write!(
             f,
-            "Masker({} secret{})",
-            self.count,
-            if self.count == 1 { "" } else { "s" }
+            "Masker({count} secret{})",
+            if count == 1 { "" } else { "s" }
         )
     }
 }
@@ -145,6 +164,14 @@ mod tests {
     fn should_mask_the_longest_overlapping_secret() {
         let m = Masker::new(["abcd", "abcdefgh"]);
         assert_eq!(m.mask("[abcdefgh]"), "[***]");
+    }
+
+    #[test]
+    fn should_keep_its_secrets_when_extended() {
+        let m = Masker::new(["secret-one"]).extended(["two-2-two", "secret-one"]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.mask("secret-one two-2-two"), "*** ***");
+        assert_eq!(format!("{m:?}"), "Masker(2 secrets)");
     }
 
     #[test]

@@ -41,7 +41,11 @@ pub struct HttpConfig {
 /// What a client does with a `3xx` answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Redirects {
-    /// Follow up to 10 (reqwest drops credentials when the host changes).
+    /// Follow up to 10 redirects within the origin (scheme, host and port) of the
+    /// request: a redirect to another origin, or from `https` to `http`, is not
+    /// followed and [`HttpClient::send`] fails naming that origin. Every header a
+    /// request carries (a custom `auth` header, extra `headers:`, `Circle-Token`)
+    /// therefore only ever reaches the origin it was configured for.
     #[default]
     Follow,
     /// Do not follow: [`HttpClient::send`] returns the `3xx` response, for callers
@@ -96,7 +100,7 @@ impl HttpClient {
     /// A client with `config`.
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
         let redirects = match config.redirects {
-            Redirects::Follow => reqwest::redirect::Policy::limited(10),
+            Redirects::Follow => reqwest::redirect::Policy::custom(same_origin),
             Redirects::Return | Redirects::Fail => reqwest::redirect::Policy::none(),
         };
         let inner = reqwest::Client::builder()
@@ -211,6 +215,53 @@ impl HttpClient {
         })
         .await
     }
+}
+
+/// The most redirects followed in a chain.
+const MAX_REDIRECTS: usize = 10;
+
+/// The redirect policy of [`Redirects::Follow`]: within the first request's origin only.
+fn same_origin(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    match check_redirect(attempt.url(), attempt.previous()) {
+        Ok(()) => attempt.follow(),
+        Err(refused) => attempt.error(refused),
+    }
+}
+
+/// Whether a redirect to `next` may be followed after the requests to `previous`
+/// (the first of which is the original request).
+fn check_redirect(next: &reqwest::Url, previous: &[reqwest::Url]) -> Result<(), RedirectRefused> {
+    let Some(first) = previous.first() else {
+        return Ok(());
+    };
+    let to = next.origin().ascii_serialization();
+    if previous.iter().any(|u| u.scheme() == "https") && next.scheme() != "https" {
+        return Err(RedirectRefused::Downgrade { to });
+    }
+    if first.origin() != next.origin() {
+        let from = first.origin().ascii_serialization();
+        return Err(RedirectRefused::OtherOrigin { from, to });
+    }
+    // `previous` starts with the first request, which is no redirect.
+    if previous.len() > MAX_REDIRECTS {
+        return Err(RedirectRefused::TooMany);
+    }
+    Ok(())
+}
+
+/// Why a redirect was not followed (the message of the resulting [`HttpError`]).
+#[derive(Debug, thiserror::Error)]
+enum RedirectRefused {
+    #[error(
+        "the server redirected to another origin, `{to}`, which was not followed: requests and their credentials go only to `{from}` (hint: configure the URL the server redirects to)"
+    )]
+    OtherOrigin { from: String, to: String },
+    #[error(
+        "the server redirected from https to plain http (`{to}`), which was not followed: credentials are never sent unencrypted (hint: configure the https URL)"
+    )]
+    Downgrade { to: String },
+    #[error("more than {MAX_REDIRECTS} redirects in a row (a redirect loop?)")]
+    TooMany,
 }
 
 async fn read_bounded(mut response: Response, limit: usize) -> String {
@@ -416,6 +467,90 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.error.status().map(|s| s.as_u16()), Some(302));
+    }
+
+    #[tokio::test]
+    async fn should_follow_a_redirect_within_the_origin_with_its_headers() {
+        let server = MockServer::start().await;
+        Mock::given(path("/moved"))
+            .respond_with(ResponseTemplate::new(302).insert_header("location", "/x"))
+            .mount(&server)
+            .await;
+        Mock::given(path("/x"))
+            .and(wiremock::matchers::header("x-api-key", "key-s3cret"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let c = client();
+        let url = format!("{}/moved", server.uri());
+        let (response, _) = c
+            .send_with_retry(Idempotency::Safe, || {
+                c.reqwest().get(&url).header("x-api-key", "key-s3cret")
+            })
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+
+    #[tokio::test]
+    async fn should_refuse_a_redirect_to_another_origin_and_name_it() {
+        let (a, b) = (MockServer::start().await, MockServer::start().await);
+        Mock::given(path("/moved"))
+            .respond_with(
+                ResponseTemplate::new(307).insert_header("location", format!("{}/steal", b.uri())),
+            )
+            .mount(&a)
+            .await;
+        let c = client();
+        let url = format!("{}/moved", a.uri());
+        let err = c
+            .send_with_retry(Idempotency::Safe, || {
+                c.reqwest().get(&url).header("x-api-key", "key-s3cret")
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            b.received_requests().await.unwrap().len(),
+            0,
+            "the other origin must receive nothing"
+        );
+        assert_eq!(err.attempts, 1, "a refused redirect is not retried");
+        assert_eq!(err.error.kind(), HttpErrorKind::InvalidRequest);
+        let text = err.error.to_string();
+        assert!(text.contains(&format!("`{}`", b.uri())), "{text}");
+        assert!(text.contains("another origin"), "{text}");
+        assert!(!text.contains("key-s3cret"), "{text}");
+    }
+
+    #[test]
+    fn should_refuse_redirect_downgrades_loops_and_other_origins() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let first = [u("https://ci.example/api")];
+        assert!(check_redirect(&u("https://ci.example/other"), &first).is_ok());
+        let downgrade = check_redirect(&u("http://ci.example/api"), &first).unwrap_err();
+        assert!(
+            downgrade.to_string().contains("https to plain http"),
+            "{downgrade}"
+        );
+        let port = check_redirect(&u("https://ci.example:8443/api"), &first).unwrap_err();
+        assert!(
+            port.to_string().contains("`https://ci.example:8443`"),
+            "{port}"
+        );
+        let host = check_redirect(&u("https://evil.example/api"), &first).unwrap_err();
+        assert!(
+            host.to_string().contains("`https://evil.example`"),
+            "{host}"
+        );
+        // Back to the first origin after a hop elsewhere is impossible (the hop was refused);
+        // a chain that started on https never drops to http, even on the same host.
+        let chain = [u("https://ci.example/a"), u("https://ci.example/b")];
+        assert!(check_redirect(&u("http://ci.example/c"), &chain).is_err());
+        let looped: Vec<_> = (0..=MAX_REDIRECTS)
+            .map(|_| u("https://ci.example/a"))
+            .collect();
+        assert!(check_redirect(&u("https://ci.example/a"), &looped).is_err());
     }
 
     #[tokio::test]

@@ -106,7 +106,8 @@ impl HttpError {
     /// An error for a transport failure (no response).
     pub(crate) fn from_transport(error: &reqwest::Error, target: String) -> Self {
         let connect = error.is_connect();
-        let kind = if error.is_builder() {
+        // A refused redirect (another origin, a downgrade) will not change on retry.
+        let kind = if error.is_builder() || error.is_redirect() {
             HttpErrorKind::InvalidRequest
         } else {
             HttpErrorKind::Transient
@@ -117,6 +118,8 @@ impl HttpError {
             "timed out"
         } else if error.is_body() || error.is_decode() {
             "the response body could not be read"
+        } else if error.is_redirect() {
+            "redirect refused"
         } else {
             "request failed"
         };

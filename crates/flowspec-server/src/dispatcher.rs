@@ -13,7 +13,43 @@ use crate::queue::{DispatchOutcome, Lease, Queue, QueueStatus};
 use flowspec_core::{DispatchReport, EmitOptions, Engine};
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::sources::SOURCES;
+use flowspec_core::secret::ExposeSecret;
+
+/// Keeps the server's own credentials away from the hooks it runs: every source
+/// secret is masked in their output and in the audit log, and the variables that hold
+/// one (the sources' default variables, and any variable of this process whose value
+/// is a source secret) are not inherited by hooks unless a hook sets them in its `env`.
+pub(crate) fn protect(engine: &Engine, config: &ServerConfig) {
+    let mut secrets: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for kind in SOURCES {
+        for credential in kind.credentials {
+            names.extend(credential.variable.map(str::to_owned));
+            if let Some(credentials) = config.sources.get(kind.name) {
+                secrets.extend(
+                    credentials
+                        .all(credential.key)
+                        .iter()
+                        .map(|v| v.expose_secret().to_owned()),
+                );
+            }
+        }
+    }
+    secrets.retain(|s| !s.is_empty());
+    names.extend(std::env::vars_os().filter_map(|(name, value)| {
+        let value = value.to_str()?;
+        secrets
+            .iter()
+            .any(|s| s == value)
+            .then(|| name.to_str().map(str::to_owned))
+            .flatten()
+    }));
+    engine.add_secrets(&secrets);
+    engine.withhold_env(names);
+}
 
 /// How long a worker's hold on an event lasts without its process (other hosts only:
 /// on this host a dead worker is noticed at once).

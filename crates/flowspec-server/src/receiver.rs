@@ -55,6 +55,9 @@ pub struct Receiver {
 impl Receiver {
     /// Opens the queue in the engine's store (recovering events a crash left
     /// unfinished), checks that some source has a secret, and starts the workers.
+    /// From then on the engine masks every source secret, and its hooks do not inherit
+    /// the variables holding them unless they set them in their `env`
+    /// ([`Engine::add_secrets`], [`Engine::withhold_env`]).
     pub async fn start(
         engine: Engine,
         config: ServerConfig,
@@ -79,6 +82,7 @@ impl Receiver {
             intake_task.abort();
             return Err(ServerError::NoSources);
         }
+        crate::dispatcher::protect(&engine, &config);
         let (stop, stop_rx) = watch::channel(false);
         let dispatcher = Dispatcher {
             engine,

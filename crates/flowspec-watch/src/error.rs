@@ -44,6 +44,26 @@ pub enum WatchError {
         /// The watched directory.
         dir: PathBuf,
     },
+    /// A state path of the watcher (`processed/`, `failed/`, the lock file) is a
+    /// symbolic link, or not what it should be: the watcher never follows a link for
+    /// its own files, since one would move dispatched files (or take a lock) wherever
+    /// it points.
+    #[error(
+        "{} is {}; the watcher does not follow links or use anything but a real {expected} there (hint: remove it, or replace it with a real {expected})",
+        path.display(),
+        match target {
+            Some(t) => format!("a symbolic link to {}", t.display()),
+            None => format!("not a {expected}"),
+        }
+    )]
+    UnsafeStatePath {
+        /// The path found.
+        path: PathBuf,
+        /// Where the link points, when it is one.
+        target: Option<PathBuf>,
+        /// What should be there: "directory" or "regular file".
+        expected: &'static str,
+    },
     /// A filesystem operation on the watcher's own files failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -38,7 +38,7 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of `dir`; checks it is a directory and creates `processed/` and
-    /// `failed/`.
+    /// `failed/`, refusing either when it is a symbolic link or no directory.
     pub fn create(dir: &Path) -> Result<Layout, WatchError> {
         let dir = match dir.canonicalize() {
             Ok(dir) if dir.is_dir() => dir,
@@ -62,15 +62,53 @@ impl Layout {
             dir,
         };
         for sub in [&layout.processed, &layout.failed] {
-            std::fs::create_dir_all(sub).map_err(|e| WatchError::io("create", sub, e))?;
+            match std::fs::create_dir(sub) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(WatchError::io("create", sub, e)),
+            }
         }
+        layout.check()?;
         Ok(layout)
+    }
+
+    /// Checks that `processed/` and `failed/` are real directories, not symbolic
+    /// links (checked at start and again before each move).
+    pub fn check(&self) -> Result<(), WatchError> {
+        for sub in [&self.processed, &self.failed] {
+            check_real(sub, "directory")?;
+        }
+        Ok(())
     }
 
     /// The lock file path.
     pub fn lock_path(&self) -> PathBuf {
         self.dir.join(LOCK_FILE)
     }
+}
+
+/// Fails unless `path` is a real directory or regular file (`expected`), without
+/// following a symbolic link.
+pub(crate) fn check_real(path: &Path, expected: &'static str) -> Result<(), WatchError> {
+    let metadata = path
+        .symlink_metadata()
+        .map_err(|e| WatchError::io("inspect", path, e))?;
+    let kind = metadata.file_type();
+    let fits = if expected == "directory" {
+        kind.is_dir()
+    } else {
+        kind.is_file()
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(WatchError::UnsafeStatePath {
+        path: path.to_owned(),
+        target: kind
+            .is_symlink()
+            .then(|| std::fs::read_link(path).unwrap_or_default()),
+        expected,
+    })
 }
 
 /// `name`, then `stem~2.ext`, `stem~3.ext`... (the extension is what follows the last dot).

@@ -11,7 +11,7 @@ use flowspec_core::config::{ConfigError, ConfigErrorKind, ConfigErrors, Vars};
 use flowspec_core::engine::open_project_store;
 use flowspec_core::provider::CiProvider;
 use flowspec_core::report::Reporter;
-use flowspec_core::secret::{Masker, looks_secret};
+use flowspec_core::secret::Masker;
 use flowspec_core::settings::Settings;
 use flowspec_core::{Engine, EngineBuilder, Store};
 use flowspec_notify::action::NotifyActionFactory;
@@ -130,7 +130,7 @@ impl Project {
     pub fn from_paths(paths: ProjectPaths) -> Result<Project> {
         let settings = Settings::load(&paths.settings_file)?;
         let vars = Vars::from_process(Some(&paths.dotenv_file))?;
-        let secrets = secrets_of(&settings, &vars);
+        let secrets = crate::secrets::project_secrets(&settings, &vars);
         let masker = Masker::new(&secrets);
         Ok(Project {
             paths,
@@ -178,8 +178,9 @@ impl Project {
         }
     }
 
-    /// Masks every secret the process holds: secret-looking variables, the variables
-    /// flowspec.yaml reads its tokens and secrets from, the state URL's password and,
+    /// Masks every secret the process holds: secret-looking variables, every
+    /// credential of flowspec.yaml (server sources and signing keys, notifier and CI
+    /// credentials, literal or read from a variable of any name, URL passwords) and,
     /// once the engine is built, the hooks' secret `env` values.
     pub fn masker(&self) -> Masker {
         self.masker
@@ -308,7 +309,7 @@ impl Project {
         }
         let engine = builder.build().await?;
         self.settings.check_sections(KNOWN_SECTIONS)?;
-        *self.masker.write().unwrap_or_else(|e| e.into_inner()) = engine.masker().clone();
+        *self.masker.write().unwrap_or_else(|e| e.into_inner()) = engine.masker();
         Ok(engine)
     }
 
@@ -357,76 +358,5 @@ impl Project {
     /// Opens the audit log for appending.
     pub fn audit_log(&self) -> Result<AuditLog> {
         AuditLog::open(&self.audit_path()).map_err(|e| Error::Build(e.into()))
-    }
-}
-
-/// The values to mask that are known before hooks.yaml is read.
-fn secrets_of(settings: &Settings, vars: &Vars) -> Vec<String> {
-    let mut secrets: Vec<String> = vars
-        .iter()
-        .filter(|(name, _)| looks_secret(name))
-        .map(|(_, value)| value.to_owned())
-        .collect();
-    // Variables that flowspec.yaml reads into a token, secret, password or key field.
-    if let Some(text) = settings.text() {
-        for line in text.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let key = key.trim().trim_start_matches("- ").to_ascii_lowercase();
-            if !["token", "secret", "password", "key", "url", "webhook"]
-                .iter()
-                .any(|w| key.contains(w))
-            {
-                continue;
-            }
-            for name in referenced_vars(value) {
-                if let Some(v) = vars.get(name).filter(|v| !v.is_empty()) {
-                    secrets.push(v.to_owned());
-                }
-            }
-        }
-    }
-    // The state URL's password.
-    if let Some(url) = &settings.state.url
-        && let Ok(value) = flowspec_core::config::interpolate(url, vars)
-        && let Ok(parsed) = url::Url::parse(&value.value)
-        && let Some(password) = parsed.password()
-    {
-        secrets.push(password.to_owned());
-        // The password as written, before percent-encoding.
-        let decoded: String = url::form_urlencoded::parse(password.as_bytes())
-            .map(|(k, v)| {
-                if v.is_empty() {
-                    k.into_owned()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect();
-        secrets.push(decoded);
-    }
-    secrets.retain(|s| !s.is_empty());
-    secrets
-}
-
-/// The names in `${NAME}` (and `${NAME:-default}`) of `text`.
-fn referenced_vars(text: &str) -> impl Iterator<Item = &str> {
-    text.split("${").skip(1).filter_map(|rest| {
-        let end = rest.find('}')?;
-        let inner = &rest[..end];
-        let name = inner.split([':', '-', '?']).next()?;
-        (!name.is_empty()).then_some(name)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::referenced_vars;
-
-    #[test]
-    fn should_find_the_variables_a_value_reads() {
-        let names: Vec<&str> = referenced_vars(" ${GH_PAT} and ${OTHER:-x}").collect();
-        assert_eq!(names, ["GH_PAT", "OTHER"]);
     }
 }

@@ -89,6 +89,9 @@ pub struct ActionContext<'a> {
     /// Variables to add to the process environment: the hook's `env`, then
     /// `FLOWSPEC_*` and `EVENT_TYPE`.
     pub env: &'a [(String, String)],
+    /// Variables the process must not inherit from this process's environment (the
+    /// secrets of a server, see [`Engine::withhold_env`](crate::Engine::withhold_env)).
+    pub env_remove: &'a [String],
     /// The project root.
     pub project_root: &'a Path,
     /// Where processes start: the hook's `working_dir`, or the project root.

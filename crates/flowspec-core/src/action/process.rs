@@ -98,6 +98,9 @@ impl Action for ProcessAction {
 
     async fn run(&self, cx: &ActionContext<'_>) -> ActionOutcome {
         let mut cmd = self.build_command();
+        for name in cx.env_remove {
+            cmd.env_remove(name);
+        }
         cmd.current_dir(cx.working_dir)
             .envs(cx.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -416,6 +419,7 @@ mod tests {
             payload: &payload,
             hook_name: "t",
             env: &[("GREETING".into(), "hi".into())],
+            env_remove: &[],
             project_root: &dir,
             working_dir: &dir,
             timeout,

@@ -27,7 +27,7 @@ use futures_util::future::join_all;
 use serde_json::Map;
 
 use super::gate::Ticket;
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Protection};
 use crate::action::{ActionContext, ActionOutcome, ActionResult};
 use crate::audit::AuditRecord;
 use crate::config::suggest;
@@ -328,10 +328,20 @@ impl Engine {
     ) -> (HookReport, Vec<Event>) {
         let inner = &self.inner;
         inner.reporter.hook_started(event, hook.name());
+        let Protection {
+            masker,
+            withheld_env,
+        } = self.protection();
         let env = hook_env(hook, event, &inner.root, attempt);
+        // Withheld variables stay withheld unless the hook sets them itself.
+        let env_remove: Vec<String> = withheld_env
+            .iter()
+            .filter(|name| !env.iter().any(|(k, _)| k == *name))
+            .cloned()
+            .collect();
         let sink = OutputSink::new(
             hook.name(),
-            inner.masker.clone(),
+            masker.clone(),
             Arc::clone(&inner.reporter),
             inner.tail_bytes,
         );
@@ -341,6 +351,7 @@ impl Engine {
             payload,
             hook_name: hook.name(),
             env: &env,
+            env_remove: &env_remove,
             project_root: &inner.root,
             working_dir,
             timeout: hook.timeout(),
@@ -363,9 +374,7 @@ impl Engine {
 
         let (status, message) = match &outcome.result {
             ActionResult::Success => (HookStatus::Success, None),
-            ActionResult::Failed(m) => {
-                (HookStatus::Failed, Some(inner.masker.mask(m).into_owned()))
-            }
+            ActionResult::Failed(m) => (HookStatus::Failed, Some(masker.mask(m).into_owned())),
             ActionResult::TimedOut => (
                 HookStatus::Timeout,
                 Some(format!("timed out after {}", humanize(hook.timeout()))),
@@ -373,7 +382,7 @@ impl Engine {
         };
         let mut details = Map::new();
         for (k, mut v) in outcome.details {
-            inner.masker.mask_json(&mut v);
+            masker.mask_json(&mut v);
             details.insert(k, v);
         }
         if test {

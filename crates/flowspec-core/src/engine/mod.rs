@@ -9,7 +9,7 @@ mod gate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -94,13 +94,21 @@ pub(crate) struct Inner {
     pub(crate) hooks: Vec<HookSpec>,
     pub(crate) store: Option<Store>,
     pub(crate) audit: Option<AuditLog>,
-    pub(crate) masker: Masker,
+    pub(crate) protection: RwLock<Protection>,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) tail_bytes: usize,
     pub(crate) kill_grace: Duration,
     pub(crate) settings: Settings,
     pub(crate) vars: Vars,
     pub(crate) gates: gate::Gates,
+}
+
+/// What the engine keeps from hooks and from what it writes: the secrets it masks and
+/// the inherited variables hooks do not get.
+#[derive(Clone, Default)]
+pub(crate) struct Protection {
+    pub(crate) masker: Masker,
+    pub(crate) withheld_env: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -110,7 +118,7 @@ impl std::fmt::Debug for Engine {
             .field("hooks", &self.inner.hooks.len())
             .field("store", &self.inner.store)
             .field("audit", &self.inner.audit.as_ref().map(AuditLog::path))
-            .field("masker", &self.inner.masker)
+            .field("masker", &self.masker())
             .finish()
     }
 }
@@ -152,8 +160,49 @@ impl Engine {
     }
 
     /// The masker applied to everything the engine writes.
-    pub fn masker(&self) -> &Masker {
-        &self.inner.masker
+    pub fn masker(&self) -> Masker {
+        self.protection().masker
+    }
+
+    /// Masks `values` too, from the next hook run on, in every clone of this engine:
+    /// for credentials learned after the engine was built (a server adds its sources'
+    /// secrets when it starts).
+    pub fn add_secrets<S: AsRef<str>>(&self, values: impl IntoIterator<Item = S>) {
+        let mut protection = self
+            .inner
+            .protection
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        protection.masker = protection.masker.extended(values);
+    }
+
+    /// Hooks started from now on, in every clone of this engine, do not inherit the
+    /// environment variables `names` from this process, unless a hook sets one in its
+    /// `env` (a server withholds its sources' secrets this way).
+    pub fn withhold_env<S: Into<String>>(&self, names: impl IntoIterator<Item = S>) {
+        let mut protection = self
+            .inner
+            .protection
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<String> = protection.withheld_env.to_vec();
+        all.extend(names.into_iter().map(Into::into));
+        all.sort();
+        all.dedup();
+        protection.withheld_env = all.into();
+    }
+
+    /// The names passed to [`Engine::withhold_env`].
+    pub fn withheld_env(&self) -> Arc<[String]> {
+        self.protection().withheld_env
+    }
+
+    pub(crate) fn protection(&self) -> Protection {
+        self.inner
+            .protection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The store, if there is one.
@@ -195,6 +244,7 @@ pub struct EngineBuilder {
     reporter: Arc<dyn Reporter>,
     kill_grace: Duration,
     secrets: Vec<String>,
+    withheld_env: Vec<String>,
 }
 
 impl Default for EngineBuilder {
@@ -218,6 +268,7 @@ impl EngineBuilder {
             reporter: Arc::new(SilentReporter),
             kill_grace: DEFAULT_KILL_GRACE,
             secrets: Vec::new(),
+            withheld_env: Vec::new(),
         }
     }
 
@@ -327,6 +378,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Hooks do not inherit the environment variable `name` from this process, unless
+    /// a hook sets it in its `env`.
+    pub fn withhold_env(mut self, name: impl Into<String>) -> Self {
+        self.withheld_env.push(name.into());
+        self
+    }
+
     /// Reads the configuration, opens the store and the audit log.
     pub async fn build(self) -> Result<Engine, BuildError> {
         let vars = match self.vars {
@@ -425,7 +483,10 @@ impl EngineBuilder {
                 hooks,
                 store,
                 audit,
-                masker,
+                protection: RwLock::new(Protection {
+                    masker,
+                    withheld_env: self.withheld_env.into(),
+                }),
                 reporter: self.reporter,
                 tail_bytes,
                 kill_grace: self.kill_grace,

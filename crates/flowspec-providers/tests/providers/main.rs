@@ -6,6 +6,7 @@ mod custom;
 mod github;
 mod gitlab;
 mod jenkins;
+mod redirects;
 mod support;
 
 use std::time::Duration;

@@ -9,7 +9,7 @@ use flowspec_core::Engine;
 
 use crate::error::WatchError;
 use crate::file::{classify, file_name};
-use crate::layout::Layout;
+use crate::layout::{Layout, check_real};
 
 use super::{
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_FILE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AFTER,
@@ -111,12 +111,7 @@ impl WatcherBuilder {
     pub fn build(self, engine: Engine) -> Result<Watcher, WatchError> {
         let layout = Layout::create(&self.dir)?;
         let lock_path = layout.lock_path();
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| WatchError::io("open", &lock_path, e))?;
+        let lock = open_lock(&lock_path)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -148,6 +143,43 @@ impl WatcherBuilder {
             _lock: lock,
         })
     }
+}
+
+/// Opens (or creates) the lock file, refusing a symbolic link (`O_NOFOLLOW`) and
+/// anything but a regular file (a FIFO does not block the open: `O_NONBLOCK`).
+fn open_lock(path: &Path) -> Result<File, WatchError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path);
+    let lock = match lock {
+        Ok(lock) => lock,
+        // ELOOP: the name is a symbolic link; ENXIO: a FIFO nobody reads.
+        Err(e)
+            if [rustix::io::Errno::LOOP, rustix::io::Errno::NXIO]
+                .iter()
+                .any(|n| e.raw_os_error() == Some(n.raw_os_error())) =>
+        {
+            check_real(path, "regular file")?;
+            return Err(WatchError::io("open", path, e));
+        }
+        Err(e) => return Err(WatchError::io("open", path, e)),
+    };
+    let metadata = lock
+        .metadata()
+        .map_err(|e| WatchError::io("inspect", path, e))?;
+    if !metadata.is_file() {
+        return Err(WatchError::UnsafeStatePath {
+            path: path.to_owned(),
+            target: None,
+            expected: "regular file",
+        });
+    }
+    Ok(lock)
 }
 
 fn check_heartbeat_path(layout: &Layout, path: PathBuf) -> Result<PathBuf, WatchError> {

@@ -84,6 +84,9 @@ enum Done {
     Replaced(Box<FileOutcome>),
     /// Dispatched, but could not be moved; it stays for the next start.
     Stuck(String),
+    /// Dispatched, but `processed/` or `failed/` is no longer a real directory: the
+    /// file stays in place and the watcher stops.
+    Unsafe(WatchError),
 }
 
 type Dispatch<'a> = Pin<Box<dyn Future<Output = (PathBuf, Done)> + 'a>>;
@@ -259,7 +262,9 @@ impl Watcher {
                 }
                 Some((path, done)) = dispatches.next(), if !dispatches.is_empty() => {
                     state.in_flight.remove(&path);
-                    self.finished(&mut state, path, done);
+                    if let Err(e) = self.finished(&mut state, path, done) {
+                        break Err(e);
+                    }
                 }
                 Some(event) = rx.recv(), if state.mode == Mode::Inotify => {
                     // Take every notification already waiting before dispatching, so
@@ -435,7 +440,7 @@ impl Watcher {
         Ok(())
     }
 
-    fn finished(&self, state: &mut State, path: PathBuf, done: Done) {
+    fn finished(&self, state: &mut State, path: PathBuf, done: Done) -> Result<(), WatchError> {
         let outcome = match done {
             Done::Moved(outcome) => outcome,
             Done::Replaced(outcome) => {
@@ -449,12 +454,13 @@ impl Watcher {
                 state.enqueue(path);
                 outcome
             }
-            Done::Vanished => return,
+            Done::Vanished => return Ok(()),
             Done::Stuck(message) => {
                 tracing::error!(message = %message);
                 self.reporter.warning(&message);
-                return;
+                return Ok(());
             }
+            Done::Unsafe(error) => return Err(error),
         };
         match outcome.status {
             FileStatus::Processed => state.summary.processed += 1,
@@ -471,6 +477,7 @@ impl Watcher {
             event_id = outcome.event_id.as_deref().unwrap_or(""),
         );
         self.reporter.file_done(&outcome);
+        Ok(())
     }
 
     fn write_heartbeat(&self, state: &mut State, status: Status) {
@@ -549,6 +556,10 @@ impl Watcher {
             Ok(()) => (FileStatus::Processed, &self.layout.processed),
             Err(_) => (FileStatus::Failed, &self.layout.failed),
         };
+        // A state directory swapped for a link while running: move nothing through it.
+        if let Err(e) = self.layout.check() {
+            return Done::Unsafe(e);
+        }
         let sidecar = result.is_err().then_some(ERROR_SUFFIX);
         let current = path.symlink_metadata().ok().map(|m| FileIdentity::of(&m));
         let unchanged = match (&identity, &current) {

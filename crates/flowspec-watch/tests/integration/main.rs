@@ -3,6 +3,7 @@
 mod complete;
 mod dispatch;
 mod lifecycle;
+mod symlinks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
