@@ -48,6 +48,7 @@ pub mod project;
 pub mod provider;
 pub mod registry;
 pub mod report;
+pub mod retention;
 pub mod retry;
 pub mod secret;
 pub mod selector;

@@ -7,6 +7,8 @@
 //!   output_tail_bytes: 4096     # how much of each hook's output the audit keeps
 //! state:
 //!   url: ${FLOWSPEC_STATE_URL:-} # empty: SQLite under .flowspec/state/; or postgres://...
+//!   retention:                   # see [`crate::retention`]
+//!     max_age: 30d
 //! ```
 //!
 //! Other top-level sections (`ci`, `integrations`, `server`...) belong to the crates
@@ -22,6 +24,7 @@ use crate::config::{
     ConfigError, ConfigErrorKind, ConfigErrors, Key, Node, Value, from_node_in, suggest,
     syntax_error,
 };
+use crate::retention::Retention;
 
 /// The default number of output bytes kept per hook in the audit log.
 pub const DEFAULT_OUTPUT_TAIL_BYTES: usize = 4096;
@@ -58,6 +61,8 @@ pub struct StateSettings {
     /// A database URL (`sqlite://PATH` or `postgres://...`, `${VAR}` allowed); empty or
     /// absent for the embedded SQLite file.
     pub url: Option<String>,
+    /// How long finished events, hook runs and test results are kept.
+    pub retention: Retention,
 }
 
 /// The parsed flowspec.yaml.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::queue::Queue;
+use crate::queue::{PruneScope, Queue};
 use axum::Router;
 use flowspec_core::Engine;
+use flowspec_core::retention::Retention;
 use flowspec_core::store::Durability;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -64,6 +65,7 @@ impl Receiver {
         metrics: Arc<Metrics>,
     ) -> Result<Receiver, ServerError> {
         let store = engine.store().cloned().ok_or(ServerError::NoStore)?;
+        let engine_retention = engine.settings().state.retention.clone();
         let queue = Queue::open(store, config.retry)
             .await?
             .with_durability(Durability::Synced);
@@ -92,7 +94,8 @@ impl Receiver {
             drain_timeout: config.drain_timeout,
         };
         let dispatch_task = tokio::spawn(dispatcher.run(accepted, stop_rx.clone()));
-        let janitor = tokio::spawn(forget_old_deliveries(queue, config.replay_window, stop_rx));
+        let retention = engine_retention.clone();
+        let janitor = tokio::spawn(janitor(queue, config.replay_window, retention, stop_rx));
         ready.store(true, Ordering::Relaxed);
         Ok(Receiver {
             state,
@@ -136,14 +139,35 @@ impl Receiver {
     }
 }
 
-async fn forget_old_deliveries(queue: Queue, window: Duration, mut stop: watch::Receiver<bool>) {
+/// Forgets old delivery ids every five minutes, and prunes finished events beyond
+/// `state.retention` at start and every hour (dead letters stay).
+async fn janitor(
+    queue: Queue,
+    window: Duration,
+    retention: Retention,
+    mut stop: watch::Receiver<bool>,
+) {
+    const PRUNE_EVERY: u32 = 12; // five-minute ticks: one hour
     let mut every = tokio::time::interval(Duration::from_secs(300));
+    let mut ticks = 0u32;
     loop {
         tokio::select! {
             _ = every.tick() => {
                 if let Err(error) = queue.forget_deliveries(window.as_millis() as i64).await {
                     tracing::warn!(message = "Cannot forget old delivery ids.", %error);
                 }
+                if ticks % PRUNE_EVERY == 0 {
+                    match queue.prune(&retention, PruneScope::Done).await {
+                        Ok(pruned) if pruned.events + pruned.hook_runs > 0 => tracing::info!(
+                            message = "Pruned finished events (state.retention).",
+                            events = pruned.events,
+                            hook_runs = pruned.hook_runs,
+                        ),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(message = "Cannot prune finished events.", %error),
+                    }
+                }
+                ticks = ticks.wrapping_add(1);
             }
             _ = stop.changed() => return,
         }

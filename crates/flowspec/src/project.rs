@@ -218,7 +218,9 @@ impl Project {
     /// The test results: `results:` settings and the results store.
     pub async fn results(&self) -> Result<Results> {
         let config = self.results_config()?;
-        let store = ResultsStore::open(&self.store().await?).await?;
+        let store = ResultsStore::open(&self.store().await?)
+            .await?
+            .with_retention(self.settings().state.retention.clone());
         Ok(Results { config, store })
     }
 

@@ -128,6 +128,14 @@ impl ConfigError {
     }
 
     /// Renders the error with the source line and a caret under the offending value.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let errors = flowspec_core::settings::Settings::parse(Path::new("flowspec.yaml"), "audit:\n  pth: x\n")
+    ///     .unwrap_err();
+    /// let text = errors.iter().next().unwrap().render(false);
+    /// assert!(text.contains("pth: x"), "{text}");
+    /// ```
     pub fn render(&self, color: bool) -> String {
         let renderer = if color {
             Renderer::styled()
@@ -141,13 +149,15 @@ impl ConfigError {
         if let (Some(text), Some(loc)) = (self.0.source_text.as_deref(), self.0.loc)
             && let Some((line_start, line)) = line_of(text, loc)
         {
-            let start = loc.offset.saturating_sub(line_start).min(line.len());
-            let mut end = (start + loc.len.max(1)).min(line.len());
+            // Offsets from the parser may fall inside a multi-byte character (a BOM
+            // mid-line, say): widen the span to whole characters.
+            let start = char_start(line, loc.offset.saturating_sub(line_start));
+            let mut end = char_end(line, start + loc.len.max(1));
             // A multi-line value is underlined up to the end of its first line.
             if let Some(nl) = line[start..end].find('\n') {
                 end = start + nl;
             }
-            let end = end.max((start + 1).min(line.len()));
+            let end = char_end(line, end.max(start + 1));
             let mut snippet = Snippet::source(line.trim_end_matches('\n'))
                 .line_start(loc.line as usize)
                 .annotation(AnnotationKind::Primary.span(start..end));
@@ -357,6 +367,24 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// `at`, or the start of the character it falls in, within `line`.
+fn char_start(line: &str, at: usize) -> usize {
+    let mut at = at.min(line.len());
+    while !line.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// `at`, or the end of the character it falls in, within `line`.
+fn char_end(line: &str, at: usize) -> usize {
+    let mut at = at.min(line.len());
+    while !line.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +417,16 @@ mod tests {
         let rendered = err.render(false);
         assert!(rendered.contains("hooks.yaml:2:5"), "{rendered}");
         assert!(rendered.contains("^^^^^^^^"), "{rendered}");
+    }
+
+    /// Found by the `config` fuzz target: a byte-order mark in the middle of a line
+    /// put the underline inside a character and rendering panicked.
+    #[test]
+    fn should_render_an_error_on_a_line_holding_a_multibyte_character() {
+        let text = "results:\n \u{feff} quarantine: [\"tests.test_net::*\"]\n  auto_retry:\n    enabled: true\n";
+        let errors = crate::settings::Settings::parse(std::path::Path::new("flowspec.yaml"), text)
+            .expect_err("a BOM is not indentation");
+        let rendered = errors.render(false);
+        assert!(rendered.contains("flowspec.yaml"), "{rendered}");
     }
 }

@@ -32,6 +32,7 @@ use crate::model::{FailedTest, SlowTest, Status, SuiteSummary, TestCase, Totals}
 use crate::quarantine::{QuarantineEntry, QuarantineSource};
 use crate::report::{ParseOptions, Report, ReportBuilder};
 
+mod prune;
 mod rows;
 mod schema;
 
@@ -156,12 +157,16 @@ pub struct Ingested {
     pub report: Report,
     /// Whether a run with the same id and attempt was replaced.
     pub replaced: bool,
+    /// Older runs removed afterwards by [`ResultsStore::with_retention`].
+    #[serde(default)]
+    pub pruned: u64,
 }
 
 /// Runs, suites, cases and coverage in the flowspec database.
 #[derive(Clone, Debug)]
 pub struct ResultsStore {
     pool: AnyPool,
+    retention: Option<flowspec_core::retention::Retention>,
 }
 
 impl ResultsStore {
@@ -175,7 +180,17 @@ impl ResultsStore {
         for statement in SCHEMA {
             pool.execute(*statement).await?;
         }
-        Ok(ResultsStore { pool })
+        Ok(ResultsStore {
+            pool,
+            retention: None,
+        })
+    }
+
+    /// Applies `retention` after each ingest (older runs beyond it are removed, see
+    /// [`ResultsStore::prune`]); without it, nothing is ever removed by an ingest.
+    pub fn with_retention(mut self, retention: flowspec_core::retention::Retention) -> Self {
+        self.retention = Some(retention);
+        self
     }
 
     /// Parses report files (JUnit, Cobertura, LCOV; the format of each is detected)
@@ -305,11 +320,16 @@ impl ResultsStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        let pruned = match &self.retention {
+            Some(retention) => self.prune(retention).await?.results_runs,
+            None => 0,
+        };
         let run = self.run_by_key(&key).await?;
         Ok(Ingested {
             run,
             report,
             replaced: old.is_some(),
+            pruned,
         })
     }
 

@@ -15,11 +15,15 @@
 //! [`Durability::Synced`],
 //! a [`Queue::enqueue`] batch is one fsynced commit.
 
+mod prune;
+
 use std::collections::HashSet;
 
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+pub use prune::PruneScope;
 
 use flowspec_core::event::{Event, EventError};
 use flowspec_core::store::{Backend, Durability, Store, StoreError};

@@ -144,3 +144,133 @@ async fn should_recover_events_whose_worker_died() {
     );
     assert_eq!(q.counts().await.unwrap(), [(QueueStatus::Pending, 1)]);
 }
+
+/// Dispatches `ids` to `done` and backdates them by `age_ms`.
+async fn finished(q: &Queue, ids: &[&str], age_ms: i64) {
+    q.enqueue(&[incoming(ids, None)]).await.unwrap();
+    for id in ids {
+        let lease = q.take(Some(id), 60_000).await.unwrap().unwrap();
+        q.complete(&lease, &DispatchOutcome::Done).await.unwrap();
+        sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at, finished_at) VALUES ($1, 'h', 'success', 1, 'o', 0, $2, $2)")
+            .bind(*id)
+            .bind(now_ms() - age_ms)
+            .execute(q.store().pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE event_queue SET updated_at = $1 WHERE event_id = $2")
+            .bind(now_ms() - age_ms)
+            .bind(*id)
+            .execute(q.store().pool())
+            .await
+            .unwrap();
+    }
+}
+
+async fn ids(q: &Queue) -> Vec<String> {
+    let mut ids: Vec<String> = q
+        .list(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn hook_run_count(q: &Queue) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM hook_runs")
+        .fetch_one(q.store().pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[tokio::test]
+async fn should_prune_old_finished_events_with_their_hook_runs_and_keep_waiting_ones() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    finished(&q, &["old1", "old2"], 40 * DAY_MS).await;
+    finished(&q, &["recent"], DAY_MS).await;
+    // A pending event older than the limit is still work to do.
+    q.enqueue(&[incoming(&["waiting"], None)]).await.unwrap();
+    sqlx::query("UPDATE event_queue SET updated_at = 0 WHERE event_id = 'waiting'")
+        .execute(q.store().pool())
+        .await
+        .unwrap();
+
+    let pruned = q
+        .prune(
+            &flowspec_core::retention::Retention::default(),
+            PruneScope::Done,
+        )
+        .await
+        .unwrap();
+    assert_eq!((pruned.events, pruned.hook_runs), (2, 2));
+    assert_eq!(ids(&q).await, ["recent", "waiting"]);
+    assert_eq!(hook_run_count(&q).await, 1);
+}
+
+#[tokio::test]
+async fn should_keep_only_the_newest_finished_events_beyond_the_count_limit() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    for (n, id) in ["e1", "e2", "e3", "e4", "e5"].iter().enumerate() {
+        finished(&q, &[id], (10 - n as i64) * 1000).await;
+    }
+    let mut keep = flowspec_core::retention::Retention::keep_everything();
+    keep.max_events = 2;
+    let pruned = q.prune(&keep, PruneScope::Done).await.unwrap();
+    assert_eq!(pruned.events, 3);
+    assert_eq!(ids(&q).await, ["e4", "e5"]);
+}
+
+#[tokio::test]
+async fn should_keep_dead_letters_unless_asked_to_prune_them() {
+    let (_dir, q) = queue(RetrySchedule {
+        max_attempts: 1,
+        ..RetrySchedule::default()
+    })
+    .await;
+    q.enqueue(&[incoming(&["dead1"], None)]).await.unwrap();
+    let lease = q.take(Some("dead1"), 60_000).await.unwrap().unwrap();
+    let failed = DispatchOutcome::Failed {
+        error: "hook failed".into(),
+    };
+    assert_eq!(
+        q.complete(&lease, &failed).await.unwrap(),
+        QueueStatus::Dead
+    );
+    sqlx::query("UPDATE event_queue SET updated_at = 0")
+        .execute(q.store().pool())
+        .await
+        .unwrap();
+    let keep = flowspec_core::retention::Retention::default();
+    assert_eq!(q.prune(&keep, PruneScope::Done).await.unwrap().events, 0);
+    assert_eq!(ids(&q).await, ["dead1"]);
+    assert_eq!(
+        q.prune(&keep, PruneScope::DoneAndDead)
+            .await
+            .unwrap()
+            .events,
+        1
+    );
+    assert!(ids(&q).await.is_empty());
+}
+
+#[tokio::test]
+async fn should_prune_old_hook_runs_of_emitted_events_that_never_were_queued() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    for (id, age) in [("emitted-old", 40 * DAY_MS), ("emitted-new", DAY_MS)] {
+        sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at, finished_at) VALUES ($1, 'h', 'failed', 1, 'o', 0, $2, $2)")
+            .bind(id)
+            .bind(now_ms() - age)
+            .execute(q.store().pool())
+            .await
+            .unwrap();
+    }
+    let keep = flowspec_core::retention::Retention::default();
+    assert_eq!(q.prune(&keep, PruneScope::Done).await.unwrap().hook_runs, 1);
+    assert_eq!(hook_run_count(&q).await, 1);
+}
