@@ -39,6 +39,7 @@ pub mod ci;
 mod error;
 pub mod git;
 mod project;
+pub mod text;
 
 pub use error::{Error, ErrorKind, Result};
 pub use project::{KNOWN_SECTIONS, Project, Results};
