@@ -35,10 +35,19 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod ci;
+pub mod ci_steer;
 mod error;
+pub mod event_input;
+pub mod events;
 pub mod git;
+pub mod hooks;
+pub mod init;
+pub mod notify;
 mod project;
+pub mod quarantine;
+pub mod test_results;
 pub mod text;
 
 pub use error::{Error, ErrorKind, Result};
@@ -63,11 +72,3 @@ pub use flowspec_results as results;
 pub use flowspec_server as server;
 /// The trigger-directory watcher (`flowspec watch`).
 pub use flowspec_watch as watch;
-
-/// Notifications: the hub, requests and delivery reports.
-pub mod notify {
-    pub use flowspec_notify::delivery::{
-        Delivery, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications,
-    };
-    pub use flowspec_notify::*;
-}

@@ -62,8 +62,8 @@ Examples:
         #[arg(long, value_name = "REF")]
         branch: Option<String>,
         /// An input, variable or parameter: key=value. Repeatable.
-        #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
+        #[arg(long = "input", short = 'i', value_name = "KEY=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
         /// Wait for the run to end (exit codes as `ci wait`).
         #[arg(long)]
         wait: bool,
@@ -158,10 +158,13 @@ Examples:
     /// Print a job's log; --follow streams it until the job ends.
     #[command(after_help = "\
 --follow polls every 2 s while the log grows, stretching ×1.5 up to 10 s while it does not.
+Control characters other than newlines and tabs are shown escaped (ESC as \\u{1b}), so a log
+cannot retitle or clear the terminal; --raw prints the bytes as the CI sent them.
 
 Examples:
   flowspec ci logs --run 22222222222
-  flowspec ci logs --run 22222222222 --job build --follow")]
+  flowspec ci logs --run 22222222222 --job build --follow
+  flowspec ci logs --run 22222222222 --job build --raw > build.log")]
     Logs {
         /// The run id.
         #[arg(long, value_name = "ID")]
@@ -172,6 +175,9 @@ Examples:
         /// Keep printing new text until the job ends.
         #[arg(long, short = 'f')]
         follow: bool,
+        /// Print the log's bytes as they are, terminal control sequences included.
+        #[arg(long)]
+        raw: bool,
     },
     /// Run a run again: all of it, its failed jobs, or one job.
     #[command(after_help = "\
@@ -274,6 +280,15 @@ Examples:
   flowspec ci providers
   flowspec ci providers --json")]
     Providers,
+}
+
+/// `--input key=value`: the key must not be empty.
+fn parse_input(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some(("", _)) => Err("the key is empty".into()),
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err("expected KEY=VALUE".into()),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
