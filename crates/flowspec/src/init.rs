@@ -1,6 +1,6 @@
-//! A commented starter `.flowspec/`: flowspec.yaml, hooks.yaml with four example hooks
-//! (local tests, CI, a quality gate, a staging deploy) and their scripts, env.example
-//! and a .gitignore for the state and `.env`. Existing files are never overwritten.
+//! A commented starter `.flowspec/`: flowspec.yaml, hooks.yaml with example hooks (local
+//! tests, CI, a quality gate, a staging deploy) and their four scripts, env.example and
+//! a .gitignore for the state and `.env`. Existing files are never overwritten.
 //!
 //! ```no_run
 //! let created = flowspec::init::create(std::path::Path::new("."))?;
