@@ -47,6 +47,7 @@ pub mod init;
 pub mod notify;
 mod project;
 pub mod quarantine;
+pub mod signals;
 pub mod test_results;
 pub mod text;
 

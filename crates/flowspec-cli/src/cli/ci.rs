@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use flowspec_core::provider::CommitState;
 
-use super::{docs, parse_duration};
+use super::{docs, one_of, parse_duration};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -259,8 +260,8 @@ Examples:
         #[arg(long, value_name = "SHA")]
         sha: String,
         /// The state.
-        #[arg(long, value_enum)]
-        state: StateArg,
+        #[arg(long, value_parser = one_of::<CommitState>(&["pending", "running", "success", "failed", "error", "cancelled", "skipped"]))]
+        state: CommitState,
         /// The label (e.g. flowspec/tests).
         #[arg(long, value_name = "LABEL")]
         context: Option<String>,
@@ -288,30 +289,5 @@ fn parse_input(text: &str) -> Result<(String, String), String> {
         Some(("", _)) => Err("the key is empty".into()),
         Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
         None => Err("expected KEY=VALUE".into()),
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    Pending,
-    Running,
-    Success,
-    Failed,
-    Error,
-    Cancelled,
-    Skipped,
-}
-
-impl From<StateArg> for flowspec_core::provider::CommitState {
-    fn from(s: StateArg) -> Self {
-        match s {
-            StateArg::Pending => flowspec_core::provider::CommitState::Pending,
-            StateArg::Running => flowspec_core::provider::CommitState::Running,
-            StateArg::Success => flowspec_core::provider::CommitState::Success,
-            StateArg::Failed => flowspec_core::provider::CommitState::Failed,
-            StateArg::Error => flowspec_core::provider::CommitState::Error,
-            StateArg::Cancelled => flowspec_core::provider::CommitState::Cancelled,
-            StateArg::Skipped => flowspec_core::provider::CommitState::Skipped,
-        }
     }
 }

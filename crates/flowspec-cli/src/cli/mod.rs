@@ -9,6 +9,7 @@ pub mod server;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Where the published documentation lives; help footers link below it.
@@ -225,6 +226,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     flowspec_core::duration::parse(text).map_err(|e| e.to_string())
 }
 
+/// A value among `names`, read as `T` reads that name in JSON (the library's own
+/// spelling), listed in the help as its possible values.
+pub fn one_of<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    clap::builder::PossibleValuesParser::new(names)
+        .try_map(|name| serde_json::from_value(serde_json::Value::String(name)))
+}
+
 /// A duration that must be more than zero (intervals).
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
@@ -331,8 +342,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "NAME")]
     pub hook: Option<String>,
     /// Only this status.
-    #[arg(long, value_enum, value_name = "S")]
-    pub status: Option<StatusArg>,
+    #[arg(long, value_name = "S", value_parser = one_of::<flowspec_core::HookStatus>(&["success", "failed", "timeout", "skipped"]))]
+    pub status: Option<flowspec_core::HookStatus>,
     /// Only entries newer than this: a duration (seconds, or 30m, 2h, 7d) or an RFC 3339 time.
     #[arg(long, value_name = "DURATION|TIME")]
     pub since: Option<String>,
@@ -342,14 +353,6 @@ pub struct AuditArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    Success,
-    Failed,
-    Timeout,
-    Skipped,
 }
 
 #[derive(Debug, Args)]

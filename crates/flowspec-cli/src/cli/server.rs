@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use flowspec_server::queue::QueueStatus;
 
-use super::{docs, parse_interval};
+use super::{docs, one_of, parse_interval};
 
 pub const EVENTS_HELP: &str = concat!(
     "\
@@ -79,8 +80,8 @@ Examples:
   flowspec events list --status dead --limit 10 --json")]
     List {
         /// Only this status.
-        #[arg(long, value_enum, value_name = "S")]
-        status: Option<StatusArg>,
+        #[arg(long, value_name = "S", value_parser = one_of::<QueueStatus>(&["pending", "running", "done", "dead"]))]
+        status: Option<QueueStatus>,
         /// At most N events.
         #[arg(long, default_value_t = 50, value_name = "N")]
         limit: i64,
@@ -124,26 +125,6 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    Pending,
-    Running,
-    Done,
-    Dead,
-}
-
-impl From<StatusArg> for flowspec_server::queue::QueueStatus {
-    fn from(s: StatusArg) -> Self {
-        use flowspec_server::queue::QueueStatus;
-        match s {
-            StatusArg::Pending => QueueStatus::Pending,
-            StatusArg::Running => QueueStatus::Running,
-            StatusArg::Done => QueueStatus::Done,
-            StatusArg::Dead => QueueStatus::Dead,
-        }
-    }
 }
 
 pub const WATCH_HELP: &str = concat!("\

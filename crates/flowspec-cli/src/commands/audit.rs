@@ -1,10 +1,9 @@
 //! `flowspec audit`: the audit log through `flowspec::audit`, as a table or JSON.
 
 use flowspec::audit::{AuditQuery, since};
-use flowspec_core::HookStatus;
 
 use super::{Context, Failure, OrFail, print_json};
-use crate::cli::{AuditArgs, StatusArg};
+use crate::cli::AuditArgs;
 use crate::exit_code;
 use crate::output::outln;
 use crate::terminal::{human_ms, table};
@@ -13,12 +12,7 @@ pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
     let query = AuditQuery {
         event_id: args.event_id,
         hook: args.hook,
-        status: args.status.map(|s| match s {
-            StatusArg::Success => HookStatus::Success,
-            StatusArg::Failed => HookStatus::Failed,
-            StatusArg::Timeout => HookStatus::Timeout,
-            StatusArg::Skipped => HookStatus::Skipped,
-        }),
+        status: args.status,
         since: args.since.as_deref().map(since).transpose().or_fail(cx)?,
         limit: args.limit,
     };

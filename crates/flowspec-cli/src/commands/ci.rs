@@ -241,7 +241,7 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
             target_url,
             git_ref,
         } => {
-            let mut status = CommitStatus::new(sha, state.into());
+            let mut status = CommitStatus::new(sha, state);
             status.context = context;
             status.description = description;
             status.target_url = target_url;

@@ -19,9 +19,7 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
             limit,
             json,
         } => {
-            let list = events::list(&project, status.map(Into::into), limit)
-                .await
-                .or_fail(cx)?;
+            let list = events::list(&project, status, limit).await.or_fail(cx)?;
             if json {
                 print_json(&list)?;
             } else if list.is_empty() {

@@ -119,3 +119,43 @@ fn should_read_a_bare_number_as_seconds_and_accept_units_on_flags() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("must be more than zero"), "{err}");
 }
+
+#[test]
+fn should_accept_every_listed_status_and_state_name() {
+    let p = TestProject::empty();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["audit", "--status"],
+            &["success", "failed", "timeout", "skipped"],
+        ),
+        (
+            &["events", "list", "--status"],
+            &["pending", "running", "done", "dead"],
+        ),
+        (
+            &["ci", "report-status", "--sha", "abc", "--state"],
+            &[
+                "pending",
+                "running",
+                "success",
+                "failed",
+                "error",
+                "cancelled",
+                "skipped",
+            ],
+        ),
+    ];
+    for (args, names) in cases {
+        for name in *names {
+            // Past the command line, the missing project stops them (3), not clap (2).
+            let (code, out, err) = run(p.cmd().args(*args).arg(name));
+            assert_eq!(code, 3, "{args:?} {name}: {}", shown(&out, &err));
+        }
+        let (code, _, err) = run(p.cmd().args(*args).arg("nope"));
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&names.join(", ")),
+            "the names are listed: {err}"
+        );
+    }
+}
