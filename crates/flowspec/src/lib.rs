@@ -6,6 +6,23 @@
 //! notification hub, the test results, and the CI orchestration of [`ci`] (waiting
 //! with automatic retries and quarantine, following logs, downloading artifacts).
 //!
+//! Everything the `flowspec` command does is a call here; the command only parses its
+//! arguments, prints and picks the exit code:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`Project`] | discovery, settings, `.env`, the masker, the store, the engine, CI clients, the hub |
+//! | [`event_input`] | an [`Event`] from a type, a JSON payload, `key=value` fields |
+//! | [`hooks`] | which hooks an event selects, hook summaries, configuration problems as records |
+//! | [`audit`] | the audit log, filtered |
+//! | [`ci`], [`ci_steer`] | wait (auto-retry, quarantine), logs, artifacts, fix; status, retry, profiles |
+//! | [`test_results`], [`quarantine`] | parse, store, show, flaky, check; the stored quarantine |
+//! | [`notify`] | samples, routing, dead letters, integration states |
+//! | [`events`] | the receiver's queue: list, show, replay |
+//! | [`init`] | the starter `.flowspec/` |
+//! | [`signals`] | SIGTERM and Ctrl-C as stop requests |
+//! | [`text`] | control characters of untrusted text escaped for a terminal |
+//!
 //! ## Example
 //! ```no_run
 //! use std::sync::Arc;
