@@ -37,13 +37,4 @@ macro_rules! outln {
     };
 }
 
-/// `print!` to stdout through [`write_fmt`].
-#[allow(unused_macros)]
-macro_rules! out {
-    ($($arg:tt)*) => {
-        $crate::output::write_fmt(format_args!($($arg)*))
-    };
-}
-
-#[allow(unused_imports)]
-pub(crate) use {out, outln};
+pub(crate) use outln;

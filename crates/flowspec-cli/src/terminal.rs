@@ -1,60 +1,34 @@
-//! Terminal output: colors, the live hook reporter, tables.
+//! Terminal output: colours, the live hook reporter, tables, and the escaping of text
+//! that came from outside (reports, webhooks, CI APIs).
 
-use std::ffi::OsStr;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anstyle::{AnsiColor, Style};
 use comfy_table::{ContentArrangement, Row, Table};
+use flowspec::text::{Keep, escape_controls};
 use flowspec_core::output::Stream;
 use flowspec_core::{Event, HookReport, HookStatus, Reporter};
 
 use crate::cli::{ColorChoice, Global};
 
-/// What the environment says about colors: `NO_COLOR` and `CLICOLOR_FORCE`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ColorEnv {
-    /// `NO_COLOR` has a non-empty value: no colors unless `--color always`.
-    pub no_color: bool,
-    /// `CLICOLOR_FORCE` has a value other than empty or `0`: colors even when the
-    /// stream is not a terminal.
-    pub force: bool,
-}
-
-impl ColorEnv {
-    /// Reads `NO_COLOR` and `CLICOLOR_FORCE` from the process environment.
-    pub fn from_env() -> Self {
-        ColorEnv::from_values(
-            std::env::var_os("NO_COLOR").as_deref(),
-            std::env::var_os("CLICOLOR_FORCE").as_deref(),
-        )
-    }
-
-    /// From the values of `NO_COLOR` and `CLICOLOR_FORCE` (`None` when unset).
-    pub fn from_values(no_color: Option<&OsStr>, clicolor_force: Option<&OsStr>) -> Self {
-        ColorEnv {
-            no_color: no_color.is_some_and(|v| !v.is_empty()),
-            force: clicolor_force.is_some_and(|v| !v.is_empty() && v != "0"),
+/// Whether to colour a stream: `never` and `always` decide alone; `auto` colours a
+/// terminal, or any stream when `CLICOLOR_FORCE` is set (not `0`), and nothing when
+/// `NO_COLOR` is set. An empty variable counts as unset.
+pub fn color_enabled(global: &Global, is_terminal: bool) -> bool {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    match global.color_choice() {
+        ColorChoice::Never => false,
+        ColorChoice::Always => true,
+        ColorChoice::Auto => {
+            var("NO_COLOR").is_none()
+                && (is_terminal || var("CLICOLOR_FORCE").is_some_and(|v| v != "0"))
         }
     }
 }
 
-/// Whether to color a stream: `never` and `always` decide alone; `auto` colors a
-/// terminal, or any stream under `CLICOLOR_FORCE`, and nothing under `NO_COLOR`.
-pub fn should_color(choice: ColorChoice, env: ColorEnv, is_terminal: bool) -> bool {
-    match choice {
-        ColorChoice::Never => false,
-        ColorChoice::Always => true,
-        ColorChoice::Auto => !env.no_color && (env.force || is_terminal),
-    }
-}
-
-/// Whether to color a stream, from the command line and the process environment.
-pub fn color_enabled(global: &Global, is_terminal: bool) -> bool {
-    should_color(global.color_choice(), ColorEnv::from_env(), is_terminal)
-}
-
-/// Paints text when colors are on.
+/// Paints text when colours are on.
 #[derive(Clone, Copy, Debug)]
 pub struct Painter {
     pub color: bool,
@@ -81,15 +55,6 @@ impl Painter {
         let (symbol, color) = status_symbol(status);
         self.paint(Style::new().fg_color(Some(color.into())).bold(), symbol)
     }
-
-    /// The status name, padded to `width` before painting so columns stay aligned.
-    pub fn status_word(&self, status: HookStatus, width: usize) -> String {
-        let (_, color) = status_symbol(status);
-        self.paint(
-            Style::new().fg_color(Some(color.into())),
-            &format!("{:<width$}", status.as_str()),
-        )
-    }
 }
 
 fn status_symbol(status: HookStatus) -> (&'static str, AnsiColor) {
@@ -101,7 +66,17 @@ fn status_symbol(status: HookStatus) -> (&'static str, AnsiColor) {
     }
 }
 
-/// Formats a duration in milliseconds for people: `212ms`, `3.4s`, `2m05s`.
+/// Text from outside on one line: control characters shown escaped (`\u{1b}`).
+pub fn safe(text: &str) -> Cow<'_, str> {
+    escape_controls(text, Keep::Nothing)
+}
+
+/// Text from outside that may span lines (messages): newlines and tabs kept.
+pub fn safe_lines(text: &str) -> Cow<'_, str> {
+    escape_controls(text, Keep::Lines)
+}
+
+/// A duration in milliseconds for people: `212ms`, `3.4s`, `2m05s`.
 pub fn human_ms(ms: u64) -> String {
     match ms {
         0..1000 => format!("{ms}ms"),
@@ -110,7 +85,37 @@ pub fn human_ms(ms: u64) -> String {
     }
 }
 
+/// A time in epoch milliseconds as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn utc_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
+}
+
+/// A test's time in seconds for people: `250ms`, `1.50s`, `2m05s`.
+pub fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+/// A commit shortened to twelve characters (not bytes: a custom CI's commit id need
+/// not be ASCII).
+pub fn short(commit: &str) -> &str {
+    commit
+        .char_indices()
+        .nth(12)
+        .map_or(commit, |(end, _)| &commit[..end])
+}
+
 /// Shows hooks' output live, prefixed with the hook's name, and a line per result.
+/// Hook output is the project's own programs' and is shown as they wrote it; the
+/// event's type and feature, which a webhook may set, are escaped.
 pub struct TerminalReporter {
     painter: Painter,
     quiet: bool,
@@ -149,18 +154,17 @@ impl Reporter for TerminalReporter {
         let p = &self.painter;
         let feature = event
             .feature()
-            .map(|f| format!(" feature={f}"))
+            .map(|f| format!(" feature={}", safe(f)))
             .unwrap_or_default();
         let count = match hooks.len() {
             1 => "1 hook".to_owned(),
             n => format!("{n} hooks"),
         };
         self.write_line(&format!(
-            "{} {}{} {} {}",
+            "{} {}{feature} {} {}",
             p.bold("▶"),
-            p.bold(event.event_type().as_str()),
-            feature,
-            p.dim(event.id().as_str()),
+            p.bold(&safe(event.event_type().as_str())),
+            p.dim(&safe(event.id().as_str())),
             p.dim(&format!("({count})")),
         ));
     }
@@ -169,16 +173,14 @@ impl Reporter for TerminalReporter {
         if self.quiet {
             return;
         }
-        let prefix = format!("[{hook}]");
-        let prefix = match stream {
-            Stream::Stdout => self
-                .painter
-                .paint(Style::new().fg_color(Some(AnsiColor::Cyan.into())), &prefix),
-            Stream::Stderr => self.painter.paint(
-                Style::new().fg_color(Some(AnsiColor::Magenta.into())),
-                &prefix,
-            ),
+        let color = match stream {
+            Stream::Stdout => AnsiColor::Cyan,
+            Stream::Stderr => AnsiColor::Magenta,
         };
+        let prefix = self.painter.paint(
+            Style::new().fg_color(Some(color.into())),
+            &format!("[{hook}]"),
+        );
         self.write_line(&format!("{prefix} {line}"));
     }
 
@@ -193,98 +195,77 @@ impl Reporter for TerminalReporter {
             (None, Some(message)) => message.clone(),
             (None, None) => String::new(),
         };
-        let duration = if report.status == HookStatus::Skipped {
-            String::new()
-        } else {
-            human_ms(report.duration_ms)
+        let duration = match report.status {
+            HookStatus::Skipped => String::new(),
+            _ => human_ms(report.duration_ms),
         };
-        let attempt = if report.attempt > 1 {
-            format!(" (attempt {})", report.attempt)
-        } else {
-            String::new()
+        let attempt = match report.attempt {
+            0 | 1 => String::new(),
+            n => format!(" (attempt {n})"),
         };
-        self.write_line(
-            format!(
-                "{} {:width$}  {}  {:>6}  {}{}",
-                p.status(report.status),
-                report.hook,
-                p.status_word(report.status, 7),
-                duration,
-                p.dim(&detail),
-                attempt,
-            )
-            .trim_end(),
+        let (_, color) = status_symbol(report.status);
+        let word = p.paint(
+            Style::new().fg_color(Some(color.into())),
+            &format!("{:<7}", report.status.as_str()),
         );
+        let line = format!(
+            "{} {:width$}  {word}  {duration:>6}  {}{attempt}",
+            p.status(report.status),
+            report.hook,
+            p.dim(&safe_lines(&detail)),
+        );
+        self.write_line(line.trim_end());
     }
 }
 
-/// Renders rows as aligned columns under a bold header, fitted to the width of
-/// stdout ([`stdout_width`]): cells too long for it wrap within their column.
-pub fn table(header: &[&str], rows: &[Vec<String>], painter: Painter) -> String {
-    table_with_width(header, rows, painter, stdout_width())
-}
-
-/// [`table`] for a given width; `None` never wraps. Columns are two spaces apart, the
-/// header stays on one line, lines carry no trailing blanks.
-pub fn table_with_width(
+/// Rows as aligned columns two spaces apart under a bold one-line header, fitted to
+/// the width of stdout ([`stdout_width`]): cells too long wrap within their column.
+/// Cells are escaped ([`safe_lines`]): tables show what reports and webhooks hold.
+pub fn table(
     header: &[&str],
-    rows: &[Vec<String>],
+    rows: impl IntoIterator<Item = Vec<String>>,
     painter: Painter,
-    width: Option<u16>,
 ) -> String {
     let mut t = Table::new();
     t.load_preset(comfy_table::presets::NOTHING);
-    match width {
-        Some(width) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(width);
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
+    match stdout_width() {
+        Some(width) => t
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width),
+        None => t.set_content_arrangement(ContentArrangement::Disabled),
+    };
     // The header keeps to its one (bold) line: cut with `…` where a column is narrower.
     let mut header_row = Row::from(header.iter().copied());
     header_row.max_height(1);
     t.set_header(header_row).set_truncation_indicator("…");
     for row in rows {
-        t.add_row(row.iter().map(String::as_str));
+        t.add_row(row.iter().map(|cell| safe_lines(cell)));
     }
     let last = header.len().saturating_sub(1);
     for (i, column) in t.column_iter_mut().enumerate() {
         column.set_padding((0, if i < last { 2 } else { 0 }));
     }
-    let mut out = String::new();
-    for (i, line) in t.lines().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let line = line.trim_end();
-        if i == 0 {
-            out.push_str(&painter.bold(line));
-        } else {
-            out.push_str(line);
-        }
-    }
-    out
+    let mut lines = t.lines().map(|line| line.trim_end().to_owned());
+    let first = lines.next().map(|h| painter.bold(&h)).unwrap_or_default();
+    std::iter::once(first)
+        .chain(lines)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The width tables on stdout fit: the terminal's; when stdout is not a terminal,
-/// `COLUMNS` if it holds a width; else `None` (no wrapping).
+/// `COLUMNS` if it holds a positive number; else `None` (no wrapping).
 pub fn stdout_width() -> Option<u16> {
     terminal_size::terminal_size_of(std::io::stdout())
         .map(|(width, _)| width.0)
-        .or_else(|| columns_width(std::env::var_os("COLUMNS").as_deref()))
-}
-
-/// A width from the value of `COLUMNS`: a positive number, else `None`.
-fn columns_width(columns: Option<&OsStr>) -> Option<u16> {
-    columns?
-        .to_str()?
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|&w| w > 0)
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()?
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|&w| w > 0)
+        })
 }
 
 /// Whether stdout is a terminal.
@@ -295,204 +276,4 @@ pub fn stdout_is_terminal() -> bool {
 /// Whether stderr is a terminal.
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::ffi::OsStr;
-
-    use clap::Parser;
-
-    use super::*;
-    use crate::cli::Cli;
-
-    fn env(no_color: Option<&str>, clicolor_force: Option<&str>) -> ColorEnv {
-        ColorEnv::from_values(no_color.map(OsStr::new), clicolor_force.map(OsStr::new))
-    }
-
-    #[test]
-    fn should_read_no_color_and_clicolor_force_as_documented() {
-        assert_eq!(env(None, None), ColorEnv::default());
-        assert!(env(Some("1"), None).no_color);
-        assert!(env(Some("false"), None).no_color, "any non-empty value");
-        assert!(!env(Some(""), None).no_color, "an empty value is unset");
-        assert!(env(None, Some("1")).force);
-        assert!(env(None, Some("yes")).force);
-        assert!(!env(None, Some("0")).force, "`0` does not force");
-        assert!(!env(None, Some("")).force, "an empty value is unset");
-    }
-
-    #[test]
-    fn should_decide_colors_from_the_flag_the_environment_and_the_terminal() {
-        use ColorChoice::{Always, Auto, Never};
-        let plain = env(None, None);
-        let no_color = env(Some("1"), None);
-        let forced = env(None, Some("1"));
-        let both = env(Some("1"), Some("1"));
-        // (choice, environment, is a terminal) -> colors
-        let cases = [
-            (Auto, plain, true, true),
-            (Auto, plain, false, false),
-            (Auto, no_color, true, false),
-            (Auto, forced, false, true),
-            (Auto, forced, true, true),
-            (Auto, both, true, false),
-            (Always, plain, false, true),
-            (Always, no_color, false, true),
-            (Always, both, true, true),
-            (Never, plain, true, false),
-            (Never, forced, true, false),
-            (Never, forced, false, false),
-        ];
-        for (choice, env, terminal, expected) in cases {
-            assert_eq!(
-                should_color(choice, env, terminal),
-                expected,
-                "--color {choice:?}, {env:?}, terminal: {terminal}"
-            );
-        }
-    }
-
-    fn color_of(args: &[&str]) -> ColorChoice {
-        let cli = Cli::try_parse_from(["flowspec"].iter().chain(args).chain(&["audit"]))
-            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-        cli.global.color_choice()
-    }
-
-    #[test]
-    fn should_accept_color_when_and_no_color_as_never() {
-        assert_eq!(color_of(&[]), ColorChoice::Auto);
-        assert_eq!(color_of(&["--color", "always"]), ColorChoice::Always);
-        assert_eq!(color_of(&["--color=never"]), ColorChoice::Never);
-        assert_eq!(color_of(&["--color", "auto"]), ColorChoice::Auto);
-        assert_eq!(color_of(&["--no-color"]), ColorChoice::Never);
-        // The last one given wins.
-        assert_eq!(
-            color_of(&["--no-color", "--color", "always"]),
-            ColorChoice::Always
-        );
-        assert_eq!(
-            color_of(&["--color", "always", "--no-color"]),
-            ColorChoice::Never
-        );
-        let err = Cli::try_parse_from(["flowspec", "--color", "sometimes", "audit"]).unwrap_err();
-        assert!(err.to_string().contains("auto, always, never"), "{err}");
-        // The flag works after the subcommand too.
-        let cli = Cli::try_parse_from(["flowspec", "audit", "--color", "always"]).unwrap();
-        assert_eq!(cli.global.color_choice(), ColorChoice::Always);
-    }
-
-    #[test]
-    fn should_keep_no_color_out_of_the_help() {
-        let mut command = <Cli as clap::CommandFactory>::command();
-        let help = command.render_long_help().to_string();
-        assert!(help.contains("--color <WHEN>"), "{help}");
-        assert!(!help.contains("--no-color"), "{help}");
-    }
-
-    fn rows(rows: &[&[&str]]) -> Vec<Vec<String>> {
-        rows.iter()
-            .map(|r| r.iter().map(|c| c.to_string()).collect())
-            .collect()
-    }
-
-    const PLAIN: Painter = Painter { color: false };
-
-    #[test]
-    fn should_align_columns_two_spaces_apart_without_a_width() {
-        let rows = rows(&[
-            &["deploy", "success", "1"],
-            &["quality-gate", "failed", "12"],
-            &["notify", "", ""],
-        ]);
-        let out = table_with_width(&["HOOK", "STATUS", "ATTEMPTS"], &rows, PLAIN, None);
-        assert_eq!(
-            out,
-            "HOOK          STATUS   ATTEMPTS\n\
-             deploy        success  1\n\
-             quality-gate  failed   12\n\
-             notify"
-        );
-        // A wide terminal changes nothing.
-        assert_eq!(
-            table_with_width(&["HOOK", "STATUS", "ATTEMPTS"], &rows, PLAIN, Some(200)),
-            out
-        );
-    }
-
-    #[test]
-    fn should_wrap_long_cells_to_fit_a_narrow_terminal() {
-        let rows = rows(&[
-            &[
-                "slack",
-                "post a message to a channel through an incoming webhook",
-                "ok",
-            ],
-            &[
-                "email",
-                "send a mail over SMTP to every address in the list",
-                "missing SMTP_PASSWORD",
-            ],
-        ]);
-        let out = table_with_width(&["NAME", "DESCRIPTION", "STATUS"], &rows, PLAIN, Some(40));
-        assert!(
-            out.lines().all(|l| l.chars().count() <= 40),
-            "every line fits 40 columns:\n{out}"
-        );
-        insta::assert_snapshot!(out, @r"
-        NAME   DESCRIPTION       STATUS
-        slack  post a message    ok
-               to a channel
-               through an
-               incoming webhook
-        email  send a mail over  missing
-               SMTP to every     SMTP_PASSWORD
-               address in the
-               list
-        ");
-        // The header keeps to one line, cut where the terminal is too narrow for it.
-        let two: Vec<Vec<String>> = rows.iter().map(|r| r[..2].to_vec()).collect();
-        let narrow = table_with_width(&["NAME", "DESCRIPTION"], &two, PLAIN, Some(14));
-        insta::assert_snapshot!(narrow, @r"
-        NAME   DESCRI…
-        slack  post a
-               message
-               to a
-               channel
-               through
-               an inco
-               ming
-               webhook
-        email  send a
-               mail
-               over
-               SMTP to
-               every
-               address
-               in the
-               list
-        ");
-    }
-
-    #[test]
-    fn should_bold_only_the_header_when_colors_are_on() {
-        let rows = rows(&[&["a", "b"]]);
-        let out = table_with_width(&["X", "Y"], &rows, Painter { color: true }, None);
-        let bold = Style::new().bold();
-        assert_eq!(
-            out,
-            format!("{}X  Y{}\na  b", bold.render(), bold.render_reset())
-        );
-    }
-
-    #[test]
-    fn should_take_a_width_from_columns_only_when_it_is_a_positive_number() {
-        let width = |v: &str| columns_width(Some(OsStr::new(v)));
-        assert_eq!(width("80"), Some(80));
-        assert_eq!(width(" 120 "), Some(120));
-        assert_eq!(width("0"), None);
-        assert_eq!(width("wide"), None);
-        assert_eq!(width(""), None);
-        assert_eq!(columns_width(None), None);
-    }
 }

@@ -2,8 +2,10 @@
 //! through the library.
 //!
 //! ```text
-//! /deploy staging        emit `deploy.requested` with environment=staging (runs the hooks)
+//! /deploy staging [k=v]  emit `deploy.requested` with environment=staging (runs the hooks)
 //! /ci status <run>       the run's status and jobs
+//! /ci retry <run>        run its failed jobs again
+//! /check                 the latest stored test results against the quarantine
 //! /notify <text>         send `chat.message` to the integrations routed for it
 //! /help
 //! ```
@@ -14,11 +16,13 @@
 
 use std::sync::Arc;
 
-use flowspec::notify::DeliveryRequest;
-use flowspec::{Engine, Event, Project, RunId};
+use flowspec::ci_steer::{self, Retry};
+use flowspec::event_input::EventInput;
+use flowspec::text::{Keep, escape_controls};
+use flowspec::{Engine, Project, RunId, notify, test_results};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const HELP: &str = "commands: /deploy <environment>, /ci status <run>, /notify <text>, /help";
+const HELP: &str = "commands: /deploy <environment> [key=value...], /ci status <run>, /ci retry <run>, /check, /notify <text>, /help";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,12 +47,15 @@ async fn answer(
 ) -> Result<String, Box<dyn std::error::Error>> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
-        ["/deploy", environment] => {
-            let event = Event::builder("deploy.requested")
-                .source("chat-bot")
-                .field("environment", *environment)
-                .build()?;
-            let report = engine.emit(event).await?;
+        ["/deploy", environment, fields @ ..] => {
+            let mut input = EventInput::new()
+                .event_type("deploy.requested")
+                .default_source("chat-bot")
+                .field("environment", *environment);
+            for field in fields {
+                input = input.data(field)?;
+            }
+            let report = engine.emit(input.build()?).await?;
             let hooks: Vec<String> = report
                 .hooks
                 .iter()
@@ -62,28 +69,48 @@ async fn answer(
         }
         ["/ci", "status", run] => {
             let ci = project.ci(None)?;
-            let run = ci.get_run(&RunId::new(*run)).await?;
-            let jobs = ci.list_jobs(&run.id).await?;
-            let jobs: Vec<String> = jobs
+            let state = ci_steer::status(ci.as_ref(), &RunId::new(*run)).await?;
+            let jobs: Vec<String> = state
+                .jobs
                 .iter()
                 .map(|j| format!("{} {}", j.name, j.status))
                 .collect();
-            Ok(format!(
+            // Job names come from the CI's API: escape them before they reach a terminal.
+            let text = format!(
                 "run {}: {} ({})",
-                run.id,
-                run.status,
+                state.run.id,
+                state.run.status,
                 jobs.join(", ")
+            );
+            Ok(escape_controls(&text, Keep::Nothing).into_owned())
+        }
+        ["/ci", "retry", run] => {
+            let ci = project.ci(None)?;
+            let (retried, _) =
+                ci_steer::retry(ci.as_ref(), &RunId::new(*run), Retry::Failed).await?;
+            Ok(format!(
+                "re-running the failed jobs; watch run {}",
+                retried.id
             ))
+        }
+        ["/check"] => {
+            let check = test_results::check(project, test_results::CheckRequest::default()).await?;
+            let excused = check.outcome.quarantined.len();
+            Ok(match (check.outcome.passed, check.outcome.blocking.len()) {
+                (true, _) => format!("check passed ({excused} quarantined failure(s) excused)"),
+                (false, n) => format!("check failed: {n} failure(s) not excused"),
+            })
         }
         ["/notify", ..] => {
             let text = line.trim_start_matches("/notify").trim();
-            let event = Event::builder("chat.message")
+            let event = EventInput::new()
+                .event_type("chat.message")
                 .source("chat-bot")
                 .field("message", text)
                 .build()?;
             let hub = project.notifications()?;
-            let report = hub
-                .dispatch(&event, &DeliveryRequest::by_event("chat-bot"))
+            let report = notify::prepare(&hub, event, &[], "chat-bot")?
+                .send(&hub)
                 .await;
             Ok(format!(
                 "{} delivery(ies){}",

@@ -6,6 +6,23 @@
 //! notification hub, the test results, and the CI orchestration of [`ci`] (waiting
 //! with automatic retries and quarantine, following logs, downloading artifacts).
 //!
+//! Everything the `flowspec` command does is a call here; the command only parses its
+//! arguments, prints and picks the exit code:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`Project`] | discovery, settings, `.env`, the masker, the store, the engine, CI clients, the hub |
+//! | [`event_input`] | an [`Event`] from a type, a JSON payload, `key=value` fields |
+//! | [`hooks`] | which hooks an event selects, hook summaries, configuration problems as records |
+//! | [`audit`] | the audit log, filtered |
+//! | [`ci`], [`ci_steer`] | wait (auto-retry, quarantine), logs, artifacts, fix; status, retry, profiles |
+//! | [`test_results`], [`quarantine`] | parse, store, show, flaky, check; the stored quarantine |
+//! | [`notify`] | samples, routing, dead letters, integration states |
+//! | [`events`] | the receiver's queue: list, show, replay |
+//! | [`init`] | the starter `.flowspec/` |
+//! | [`signals`] | SIGTERM and Ctrl-C as stop requests |
+//! | [`text`] | control characters of untrusted text escaped for a terminal |
+//!
 //! ## Example
 //! ```no_run
 //! use std::sync::Arc;
@@ -35,11 +52,22 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod ci;
+pub mod ci_steer;
 mod error;
+pub mod event_input;
+pub mod events;
 pub mod git;
+pub mod hooks;
+pub mod init;
+pub mod notify;
 mod project;
 mod secrets;
+pub mod quarantine;
+pub mod signals;
+pub mod test_results;
+pub mod text;
 
 pub use error::{Error, ErrorKind, Result};
 pub use project::{KNOWN_SECTIONS, Project, Results};
@@ -63,11 +91,3 @@ pub use flowspec_results as results;
 pub use flowspec_server as server;
 /// The trigger-directory watcher (`flowspec watch`).
 pub use flowspec_watch as watch;
-
-/// Notifications: the hub, requests and delivery reports.
-pub mod notify {
-    pub use flowspec_notify::delivery::{
-        Delivery, DeliveryReport, DeliveryRequest, DeliveryStatus, Notifications,
-    };
-    pub use flowspec_notify::*;
-}

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use flowspec_core::provider::CommitState;
 
-use super::{docs, parse_duration};
+use super::{docs, one_of, parse_duration};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -62,8 +63,8 @@ Examples:
         #[arg(long, value_name = "REF")]
         branch: Option<String>,
         /// An input, variable or parameter: key=value. Repeatable.
-        #[arg(long = "input", short = 'i', value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
+        #[arg(long = "input", short = 'i', value_name = "KEY=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
         /// Wait for the run to end (exit codes as `ci wait`).
         #[arg(long)]
         wait: bool,
@@ -158,10 +159,13 @@ Examples:
     /// Print a job's log; --follow streams it until the job ends.
     #[command(after_help = "\
 --follow polls every 2 s while the log grows, stretching ×1.5 up to 10 s while it does not.
+Control characters other than newlines and tabs are shown escaped (ESC as \\u{1b}), so a log
+cannot retitle or clear the terminal; --raw prints the bytes as the CI sent them.
 
 Examples:
   flowspec ci logs --run 22222222222
-  flowspec ci logs --run 22222222222 --job build --follow")]
+  flowspec ci logs --run 22222222222 --job build --follow
+  flowspec ci logs --run 22222222222 --job build --raw > build.log")]
     Logs {
         /// The run id.
         #[arg(long, value_name = "ID")]
@@ -172,6 +176,9 @@ Examples:
         /// Keep printing new text until the job ends.
         #[arg(long, short = 'f')]
         follow: bool,
+        /// Print the log's bytes as they are, terminal control sequences included.
+        #[arg(long)]
+        raw: bool,
     },
     /// Run a run again: all of it, its failed jobs, or one job.
     #[command(after_help = "\
@@ -253,8 +260,8 @@ Examples:
         #[arg(long, value_name = "SHA")]
         sha: String,
         /// The state.
-        #[arg(long, value_enum)]
-        state: StateArg,
+        #[arg(long, value_parser = one_of::<CommitState>(&["pending", "running", "success", "failed", "error", "cancelled", "skipped"]))]
+        state: CommitState,
         /// The label (e.g. flowspec/tests).
         #[arg(long, value_name = "LABEL")]
         context: Option<String>,
@@ -276,27 +283,11 @@ Examples:
     Providers,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    Pending,
-    Running,
-    Success,
-    Failed,
-    Error,
-    Cancelled,
-    Skipped,
-}
-
-impl From<StateArg> for flowspec_core::provider::CommitState {
-    fn from(s: StateArg) -> Self {
-        match s {
-            StateArg::Pending => flowspec_core::provider::CommitState::Pending,
-            StateArg::Running => flowspec_core::provider::CommitState::Running,
-            StateArg::Success => flowspec_core::provider::CommitState::Success,
-            StateArg::Failed => flowspec_core::provider::CommitState::Failed,
-            StateArg::Error => flowspec_core::provider::CommitState::Error,
-            StateArg::Cancelled => flowspec_core::provider::CommitState::Cancelled,
-            StateArg::Skipped => flowspec_core::provider::CommitState::Skipped,
-        }
+/// `--input key=value`: the key must not be empty.
+fn parse_input(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some(("", _)) => Err("the key is empty".into()),
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err("expected KEY=VALUE".into()),
     }
 }

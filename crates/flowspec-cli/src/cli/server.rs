@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
+use flowspec_server::queue::QueueStatus;
 
-use super::{docs, parse_interval};
+use super::{docs, one_of, parse_interval};
 
 pub const EVENTS_HELP: &str = concat!(
     "\
@@ -21,13 +22,30 @@ Docs: ",
     docs!("serve")
 );
 
-pub const SERVE_HELP: &str = concat!("\
-Sources are enabled by their secrets (never open without one):
-  /events            FLOWSPEC_EVENTS_TOKEN (bearer), or server.sources.events {token|secret|signing_keys}
-  /webhooks/github   GITHUB_WEBHOOK_SECRET (X-Hub-Signature-256)
-  /webhooks/gitlab   GITLAB_WEBHOOK_TOKEN (X-Gitlab-Token)
-  /webhooks/circleci CIRCLECI_WEBHOOK_SECRET (circleci-signature)
-  /webhooks/jenkins  JENKINS_WEBHOOK_TOKEN (X-Flowspec-Token or ?token=)
+/// `flowspec serve --help`'s footer: the sources come from the receiver's own table,
+/// so every source, path, scheme and variable it knows is listed.
+pub fn serve_help() -> String {
+    let mut help = String::from(
+        "Sources, each on once it has a credential (`server.sources.<name>.<key>` in flowspec.yaml,\n\
+         else the variable named after the key); the server never runs a source without one:\n",
+    );
+    for source in flowspec_server::sources::SOURCES {
+        let path = format!("POST {}", source.path);
+        help.push_str(&format!(
+            "  {:<9} {path:<24} {}\n",
+            source.name, source.scheme
+        ));
+        let credentials: Vec<String> = source
+            .credentials
+            .iter()
+            .map(|c| match c.variable {
+                Some(variable) => format!("{}: {variable}", c.key),
+                None => c.key.to_owned(),
+            })
+            .collect();
+        help.push_str(&format!("  {:<9} {}\n", "", credentials.join(", ")));
+    }
+    help.push_str(concat!("\
 Also: GET /healthz, /readyz, /metrics (Prometheus). Settings: `server:` in .flowspec/flowspec.yaml.
 Every accepted event is stored durably before the 202; SIGTERM drains running hooks.
 
@@ -38,7 +56,9 @@ Examples:
 
 Exit codes: 0 stopped by SIGTERM or Ctrl-C, 3 invalid config, 6 no source has a secret or the
 address is taken.
-Docs: ", docs!("serve"));
+Docs: ", docs!("serve")));
+    help
+}
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -60,8 +80,8 @@ Examples:
   flowspec events list --status dead --limit 10 --json")]
     List {
         /// Only this status.
-        #[arg(long, value_enum, value_name = "S")]
-        status: Option<StatusArg>,
+        #[arg(long, value_name = "S", value_parser = one_of::<QueueStatus>(&["pending", "running", "done", "dead"]))]
+        status: Option<QueueStatus>,
         /// At most N events.
         #[arg(long, default_value_t = 50, value_name = "N")]
         limit: i64,
@@ -105,26 +125,6 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    Pending,
-    Running,
-    Done,
-    Dead,
-}
-
-impl From<StatusArg> for flowspec_server::queue::QueueStatus {
-    fn from(s: StatusArg) -> Self {
-        use flowspec_server::queue::QueueStatus;
-        match s {
-            StatusArg::Pending => QueueStatus::Pending,
-            StatusArg::Running => QueueStatus::Running,
-            StatusArg::Done => QueueStatus::Done,
-            StatusArg::Dead => QueueStatus::Dead,
-        }
-    }
 }
 
 pub const WATCH_HELP: &str = concat!("\

@@ -2,25 +2,24 @@
 
 use std::sync::Arc;
 
-use flowspec_core::{DispatchReport, EmitOptions, HookStatus};
+use flowspec_core::{DispatchReport, EmitOptions, Engine, Event, HookReport, HookStatus};
 use serde_json::json;
 
-use super::event_input::build_event;
-use super::{Context, Failure, interrupted, print_json};
+use super::{Context, Failure, OrFail, build_event, interrupted, print_json};
 use crate::cli::EmitArgs;
 use crate::exit_code;
 use crate::output::outln;
 use crate::terminal::{TerminalReporter, human_ms};
 
 pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
-    let event = build_event(args.event_type.as_deref(), &args.event)?;
+    let event = build_event(cx, args.event_type.as_deref(), &args.event)?;
     let project = cx.project()?;
     if !project.has_hooks() {
         // Nothing can run: no store or audit log is opened, nothing is recorded.
-        let hooks_file = cx.show_path(&project.paths().hooks_file);
         if args.json {
             print_json(&json!({"event": event, "hooks": [], "no_hooks": true}))?;
         } else if !cx.global.quiet {
+            let hooks_file = cx.show_path(&project.paths().hooks_file);
             outln!(
                 "no hooks: {hooks_file} does not exist, so `{}` runs nothing",
                 event.event_type()
@@ -47,22 +46,16 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
         return Ok(exit_code::OK);
     }
 
-    let options = EmitOptions::default().force(args.force);
     let started = std::time::Instant::now();
     let report = tokio::select! {
-        report = engine.emit_with(event, options) => report?,
+        report = engine.emit_with(event, EmitOptions::default().force(args.force)) => report.or_fail(cx)?,
         failure = interrupted() => return Err(failure),
     };
     if args.json {
         print_json(&report)?;
     } else if !cx.global.quiet {
-        let wall_ms = started.elapsed().as_millis() as u64;
-        print_summary(
-            cx,
-            &report,
-            wall_ms,
-            engine.audit_path().map(|p| cx.show_path(p)),
-        );
+        let audit = engine.audit_path().map(|p| cx.show_path(p));
+        print_summary(cx, &report, started.elapsed().as_millis() as u64, audit);
     }
     Ok(if report.is_blocked() {
         exit_code::HOOK_BLOCKED
@@ -71,18 +64,13 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     })
 }
 
-fn print_plan(
-    cx: &Context<'_>,
-    engine: &flowspec_core::Engine,
-    event: &flowspec_core::Event,
-    groups: &[Vec<&str>],
-) {
+fn print_plan(cx: &Context<'_>, engine: &Engine, event: &Event, groups: &[Vec<&str>]) {
     let p = cx.out;
+    let note = p.dim("(dry run: nothing runs, nothing is recorded)");
     outln!(
-        "{} {} {}",
+        "{} {} {note}",
         p.bold("▶"),
-        p.bold(event.event_type().as_str()),
-        p.dim("(dry run: nothing runs, nothing is recorded)")
+        p.bold(event.event_type().as_str())
     );
     if groups.is_empty() {
         outln!("no hooks match `{}`", event.event_type());
@@ -102,23 +90,38 @@ fn print_plan(
             } else {
                 String::new()
             };
+            let limits = format!(
+                "timeout {}s, fail_mode {}",
+                hook.timeout().as_secs_f64(),
+                hook.fail_mode().as_str()
+            );
             outln!(
                 "{step:>3} {marker}{name}  {}  {}",
                 p.dim(&hook.action().summary()),
-                p.dim(&format!(
-                    "timeout {}s, fail_mode {}",
-                    hook.timeout().as_secs_f64(),
-                    hook.fail_mode().as_str()
-                ))
+                p.dim(&limits)
             );
         }
     }
 }
 
+/// Every hook of the report and of its follow-up events.
+fn all_hooks(report: &DispatchReport) -> Vec<&HookReport> {
+    let mut all: Vec<&HookReport> = report.hooks.iter().collect();
+    all.extend(report.follow_ups.iter().flat_map(all_hooks));
+    all
+}
+
+/// The `fail_mode: stop` hook that blocked the event or one of its follow-ups.
+fn blocker(report: &DispatchReport) -> Option<&str> {
+    report
+        .blocked_by
+        .as_deref()
+        .or_else(|| report.follow_ups.iter().find_map(blocker))
+}
+
 fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit: Option<String>) {
     let p = cx.out;
-    let mut all = Vec::new();
-    collect(report, &mut all);
+    let all = all_hooks(report);
     if all.is_empty() {
         outln!(
             "no hooks match `{}` {}",
@@ -127,22 +130,22 @@ fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit:
         );
         return;
     }
-    let count = |s: HookStatus| all.iter().filter(|(_, h)| h.status == s).count();
+    let count = |s: HookStatus| all.iter().filter(|h| h.status == s).count();
     let mut parts = vec![format!("{} succeeded", count(HookStatus::Success))];
     for (status, word) in [
         (HookStatus::Failed, "failed"),
         (HookStatus::Timeout, "timed out"),
         (HookStatus::Skipped, "skipped"),
     ] {
-        let n = count(status);
-        if n > 0 {
-            parts.push(format!("{n} {word}"));
+        match count(status) {
+            0 => {}
+            n => parts.push(format!("{n} {word}")),
         }
     }
+    let plural = if all.len() == 1 { "" } else { "s" };
     let mut line = format!(
-        "{} hook{}: {} {}",
+        "{} hook{plural}: {} {}",
         all.len(),
-        if all.len() == 1 { "" } else { "s" },
         parts.join(", "),
         p.dim(&format!("in {}", human_ms(wall_ms)))
     );
@@ -150,32 +153,11 @@ fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit:
         line.push_str(&p.dim(&format!(" · audit: {audit}")));
     }
     outln!("{line}");
-    if let Some(blocked_by) = find_blocker(report) {
-        outln!(
-            "{}",
-            p.bold(&format!(
-                "blocked: `{blocked_by}` failed and has fail_mode: stop (exit code {})",
-                exit_code::HOOK_BLOCKED
-            ))
+    if let Some(blocked_by) = blocker(report) {
+        let text = format!(
+            "blocked: `{blocked_by}` failed and has fail_mode: stop (exit code {})",
+            exit_code::HOOK_BLOCKED
         );
+        outln!("{}", p.bold(&text));
     }
-}
-
-fn collect<'a>(
-    report: &'a DispatchReport,
-    out: &mut Vec<(&'a str, &'a flowspec_core::HookReport)>,
-) {
-    for hook in &report.hooks {
-        out.push((report.event_type.as_str(), hook));
-    }
-    for follow_up in &report.follow_ups {
-        collect(follow_up, out);
-    }
-}
-
-fn find_blocker(report: &DispatchReport) -> Option<&str> {
-    report
-        .blocked_by
-        .as_deref()
-        .or_else(|| report.follow_ups.iter().find_map(find_blocker))
 }

@@ -4,7 +4,6 @@
 mod audit;
 mod ci;
 mod emit;
-mod event_input;
 mod events;
 mod hooks;
 mod init;
@@ -14,17 +13,18 @@ mod serve;
 mod watch;
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flowspec::{Engine, ErrorKind, Project, Reporter};
+use flowspec::event_input::EventInput;
+use flowspec::{Engine, ErrorKind, Event, Project, Reporter};
 use flowspec_core::config::ConfigErrors;
 
-use crate::cli::{Cli, Command, Global};
+use crate::cli::{Cli, Command, EventArgs, Global};
 use crate::exit_code;
 use crate::logging::{self, LogMasker};
 use crate::output::outln;
-use crate::terminal::{Painter, color_enabled, stderr_is_terminal, stdout_is_terminal};
+use crate::terminal::{Painter, color_enabled, safe_lines, stderr_is_terminal, stdout_is_terminal};
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -47,19 +47,6 @@ impl Failure {
     pub fn error(message: impl Into<String>) -> Self {
         Failure::new(exit_code::ERROR, message)
     }
-
-    pub fn usage(message: impl Into<String>) -> Self {
-        Failure::new(exit_code::USAGE, message)
-    }
-
-    fn config(errors: ConfigErrors, painter: Painter, base: &Path) -> Self {
-        let errors =
-            errors.relative_to(&base.canonicalize().unwrap_or_else(|_| base.to_path_buf()));
-        Failure {
-            rendered: true,
-            ..Failure::new(exit_code::CONFIG_INVALID, errors.render(painter.color))
-        }
-    }
 }
 
 /// What every command gets.
@@ -81,8 +68,7 @@ impl Context<'_> {
             .map_err(|e| Failure::error(format!("cannot read the current directory: {e}")))?;
         let project =
             Project::open(&cwd, self.global.config.as_deref()).map_err(|e| self.fail(e))?;
-        // From here on, no log line shows a secret the project knows.
-        self.log_masker.set(project.masker());
+        self.mask_logs(&project);
         Ok(project)
     }
 
@@ -100,8 +86,14 @@ impl Context<'_> {
             project.engine_without_state(reporter).await
         }
         .map_err(|e| self.fail(e))?;
-        self.log_masker.set(project.masker());
+        self.mask_logs(project);
         Ok(engine)
+    }
+
+    /// From here on, no log line shows a secret the project knows (call it again once
+    /// an engine was built: the hooks' secrets are known then).
+    pub fn mask_logs(&self, project: &Project) {
+        self.log_masker.set(project.masker());
     }
 
     /// A library error as a failure with its exit code.
@@ -121,21 +113,60 @@ impl Context<'_> {
 
     /// Invalid configuration: every error rendered, paths relative to where the user is.
     pub fn config_failure(&self, errors: ConfigErrors) -> Failure {
-        Failure::config(errors, self.err, &self.invoked_in)
+        let errors = errors.relative_to(&self.invoked_in());
+        Failure {
+            rendered: true,
+            ..Failure::new(exit_code::CONFIG_INVALID, errors.render(self.err.color))
+        }
+    }
+
+    /// Where the user ran the command, canonical when it can be.
+    pub fn invoked_in(&self) -> PathBuf {
+        self.invoked_in
+            .canonicalize()
+            .unwrap_or_else(|_| self.invoked_in.clone())
     }
 
     /// A path relative to the current directory when it is below it, for messages.
     pub fn show_path(&self, path: &Path) -> String {
-        let base = self
-            .invoked_in
-            .canonicalize()
-            .unwrap_or_else(|_| self.invoked_in.clone());
-        path.strip_prefix(&base)
+        path.strip_prefix(self.invoked_in())
             .or_else(|_| path.strip_prefix(&self.invoked_in))
             .unwrap_or(path)
             .display()
             .to_string()
     }
+}
+
+/// The event of the command line: a type, then `--payload` (`-` is stdin), `--data`,
+/// `--feature`, `--event-id` and `--source`; the source is `cli` unless given.
+pub fn build_event(
+    cx: &Context<'_>,
+    event_type: Option<&str>,
+    args: &EventArgs,
+) -> Result<Event, Failure> {
+    let mut input = EventInput::new().default_source("cli");
+    if let Some(t) = event_type {
+        input = input.event_type(t);
+    }
+    input = match args.payload.as_deref() {
+        Some("-") => input.payload_reader("stdin", std::io::stdin().lock()),
+        Some(path) => input.payload_file(Path::new(path)),
+        None => Ok(input),
+    }
+    .or_fail(cx)?;
+    for item in &args.data {
+        input = input.data(item).or_fail(cx)?;
+    }
+    if let Some(feature) = &args.feature {
+        input = input.feature(feature);
+    }
+    if let Some(id) = &args.event_id {
+        input = input.event_id(id);
+    }
+    if let Some(source) = &args.source {
+        input = input.source(source);
+    }
+    input.build().or_fail(cx)
 }
 
 /// `?` on a library result inside a command: `.or_fail(cx)?`.
@@ -146,15 +177,6 @@ pub trait OrFail<T> {
 impl<T, E: Into<flowspec::Error>> OrFail<T> for Result<T, E> {
     fn or_fail(self, cx: &Context<'_>) -> Result<T, Failure> {
         self.map_err(|e| cx.fail(e.into()))
-    }
-}
-
-impl From<flowspec_core::EngineError> for Failure {
-    fn from(error: flowspec_core::EngineError) -> Self {
-        match error {
-            flowspec_core::EngineError::UnknownHook { .. } => Failure::usage(error.to_string()),
-            other => Failure::error(other.to_string()),
-        }
     }
 }
 
@@ -213,7 +235,14 @@ pub fn run(cli: Cli) -> u8 {
                     "error: ",
                 )
             };
-            eprintln!("{prefix}{}", failure.message);
+            // A failure may quote a CI platform's or a report's text: escape it, except
+            // the rendered configuration errors, which carry their own colours.
+            let message = if failure.rendered {
+                failure.message.as_str().into()
+            } else {
+                safe_lines(&failure.message)
+            };
+            eprintln!("{prefix}{message}");
             failure.code
         }
     }

@@ -1,23 +1,13 @@
 //! `flowspec notify test|send|dead-letters|replay|enable` and `flowspec integrations
-//! list`: the integrations of flowspec.yaml from the command line.
+//! list`, through `flowspec::notify`; this file renders.
 
-use flowspec_core::Event;
-use flowspec_notify::config::State;
-use flowspec_notify::delivery::{self, DeliveryReport, DeliveryRequest, DeliveryStatus};
-use flowspec_notify::{events, template};
-use serde_json::{Value, json};
+use flowspec::notify::{self, Delivery, DeliveryReport, DeliveryStatus, ReplaySelection, Sending};
 
-use super::event_input::build_event;
-use super::{Context, Failure, OrFail, print_json};
-use crate::cli::notify::{IntegrationsCommand, NotifyCommand, SendArgs};
+use super::{Context, Failure, OrFail, build_event, print_json};
+use crate::cli::notify::{IntegrationsCommand, NotifyCommand};
 use crate::exit_code;
 use crate::output::outln;
-use crate::terminal::{human_ms, table};
-
-/// A `notify_on` name (`implementation_failed`) or a dotted type.
-fn event_type(text: &str) -> String {
-    events::event_type_of(text).unwrap_or(text).to_owned()
-}
+use crate::terminal::{human_ms, safe, table, utc_time};
 
 pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure> {
     let hub = cx.project()?.notifications().or_fail(cx)?;
@@ -27,80 +17,27 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             event,
             json,
         } => {
-            let config = hub.config();
-            if !config
-                .integrations
-                .iter()
-                .any(|i| i.name == integration || i.kind == integration)
-            {
-                let names: Vec<&str> = config.names().collect();
-                let hint = match flowspec_core::config::suggest(&integration, names.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None if names.is_empty() => "no integrations are configured under `integrations:` in .flowspec/flowspec.yaml".into(),
-                    None => format!("configured: {}", names.join(", ")),
-                };
-                return Err(Failure::usage(format!(
-                    "no integration named `{integration}` ({hint})"
-                )));
-            }
-            let event_type = event_type(event.as_deref().unwrap_or("implement.completed"));
-            flowspec_core::EventType::new(event_type.clone())
-                .map_err(|e| Failure::usage(e.to_string()))?;
-            let event = template::sample_event(&event_type);
-            progress(
-                cx,
-                json,
-                &format!("sending a sample `{event_type}` to {integration}…"),
+            let sending = notify::sample(&hub, &integration, event.as_deref()).or_fail(cx)?;
+            let what = format!(
+                "sending a sample `{}` to {integration}…",
+                sending.event.event_type()
             );
-            let report = hub
-                .dispatch(
-                    &event,
-                    &DeliveryRequest::to(vec![integration], "cli").test(true),
-                )
-                .await;
-            finish(cx, &report, json)
+            send(cx, &hub, &sending, &what, json).await
         }
         NotifyCommand::Send(args) => {
-            let event = build_send_event(&args)?;
-            let request = if args.to.is_empty() {
-                DeliveryRequest::by_event("cli")
-            } else {
-                for name in &args.to {
-                    if !hub
-                        .config()
-                        .integrations
-                        .iter()
-                        .any(|i| i.name == *name || i.kind == *name)
-                    {
-                        return Err(Failure::usage(format!(
-                            "no integration named `{name}` (see `flowspec integrations list`)"
-                        )));
-                    }
-                }
-                DeliveryRequest::to(args.to.clone(), "cli")
-            };
-            let n = hub.targets(&event, &request.route).len();
-            progress(
-                cx,
-                args.json,
-                &format!(
-                    "sending `{}` to {n} integration{}…",
-                    event.event_type(),
-                    if n == 1 { "" } else { "s" }
-                ),
+            let event_type = args.event.as_deref().map(notify::event_type_of);
+            let event = build_event(cx, event_type.as_deref(), &args.event_args)?;
+            let sending = notify::prepare(&hub, event, &args.to, "cli").or_fail(cx)?;
+            let n = sending.targets;
+            let what = format!(
+                "sending `{}` to {n} integration{}…",
+                sending.event.event_type(),
+                if n == 1 { "" } else { "s" }
             );
-            let report = hub.dispatch(&event, &request).await;
-            finish(cx, &report, args.json)
+            send(cx, &hub, &sending, &what, args.json).await
         }
         NotifyCommand::DeadLetters { all, json } => {
-            let state = hub
-                .state()
-                .await
-                .map_err(|e| Failure::error(e.to_string()))?;
-            let letters = state
-                .dead_letters(!all)
-                .await
-                .map_err(|e| Failure::error(e.to_string()))?;
+            let letters = notify::dead_letters(&hub, all).await.or_fail(cx)?;
             if json {
                 print_json(&letters)?;
             } else if letters.is_empty() {
@@ -109,76 +46,42 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
                     if all { "" } else { " waiting for replay" }
                 );
             } else {
-                let rows: Vec<Vec<String>> = letters
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            d.id.clone(),
-                            d.integration.clone(),
-                            events::display_name(&d.event_type),
-                            chrono::DateTime::from_timestamp_millis(d.created_at)
-                                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                                .unwrap_or_default(),
-                            d.attempts.to_string(),
-                            if d.replayed_at.is_some() {
-                                "replayed".into()
-                            } else {
-                                "pending".into()
-                            },
-                            d.error.clone(),
-                        ]
-                    })
-                    .collect();
-                outln!(
-                    "{}",
-                    table(
-                        &[
-                            "ID",
-                            "INTEGRATION",
-                            "EVENT",
-                            "FAILED AT",
-                            "ATTEMPTS",
-                            "STATE",
-                            "ERROR"
-                        ],
-                        &rows,
-                        cx.out
-                    )
-                );
+                let rows = letters.iter().map(|d| {
+                    vec![
+                        d.id.clone(),
+                        d.integration.clone(),
+                        notify::events::display_name(&d.event_type),
+                        utc_time(d.created_at),
+                        d.attempts.to_string(),
+                        if d.replayed_at.is_some() {
+                            "replayed"
+                        } else {
+                            "pending"
+                        }
+                        .into(),
+                        d.error.clone(),
+                    ]
+                });
+                let header = [
+                    "ID",
+                    "INTEGRATION",
+                    "EVENT",
+                    "FAILED AT",
+                    "ATTEMPTS",
+                    "STATE",
+                    "ERROR",
+                ];
+                outln!("{}", table(&header, rows, cx.out));
             }
             Ok(exit_code::OK)
         }
         NotifyCommand::Replay { ids, all, json } => {
-            let ids = if all {
-                let state = hub
-                    .state()
-                    .await
-                    .map_err(|e| Failure::error(e.to_string()))?;
-                state
-                    .dead_letters(true)
-                    .await
-                    .map_err(|e| Failure::error(e.to_string()))?
-                    .into_iter()
-                    .map(|d| d.id)
-                    .collect()
-            } else if ids.is_empty() {
-                return Err(Failure::usage(
-                    "give dead letter ids or --all (see `flowspec notify dead-letters`)",
-                ));
+            let selection = if all {
+                ReplaySelection::AllPending
             } else {
-                ids
+                ReplaySelection::Ids(ids)
             };
-            let mut deliveries = Vec::new();
-            for id in &ids {
-                let delivery = hub
-                    .replay(id)
-                    .await
-                    .map_err(|e| Failure::usage(e.to_string()))?;
-                deliveries.push(delivery);
-            }
-            let failed = deliveries
-                .iter()
-                .any(|d| d.status == DeliveryStatus::Failed);
+            let deliveries = notify::replay(&hub, selection).await.or_fail(cx)?;
             if json {
                 print_json(&deliveries)?;
             } else if deliveries.is_empty() {
@@ -186,6 +89,9 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             } else {
                 outln!("{}", deliveries_table(cx, &deliveries));
             }
+            let failed = deliveries
+                .iter()
+                .any(|d| d.status == DeliveryStatus::Failed);
             Ok(if failed {
                 exit_code::NOTIFY_FAILED
             } else {
@@ -193,21 +99,9 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
             })
         }
         NotifyCommand::Enable { integration, json } => {
-            if hub.config().get(&integration).is_none() {
-                return Err(Failure::usage(format!(
-                    "no integration named `{integration}` (see `flowspec integrations list`)"
-                )));
-            }
-            let state = hub
-                .state()
-                .await
-                .map_err(|e| Failure::error(e.to_string()))?;
-            let was = state
-                .enable(&integration)
-                .await
-                .map_err(|e| Failure::error(e.to_string()))?;
+            let was = notify::enable(&hub, &integration).await.or_fail(cx)?;
             if json {
-                print_json(&json!({"integration": integration, "was_disabled": was}))?;
+                print_json(&serde_json::json!({"integration": integration, "was_disabled": was}))?;
             } else if was {
                 outln!("{integration} enabled again");
             } else {
@@ -218,52 +112,23 @@ pub async fn run(cx: &Context<'_>, command: NotifyCommand) -> Result<u8, Failure
     }
 }
 
-fn build_send_event(args: &SendArgs) -> Result<Event, Failure> {
-    let event_type = args.event.as_deref().map(event_type);
-    build_event(event_type.as_deref(), &args.event_args)
-}
-
-fn progress(cx: &Context<'_>, json: bool, line: &str) {
+async fn send(
+    cx: &Context<'_>,
+    hub: &notify::Notifications,
+    sending: &Sending,
+    progress: &str,
+    json: bool,
+) -> Result<u8, Failure> {
     if !json && !cx.global.quiet {
-        eprintln!("{}", cx.err.dim(line));
+        eprintln!("{}", cx.err.dim(progress));
     }
-}
-
-fn deliveries_table(cx: &Context<'_>, deliveries: &[delivery::Delivery]) -> String {
-    let rows: Vec<Vec<String>> = deliveries
-        .iter()
-        .map(|d| {
-            vec![
-                d.integration.clone(),
-                d.status.to_string(),
-                d.attempts.to_string(),
-                human_ms(d.latency_ms),
-                d.target.clone(),
-                d.reason.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    table(
-        &[
-            "INTEGRATION",
-            "STATUS",
-            "ATTEMPTS",
-            "LATENCY",
-            "TARGET",
-            "DETAIL",
-        ],
-        &rows,
-        cx.out,
-    )
-}
-
-fn finish(cx: &Context<'_>, report: &DeliveryReport, json: bool) -> Result<u8, Failure> {
+    let report: DeliveryReport = sending.send(hub).await;
     if json {
-        print_json(report)?;
+        print_json(&report)?;
     } else if report.deliveries.is_empty() {
         outln!(
             "no integration receives `{}` (check `notify_on` / `alert_on` / `events` with `flowspec integrations list`)",
-            events::display_name(&report.event_type)
+            safe(&notify::events::display_name(&report.event_type))
         );
     } else if !cx.global.quiet {
         outln!("{}", deliveries_table(cx, &report.deliveries));
@@ -275,6 +140,28 @@ fn finish(cx: &Context<'_>, report: &DeliveryReport, json: bool) -> Result<u8, F
     })
 }
 
+fn deliveries_table(cx: &Context<'_>, deliveries: &[Delivery]) -> String {
+    let rows = deliveries.iter().map(|d| {
+        vec![
+            d.integration.clone(),
+            d.status.to_string(),
+            d.attempts.to_string(),
+            human_ms(d.latency_ms),
+            d.target.clone(),
+            d.reason.clone().unwrap_or_default(),
+        ]
+    });
+    let header = [
+        "INTEGRATION",
+        "STATUS",
+        "ATTEMPTS",
+        "LATENCY",
+        "TARGET",
+        "DETAIL",
+    ];
+    table(&header, rows, cx.out)
+}
+
 pub async fn run_integrations(
     cx: &Context<'_>,
     command: IntegrationsCommand,
@@ -282,41 +169,7 @@ pub async fn run_integrations(
     let IntegrationsCommand::List { json } = command;
     let project = cx.project()?;
     let hub = project.notifications().or_fail(cx)?;
-    let disabled = match hub.state().await {
-        Ok(state) => state.list_disabled().await.unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    let vars = project.vars();
-    let mut items = Vec::new();
-    for i in &hub.config().integrations {
-        let gone = disabled.iter().find(|d| d.integration == i.name);
-        let (status, missing): (String, Vec<String>) = match (&i.state, gone) {
-            (State::Disabled, _) => ("disabled".into(), Vec::new()),
-            (State::MissingSecrets(names), _) => ("missing secrets".into(), names.clone()),
-            (State::Ready(_), Some(d)) => (format!("disabled after {}", d.reason), Vec::new()),
-            (State::Ready(_), None) => ("ready".into(), Vec::new()),
-        };
-        let defaults: Vec<Value> = i
-            .secrets
-            .iter()
-            .filter(|s| !s.env.is_empty())
-            .map(|s| json!({"env": s.env, "option": s.option, "required": s.required, "set": vars.get(s.env).is_some_and(|v| !v.is_empty())}))
-            .collect();
-        items.push(json!({
-            "name": i.name,
-            "kind": i.kind,
-            "enabled": i.is_enabled(),
-            "status": status,
-            "routing_key": i.routing_key,
-            "routes": i.routes.entries(),
-            "target": i.notifier().map(|n| n.target()),
-            "missing_secrets": missing,
-            "default_secrets": defaults,
-            "rate_limit": {"max_per_hour": i.rate_limit.max_per_hour, "max_per_day": i.rate_limit.max_per_day},
-            "retries": i.retry_schedule.len(),
-            "line": i.line,
-        }));
-    }
+    let items = notify::statuses(&project, &hub).await;
     if json {
         print_json(&items)?;
         return Ok(exit_code::OK);
@@ -328,55 +181,32 @@ pub async fn run_integrations(
         );
         return Ok(exit_code::OK);
     }
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|v| {
-            let status = v["status"].as_str().unwrap_or_default().to_owned();
-            let missing: Vec<&str> = v["missing_secrets"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let status = if missing.is_empty() {
-                status
-            } else {
-                format!("{status}: {}", missing.join(", "))
-            };
-            let routes: Vec<&str> = v["routes"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let limit = match (
-                v["rate_limit"]["max_per_hour"].as_u64(),
-                v["rate_limit"]["max_per_day"].as_u64(),
-            ) {
-                (None, None) => "-".to_owned(),
-                (h, d) => format!(
-                    "{}/h {}/d",
-                    h.map_or("-".into(), |n| n.to_string()),
-                    d.map_or("-".into(), |n| n.to_string())
-                ),
-            };
-            vec![
-                v["name"].as_str().unwrap_or_default().to_owned(),
-                v["kind"].as_str().unwrap_or_default().to_owned(),
-                status,
-                if routes.is_empty() {
-                    "(explicit only)".into()
-                } else {
-                    routes.join(", ")
-                },
-                limit,
-                v["target"].as_str().unwrap_or("-").to_owned(),
-            ]
-        })
-        .collect();
-    outln!(
-        "{}",
-        table(
-            &["NAME", "KIND", "STATUS", "EVENTS", "RATE LIMIT", "TARGET"],
-            &rows,
-            cx.out
-        )
-    );
+    let count = |n: Option<u64>| n.map_or("-".into(), |n| n.to_string());
+    let rows = items.iter().map(|i| {
+        let status = match i.missing_secrets.as_slice() {
+            [] => i.status.clone(),
+            missing => format!("{}: {}", i.status, missing.join(", ")),
+        };
+        let limit = match (i.rate_limit.max_per_hour, i.rate_limit.max_per_day) {
+            (None, None) => "-".to_owned(),
+            (h, d) => format!("{}/h {}/d", count(h), count(d)),
+        };
+        let routes = if i.routes.is_empty() {
+            "(explicit only)".into()
+        } else {
+            i.routes.join(", ")
+        };
+        let target = i.target.clone().unwrap_or_else(|| "-".into());
+        vec![
+            i.name.clone(),
+            i.kind.to_owned(),
+            status,
+            routes,
+            limit,
+            target,
+        ]
+    });
+    let header = ["NAME", "KIND", "STATUS", "EVENTS", "RATE LIMIT", "TARGET"];
+    outln!("{}", table(&header, rows, cx.out));
     Ok(exit_code::OK)
 }

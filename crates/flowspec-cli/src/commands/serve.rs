@@ -48,25 +48,9 @@ pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
         sources.join(", ")
     );
     server
-        .run(shutdown_signal())
+        .run(flowspec::signals::stop_requested())
         .await
         .map_err(|e| Failure::error(e.to_string()))?;
     eprintln!("flowspec serve: stopped");
     Ok(exit_code::OK)
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
 }

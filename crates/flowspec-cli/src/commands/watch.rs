@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use flowspec::signals::Signals;
 use flowspec_core::HookStatus;
 use flowspec_watch::{
     FileOutcome, FileStatus, StartInfo, Summary, WatchError, WatchReporter, Watcher,
@@ -40,49 +41,21 @@ pub async fn run(cx: &Context<'_>, args: WatchArgs) -> Result<u8, Failure> {
     let watcher = builder.build(engine).map_err(watch_failure)?;
 
     // The first SIGTERM/SIGINT stops taking files; a second one stops running hooks.
-    let summary = {
-        let (tx, rx) = tokio::sync::watch::channel(0u32);
-        let signals = async move {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            loop {
-                let term = async {
-                    match terminate.as_mut() {
-                        Some(signal) => {
-                            signal.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    () = term => {}
-                }
-                tx.send_modify(|n| *n += 1);
-            }
-        };
-        let signalled = |count: u32| {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|n| *n >= count).await;
-            }
-        };
-        let run = async {
-            if args.once {
-                watcher.run_once_until(signalled(1)).await
-            } else {
-                watcher.run(signalled(1)).await
-            }
-        };
-        tokio::select! {
-            result = run => result.map_err(watch_failure)?,
-            () = signalled(2) => {
-                return Err(Failure::new(
-                    exit_code::INTERRUPTED,
-                    "interrupted again: running hooks were stopped; their files stay in the directory and are dispatched again at the next start",
-                ));
-            }
-            () = signals => unreachable!("the signal loop never ends"),
+    let signals = Signals::listen();
+    let run = async {
+        if args.once {
+            watcher.run_once_until(signals.received(1)).await
+        } else {
+            watcher.run(signals.received(1)).await
+        }
+    };
+    let summary = tokio::select! {
+        result = run => result.map_err(watch_failure)?,
+        () = signals.received(2) => {
+            return Err(Failure::new(
+                exit_code::INTERRUPTED,
+                "interrupted again: running hooks were stopped; their files stay in the directory and are dispatched again at the next start",
+            ));
         }
     };
     lines.stopped(&summary, args.once);

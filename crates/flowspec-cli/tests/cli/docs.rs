@@ -393,7 +393,7 @@ impl Help {
 }
 
 /// The subcommand names listed under `Commands:` in a help text.
-fn subcommands(help: &str) -> Vec<String> {
+pub(crate) fn subcommands(help: &str) -> Vec<String> {
     help.lines()
         .skip_while(|l| l.trim() != "Commands:")
         .skip(1)

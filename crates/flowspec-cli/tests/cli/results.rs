@@ -318,3 +318,31 @@ fn should_locate_a_mistake_in_the_results_section() {
 
 /// A run to store: id, commit, (test name, outcome).
 type StoredRun<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+#[test]
+fn should_shorten_a_commit_to_twelve_characters_without_splitting_one() {
+    let p = project();
+    junit(&p, "junit.xml", &[("adds", "pass")]);
+    for (commit, shown_as) in [
+        ("3f2a9c1d4e5f6a7b8c9d", "3f2a9c1d4e5f"),
+        ("abc", "abc"),
+        ("ééééééééééééééé", "éééééééééééé"),
+    ] {
+        let (code, out, err) = run(p.cmd().args([
+            "results",
+            "ingest",
+            "junit.xml",
+            "--run",
+            commit,
+            "--commit",
+            commit,
+        ]));
+        assert_eq!(code, 0, "{}", shown(&out, &err));
+        let (code, out, err) = run(p.cmd().args(["results", "show", "--run", commit]));
+        assert_eq!(code, 0, "{}", shown(&out, &err));
+        assert!(
+            out.contains(&format!(" · commit {shown_as} · ")),
+            "{commit}: {out}"
+        );
+    }
+}

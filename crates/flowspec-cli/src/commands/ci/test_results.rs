@@ -1,17 +1,21 @@
-//! Test results through the provider: `ci results` and `ci fix`.
+//! `ci results` and `ci fix`: test results and failure context through the provider.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use flowspec::Project;
-use flowspec_core::provider::{CiProvider, RunId, RunStatus};
+use flowspec::ci_steer::{self, Fixed};
+use flowspec_core::provider::{CiProvider, RunId};
 use serde_json::json;
 
-use super::super::results::{print_errors, print_report, short};
+use super::super::results::{print_errors, print_report, print_run_header};
 use super::{Context, Failure, OrFail, print_json};
 use crate::exit_code;
 use crate::output::outln;
-use crate::terminal::TerminalReporter;
+use crate::terminal::{TerminalReporter, safe, safe_lines};
+
+/// Where the docs say how to add a hook on `ci.fix.requested`.
+const FIX_DOCS: &str = "https://github.com/flowspec/flowspec/blob/main/docs/ci.md";
 
 /// `flowspec ci results --run ID`.
 pub(super) async fn results(
@@ -38,40 +42,31 @@ pub(super) async fn results(
         value["reports"] = json!(fetched.reports);
         print_json(&value)?;
     } else {
-        let r = &ingested.run;
-        let mut header = format!("run {} (attempt {})", r.run_id, r.attempt);
-        if let Some(commit) = &r.commit {
-            header.push_str(&format!(" · commit {}", short(commit)));
-        }
-        if let Some(branch) = &r.branch {
-            header.push_str(&format!(" · branch {branch}"));
-        }
-        header.push_str(&format!(" · {}", p.platform()));
-        outln!("{}", cx.out.bold(&header));
+        print_run_header(cx, &ingested.run, p.platform());
         let downloaded: Vec<String> = fetched
             .artifacts
             .iter()
-            .map(|a| format!("{} ({} file(s), {} bytes)", a.name, a.files, a.bytes))
+            .map(|a| format!("{} ({} file(s), {} bytes)", safe(&a.name), a.files, a.bytes))
             .collect();
         outln!("downloaded {}", downloaded.join(", "));
         if !fetched.skipped.is_empty() {
+            let skipped = safe(&fetched.skipped.join(", ")).into_owned();
             outln!(
                 "{}",
                 cx.out.dim(&format!(
-                    "skipped (names not in results.artifacts): {}",
-                    fetched.skipped.join(", ")
+                    "skipped (names not in results.artifacts): {skipped}"
                 ))
             );
         }
+        let verb = if ingested.replaced {
+            "replaced with"
+        } else {
+            "stored"
+        };
         outln!(
-            "{} {} report(s); see `flowspec results show --run {}`",
-            if ingested.replaced {
-                "replaced with"
-            } else {
-                "stored"
-            },
+            "{verb} {} report(s); see `flowspec results show --run {}`",
             fetched.reports.len(),
-            r.run_id
+            safe(&ingested.run.run_id)
         );
         print_report(cx, &ingested.report, max_failures);
     }
@@ -92,56 +87,43 @@ pub(super) async fn fix(
     output: Option<&Path>,
     json: bool,
 ) -> Result<u8, Failure> {
-    let run = p.get_run(run_id).await.or_fail(cx)?;
-    if !run.status.is_terminal() {
-        return Err(Failure::usage(format!(
-            "run {run_id} is still {} ({}): wait for it to end first (`flowspec ci wait --run {run_id}`)",
-            run.status, run.raw_status
-        )));
-    }
-    if matches!(run.status, RunStatus::Success | RunStatus::Skipped) {
-        if json {
-            print_json(&json!({"run_id": run.id, "status": run.status, "nothing_to_fix": true}))?;
-        } else {
-            outln!("run {run_id} ended {}: nothing to fix", run.status);
+    let painter = if json { cx.err } else { cx.out };
+    let reporter = Arc::new(TerminalReporter::new(painter, cx.global.quiet, json));
+    let fixed = ci_steer::fix(project, p, run_id, output, reporter).await;
+    cx.mask_logs(project);
+    let (run, bundle) = match fixed.or_fail(cx)? {
+        Fixed::NothingToFix(run) => {
+            if json {
+                print_json(
+                    &json!({"run_id": run.id, "status": run.status, "nothing_to_fix": true}),
+                )?;
+            } else {
+                outln!("run {run_id} ended {}: nothing to fix", run.status);
+            }
+            return Ok(exit_code::OK);
         }
-        return Ok(exit_code::OK);
-    }
-    // The engine, when the project has hooks: fixer hooks run on the event, and the
-    // project's masker then knows the hooks' secrets too.
-    let engine = if project.has_hooks() {
-        let painter = if json { cx.err } else { cx.out };
-        let reporter = Arc::new(TerminalReporter::new(painter, cx.global.quiet, json));
-        Some(cx.engine(project, reporter, true).await?)
-    } else {
-        None
+        Fixed::Bundle(run, bundle) => (run, *bundle),
     };
-    let bundle = flowspec::ci::fix(project, p, &run, output, engine.as_ref())
-        .await
-        .or_fail(cx)?;
     if let Some(why) = &bundle.results_missing {
-        eprintln!("warning: {why}\n  note: the bundle holds the failed jobs' logs only");
+        eprintln!(
+            "warning: {}\n  note: the bundle holds the failed jobs' logs only",
+            safe_lines(why)
+        );
     }
-    let masker = project.masker();
-    let (markdown, json_file, summary, gathered, dispatch) = (
-        bundle.markdown,
-        bundle.json,
-        bundle.summary,
-        bundle.gathered,
-        bundle.dispatch,
-    );
+    let dispatch = &bundle.dispatch;
     let code = if dispatch.as_ref().is_some_and(|d| d.is_blocked()) {
         exit_code::HOOK_BLOCKED
     } else {
         exit_code::OK
     };
+    let gathered = &bundle.gathered;
     if json {
         print_json(&json!({
             "run_id": run.id,
             "provider": p.kind(),
-            "markdown_path": markdown,
-            "json_path": json_file,
-            "summary": summary,
+            "markdown_path": bundle.markdown,
+            "json_path": bundle.json,
+            "summary": bundle.summary,
             "jobs": gathered.jobs,
             "dispatch": dispatch,
         }))?;
@@ -150,25 +132,35 @@ pub(super) async fn fix(
     let c = &gathered.context;
     outln!(
         "fix context for run {}: {} failed test(s), {} log excerpt(s) from {} failed job(s)",
-        run.id,
+        safe(run.id.as_str()),
         c.failures.len() as u64 + c.failures_omitted,
         c.failures.iter().map(|f| f.log.len()).sum::<usize>() + c.log_errors.len(),
         gathered.jobs.len()
     );
-    outln!("  {}", cx.show_path(&markdown));
-    outln!("  {}", cx.show_path(&json_file));
+    outln!(
+        "  {}\n  {}",
+        cx.show_path(&bundle.markdown),
+        cx.show_path(&bundle.json)
+    );
+    let masker = project.masker();
     for job in &gathered.jobs {
         if let Some(error) = &job.error {
-            eprintln!("note: no log of job {}: {}", job.name, masker.mask(error));
+            eprintln!(
+                "note: no log of job {}: {}",
+                safe(&job.name),
+                safe_lines(&masker.mask(error))
+            );
         }
     }
-    match &dispatch {
-        None => outln!(
-            "no hooks.yaml: ci.fix.requested was not emitted (add a hook on it: https://github.com/flowspec/flowspec/blob/main/docs/ci.md)"
-        ),
-        Some(d) if d.hooks.is_empty() => outln!(
-            "ci.fix.requested: no hook matches (add one to .flowspec/hooks/hooks.yaml: https://github.com/flowspec/flowspec/blob/main/docs/ci.md)"
-        ),
+    match dispatch {
+        None => {
+            outln!("no hooks.yaml: ci.fix.requested was not emitted (add a hook on it: {FIX_DOCS})")
+        }
+        Some(d) if d.hooks.is_empty() => {
+            outln!(
+                "ci.fix.requested: no hook matches (add one to .flowspec/hooks/hooks.yaml: {FIX_DOCS})"
+            )
+        }
         Some(d) => {
             let hooks: Vec<String> = d
                 .hooks

@@ -1,0 +1,240 @@
+//! Test reports through a project: parse reports without storing them, store them as a
+//! CI run (commit and branch probed from the checkout), show a stored run, rank flaky
+//! tests, and check a run or report files against the quarantine.
+//!
+//! ```no_run
+//! # async fn run() -> flowspec::Result<()> {
+//! use flowspec::test_results::{self, CheckRequest, IngestRequest};
+//!
+//! let project = flowspec::Project::discover(std::path::Path::new("."))?;
+//! let files = vec!["target/junit.xml".into()];
+//! let stored = test_results::ingest(&project, files, IngestRequest::run("9876543210")).await?;
+//! println!("{} failed", stored.report.totals.failed);
+//! let check = test_results::check(&project, CheckRequest::default()).await?;
+//! println!("check passed: {}", check.outcome.passed);
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use flowspec_results::flaky::FlakyReport;
+use flowspec_results::model::Totals;
+use flowspec_results::quarantine::{self, CheckOutcome, Quarantine};
+use flowspec_results::store::{RunInfo, RunMeta, RunSelector};
+use flowspec_results::{ParseOptions, Report, ReportBuilder, ResultsError};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::project::Project;
+
+/// Every report file must exist and be readable: a missing file is an error (a
+/// report that cannot be read), never an empty report.
+pub fn check_readable(files: &[PathBuf]) -> Result<()> {
+    for file in files {
+        if let Err(e) = std::fs::File::open(file).and_then(|f| f.metadata()) {
+            return Err(Error::Results(ResultsError::NoReports(format!(
+                "cannot read report {}: {e}",
+                file.display()
+            ))));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `files` (JUnit XML, Cobertura XML, LCOV; the format of each is detected) into
+/// one report, storing nothing. A report cut short is kept as far as it was read
+/// (`partial`); a missing file is an error.
+pub fn parse(files: &[PathBuf], options: ParseOptions) -> Result<Report> {
+    check_readable(files)?;
+    let mut builder = ReportBuilder::new(options);
+    for file in files {
+        builder.add_file(file);
+    }
+    Ok(builder.finish())
+}
+
+/// Which run `ingest` stores the reports as.
+#[derive(Clone, Debug)]
+pub struct IngestRequest {
+    /// The CI provider's run id (default: a new local id).
+    pub run: Option<String>,
+    /// The attempt (a rerun of the same run id).
+    pub attempt: u32,
+    /// The commit (default: the CI variables, then the checkout's HEAD).
+    pub commit: Option<String>,
+    /// The branch (default: the CI variables, then the checkout's branch).
+    pub branch: Option<String>,
+}
+
+impl Default for IngestRequest {
+    fn default() -> Self {
+        IngestRequest {
+            run: None,
+            attempt: 1,
+            commit: None,
+            branch: None,
+        }
+    }
+}
+
+impl IngestRequest {
+    /// The first attempt of the provider's run `id`.
+    pub fn run(id: impl Into<String>) -> Self {
+        IngestRequest {
+            run: Some(id.into()),
+            ..IngestRequest::default()
+        }
+    }
+}
+
+/// A stored run with its report. As JSON: the report's fields, with `run` (and
+/// `replaced` after an ingest).
+#[derive(Debug, Serialize)]
+pub struct StoredRun {
+    /// The run.
+    pub run: RunInfo,
+    /// After an ingest: whether a run with the same id and attempt was replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<bool>,
+    /// Totals, failures, slowest tests, coverage, reading errors.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+/// Parses `files` and stores them as one run; the same run id and attempt again
+/// replaces the stored run.
+pub async fn ingest(
+    project: &Project,
+    files: Vec<PathBuf>,
+    request: IngestRequest,
+) -> Result<StoredRun> {
+    check_readable(&files)?;
+    let results = project.results().await?;
+    let mut meta = match request.run {
+        Some(id) => RunMeta::new(id),
+        None => RunMeta::local(),
+    }
+    .attempt(request.attempt);
+    meta.commit = request
+        .commit
+        .or_else(|| crate::git::commit(project.root()));
+    meta.branch = request
+        .branch
+        .or_else(|| crate::git::branch(project.root()));
+    let ingested = results
+        .store
+        .ingest(meta, files, ParseOptions::default())
+        .await?;
+    Ok(StoredRun {
+        run: ingested.run,
+        replaced: Some(ingested.replaced),
+        report: ingested.report,
+    })
+}
+
+/// A stored run: its totals, at most `failures` failed tests, the `slowest` slowest
+/// tests and its coverage.
+pub async fn show(
+    project: &Project,
+    selector: &RunSelector,
+    failures: usize,
+    slowest: usize,
+) -> Result<StoredRun> {
+    let results = project.results().await?;
+    let run = results.store.run(selector).await?;
+    let report = results.store.report(&run, failures, slowest).await?;
+    Ok(StoredRun {
+        run,
+        replaced: None,
+        report,
+    })
+}
+
+/// Flaky tests (failed and passed on one commit, or passed on a rerun) and broken ones
+/// over the last `last` stored runs (default `results.flaky.window`), of `branch` when
+/// given. Returns the window used with the report.
+pub async fn flaky(
+    project: &Project,
+    last: Option<usize>,
+    branch: Option<&str>,
+) -> Result<(usize, FlakyReport)> {
+    let results = project.results().await?;
+    let mut options = results.config.flaky.clone();
+    if let Some(last) = last {
+        options.window = last.max(1);
+    }
+    let report = results.store.flaky(&options, branch).await?;
+    Ok((options.window, report))
+}
+
+/// What `check` judges.
+#[derive(Clone, Debug)]
+pub struct CheckRequest {
+    /// Report files to check; when empty, the stored run of `run`.
+    pub files: Vec<PathBuf>,
+    /// The stored run (default: the latest).
+    pub run: RunSelector,
+    /// Every failure counts: the quarantine is ignored.
+    pub ignore_quarantine: bool,
+}
+
+impl Default for CheckRequest {
+    /// The latest stored run, with the quarantine.
+    fn default() -> Self {
+        CheckRequest {
+            files: Vec::new(),
+            run: RunSelector::Latest,
+            ignore_quarantine: false,
+        }
+    }
+}
+
+/// A check's verdict. As JSON: `run` (a stored run), `totals` and the outcome's fields.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// The stored run checked (none when files were checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+    /// The counts of the report checked.
+    pub totals: Totals,
+    /// Which failures block and which the quarantine excuses.
+    #[serde(flatten)]
+    pub outcome: CheckOutcome,
+    /// The report checked (its reading errors, for warnings).
+    #[serde(skip)]
+    pub report: Report,
+}
+
+/// Checks report files, or a stored run, against the quarantine: failures of
+/// quarantined tests alone pass, unless the test is broken (it failed in every recent
+/// stored run) or a report was cut short.
+pub async fn check(project: &Project, request: CheckRequest) -> Result<CheckReport> {
+    check_readable(&request.files)?;
+    let results = project.results().await?;
+    let (run, report) = if request.files.is_empty() {
+        let run = results.store.run(&request.run).await?;
+        let report = results.store.report(&run, usize::MAX >> 1, 0).await?;
+        (Some(run), report)
+    } else {
+        let options = ParseOptions::default().max_failures(usize::MAX);
+        (None, parse(&request.files, options)?)
+    };
+    let (list, broken) = if request.ignore_quarantine {
+        (Quarantine::default(), HashSet::new())
+    } else {
+        let list = crate::quarantine::list(project).await?;
+        let broken = results
+            .store
+            .broken_tests(&results.config.flaky, None)
+            .await?;
+        (list, broken)
+    };
+    let outcome = quarantine::check(&report.failures, report.partial, &list, &broken);
+    Ok(CheckReport {
+        run,
+        totals: report.totals.clone(),
+        outcome,
+        report,
+    })
+}
