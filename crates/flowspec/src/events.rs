@@ -177,3 +177,28 @@ pub async fn dispatch(project: &Project, engine: &Engine, id: &str) -> Result<Re
         report: Box::new(report),
     })
 }
+
+/// Removes finished events (and their hook runs) beyond `retention`, as
+/// `flowspec serve` does every hour; with `dead`, dead letters too.
+///
+/// ```no_run
+/// # async fn run() -> flowspec::Result<()> {
+/// let project = flowspec::Project::discover(std::path::Path::new("."))?;
+/// let keep = project.settings().state.retention.clone();
+/// let pruned = flowspec::events::prune(&project, &keep, false).await?;
+/// println!("{} events removed", pruned.events);
+/// # Ok(()) }
+/// ```
+pub async fn prune(
+    project: &Project,
+    retention: &flowspec_core::retention::Retention,
+    dead: bool,
+) -> Result<flowspec_core::retention::Pruned> {
+    use flowspec_server::queue::PruneScope;
+    let scope = if dead {
+        PruneScope::DoneAndDead
+    } else {
+        PruneScope::Done
+    };
+    Ok(project.queue().await?.prune(retention, scope).await?)
+}

@@ -238,3 +238,21 @@ pub async fn check(project: &Project, request: CheckRequest) -> Result<CheckRepo
         report,
     })
 }
+
+/// Removes stored runs beyond `retention` (with their suites, cases and coverage);
+/// the quarantine stays.
+///
+/// ```no_run
+/// # async fn run() -> flowspec::Result<()> {
+/// let project = flowspec::Project::discover(std::path::Path::new("."))?;
+/// let keep = flowspec::core::retention::Retention::older_than(std::time::Duration::from_secs(7 * 86_400));
+/// let pruned = flowspec::test_results::prune(&project, &keep).await?;
+/// println!("{} runs removed", pruned.results_runs);
+/// # Ok(()) }
+/// ```
+pub async fn prune(
+    project: &Project,
+    retention: &flowspec_core::retention::Retention,
+) -> Result<flowspec_core::retention::Pruned> {
+    Ok(project.results().await?.store.prune(retention).await?)
+}

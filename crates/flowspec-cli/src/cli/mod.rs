@@ -220,6 +220,44 @@ Examples:
     },
 }
 
+/// `events prune` and `results prune`: limits that replace `state.retention`'s.
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Remove what finished longer ago than this (default: `state.retention.max_age`, 30d;
+    /// `0` for no age limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
+    /// Keep at most the newest N (default: `state.retention.max_events` for events,
+    /// `max_results_runs` for results; `0` for no count limit).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<u64>,
+    /// Print what was removed as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PruneArgs {
+    /// `base` with the limits given on the command line.
+    pub fn retention(
+        &self,
+        base: &flowspec_core::retention::Retention,
+        events: bool,
+    ) -> flowspec_core::retention::Retention {
+        let mut keep = base.clone();
+        if let Some(age) = self.older_than {
+            keep.max_age = Some(age);
+        }
+        if let Some(n) = self.keep {
+            if events {
+                keep.max_events = n;
+            } else {
+                keep.max_results_runs = n;
+            }
+        }
+        keep
+    }
+}
+
 /// A duration on any flag: a bare number is seconds (`150`, `2.5`), units are
 /// accepted (`90s`, `10m`, `1h30m`, `500ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

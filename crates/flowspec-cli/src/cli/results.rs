@@ -73,6 +73,13 @@ Examples:
   flowspec results quarantine list"
     )]
     Quarantine(QuarantineCommand),
+    /// Remove stored runs beyond `state.retention` with their suites, cases and coverage
+    /// (the quarantine stays).
+    #[command(after_help = "\
+Examples:
+  flowspec results prune                        # the limits of state.retention
+  flowspec results prune --older-than 90d --keep 500 --json")]
+    Prune(super::PruneArgs),
 }
 
 #[derive(Debug, Args)]

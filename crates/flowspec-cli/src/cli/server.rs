@@ -125,6 +125,23 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Remove finished events and their hook runs beyond `state.retention` (as
+    /// `flowspec serve` does every hour); pending and running events always stay.
+    #[command(after_help = "\
+Dead letters stay unless --dead is given. Once an event's hook runs are removed, the same
+event id would run its hooks again.
+
+Examples:
+  flowspec events prune                      # the limits of state.retention (30d by default)
+  flowspec events prune --older-than 7d --keep 10000
+  flowspec events prune --dead --older-than 1s --json   # also every dead letter")]
+    Prune {
+        #[command(flatten)]
+        limits: super::PruneArgs,
+        /// Remove dead letters within the limits too.
+        #[arg(long)]
+        dead: bool,
+    },
 }
 
 pub const WATCH_HELP: &str = concat!("\

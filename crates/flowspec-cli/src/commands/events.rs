@@ -102,6 +102,20 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
             }
             Ok(exit_code::OK)
         }
+        EventsCommand::Prune { limits, dead } => {
+            let keep = limits.retention(&project.settings().state.retention, true);
+            let pruned = events::prune(&project, &keep, dead).await.or_fail(cx)?;
+            if limits.json {
+                print_json(&pruned)?;
+            } else {
+                outln!(
+                    "removed {} finished event(s) and {} hook run(s)",
+                    pruned.events,
+                    pruned.hook_runs
+                );
+            }
+            Ok(exit_code::OK)
+        }
         EventsCommand::Replay {
             id,
             failed,

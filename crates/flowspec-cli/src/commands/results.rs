@@ -114,6 +114,17 @@ pub async fn run(cx: &Context<'_>, command: ResultsCommand) -> Result<u8, Failur
             })
         }
         ResultsCommand::Quarantine(command) => quarantine(cx, command).await,
+        ResultsCommand::Prune(limits) => {
+            let project = cx.project()?;
+            let keep = limits.retention(&project.settings().state.retention, false);
+            let pruned = test_results::prune(&project, &keep).await.or_fail(cx)?;
+            if limits.json {
+                print_json(&pruned)?;
+            } else {
+                outln!("removed {} stored run(s)", pruned.results_runs);
+            }
+            Ok(exit_code::OK)
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod hooks;
 mod init;
 mod notify;
 mod notify_replay;
+mod prune;
 mod results;
 mod runtime;
 mod safety;

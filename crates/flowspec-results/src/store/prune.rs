@@ -30,31 +30,35 @@ impl ResultsStore {
     /// ```
     pub async fn prune(&self, retention: &Retention) -> Result<Pruned, ResultsError> {
         let age_cutoff = retention.cutoff_ms(now_ms());
-        let count_bound = match retention.results_run_limit() {
+        // The first run past the newest `keep`, ranked by time then key (keys are
+        // time-ordered UUIDs), so runs stored in the same millisecond count one by one.
+        let past_newest: Option<(i64, String)> = match retention.results_run_limit() {
             Some(keep) => sqlx::query(
-                "SELECT created_at FROM results_runs ORDER BY created_at DESC LIMIT 1 OFFSET $1",
+                "SELECT created_at, run_key FROM results_runs
+                 ORDER BY created_at DESC, run_key DESC LIMIT 1 OFFSET $1",
             )
             .bind(i64::try_from(keep).unwrap_or(i64::MAX))
             .fetch_optional(&self.pool)
             .await?
-            .map(|row| row.try_get::<i64, _>("created_at"))
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get("created_at")?, row.try_get("run_key")?)))
             .transpose()?,
             None => None,
         };
-        // Every run stored at or before `bound` goes.
-        let bound = match (age_cutoff.map(|c| c - 1), count_bound) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         let mut pruned = Pruned::default();
         let mut tx = self.pool.begin().await?;
-        if let Some(bound) = bound {
+        if age_cutoff.is_some() || past_newest.is_some() {
+            // Absent limits bind values that match nothing.
+            let before = age_cutoff.unwrap_or(i64::MIN);
+            let (at, key) = past_newest.unwrap_or((i64::MIN, String::new()));
             for table in RUN_TABLES {
                 let removed = sqlx::query(AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE run_key IN
-                     (SELECT run_key FROM results_runs WHERE created_at <= $1)"
+                     (SELECT run_key FROM results_runs WHERE created_at < $1
+                      OR created_at < $2 OR (created_at = $2 AND run_key <= $3))"
                 )))
-                .bind(bound)
+                .bind(before)
+                .bind(at)
+                .bind(&key)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

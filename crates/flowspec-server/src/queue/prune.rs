@@ -50,32 +50,38 @@ impl Queue {
     ) -> Result<Pruned, QueueError> {
         let now = now_ms();
         let age_cutoff = retention.cutoff_ms(now);
-        let count_bound = match retention.event_limit() {
+        // The first event past the newest `keep`, ranked by finish time then id, so
+        // events finished in the same millisecond are counted one by one.
+        let past_newest = match retention.event_limit() {
             Some(keep) => self.nth_newest_finished(scope, keep).await?,
             None => None,
         };
-        // Everything finished at or before `bound` goes.
-        let bound = match (age_cutoff.map(|c| c - 1), count_bound) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         let mut pruned = Pruned::default();
         let mut tx = self.store.pool().begin().await?;
-        if let Some(bound) = bound {
+        if age_cutoff.is_some() || past_newest.is_some() {
+            // Absent limits bind values that match nothing.
+            let before = age_cutoff.unwrap_or(i64::MIN);
+            let (at, id) = past_newest.unwrap_or((i64::MIN, String::new()));
             pruned.hook_runs = sqlx::query(
                 "DELETE FROM hook_runs WHERE event_id IN
-                 (SELECT event_id FROM event_queue WHERE status IN ('done', $2) AND updated_at <= $1)",
+                 (SELECT event_id FROM event_queue WHERE status IN ('done', $2)
+                  AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4)))",
             )
-            .bind(bound)
+            .bind(before)
             .bind(scope.other_status())
+            .bind(at)
+            .bind(&id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             pruned.events = sqlx::query(
-                "DELETE FROM event_queue WHERE status IN ('done', $2) AND updated_at <= $1",
+                "DELETE FROM event_queue WHERE status IN ('done', $2)
+                 AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4))",
             )
-            .bind(bound)
+            .bind(before)
             .bind(scope.other_status())
+            .bind(at)
+            .bind(&id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -94,20 +100,22 @@ impl Queue {
         Ok(pruned)
     }
 
-    /// `updated_at` of the finished event just past the newest `keep` ones, if any.
+    /// `(updated_at, event_id)` of the finished event just past the newest `keep` ones.
     async fn nth_newest_finished(
         &self,
         scope: PruneScope,
         keep: u64,
-    ) -> Result<Option<i64>, QueueError> {
+    ) -> Result<Option<(i64, String)>, QueueError> {
         let row = sqlx::query(
-            "SELECT updated_at FROM event_queue WHERE status IN ('done', $2)
-             ORDER BY updated_at DESC LIMIT 1 OFFSET $1",
+            "SELECT updated_at, event_id FROM event_queue WHERE status IN ('done', $2)
+             ORDER BY updated_at DESC, event_id DESC LIMIT 1 OFFSET $1",
         )
         .bind(i64::try_from(keep).unwrap_or(i64::MAX))
         .bind(scope.other_status())
         .fetch_optional(&mut *self.store.conn().await?)
         .await?;
-        Ok(row.map(|r| r.try_get::<i64, _>("updated_at")).transpose()?)
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("updated_at")?, r.try_get("event_id")?)))
+            .transpose()?)
     }
 }

@@ -274,3 +274,17 @@ async fn should_prune_old_hook_runs_of_emitted_events_that_never_were_queued() {
     assert_eq!(q.prune(&keep, PruneScope::Done).await.unwrap().hook_runs, 1);
     assert_eq!(hook_run_count(&q).await, 1);
 }
+
+#[tokio::test]
+async fn should_count_events_finished_in_the_same_millisecond_one_by_one() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    finished(&q, &["t1", "t2", "t3"], 5_000).await;
+    sqlx::query("UPDATE event_queue SET updated_at = 1000")
+        .execute(q.store().pool())
+        .await
+        .unwrap();
+    let mut keep = flowspec_core::retention::Retention::keep_everything();
+    keep.max_events = 2;
+    assert_eq!(q.prune(&keep, PruneScope::Done).await.unwrap().events, 1);
+    assert_eq!(ids(&q).await.len(), 2);
+}
