@@ -156,7 +156,7 @@ async fn janitor(
                 if let Err(error) = queue.forget_deliveries(window.as_millis() as i64).await {
                     tracing::warn!(message = "Cannot forget old delivery ids.", %error);
                 }
-                if ticks % PRUNE_EVERY == 0 {
+                if ticks.is_multiple_of(PRUNE_EVERY) {
                     match queue.prune(&retention, PruneScope::Done).await {
                         Ok(pruned) if pruned.events + pruned.hook_runs > 0 => tracing::info!(
                             message = "Pruned finished events (state.retention).",
