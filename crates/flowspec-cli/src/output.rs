@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-/// Writes formatted text to stdout (see [`outln!`] and [`out!`]).
+/// Writes formatted text to stdout (what [`outln!`] expands to).
 pub fn write_fmt(args: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
