@@ -266,16 +266,7 @@ async fn r10_should_keep_metrics_bounded_whatever_providers_events_name() {
                    "duration_secs": i, "conclusion": "success"})
         })
         .collect();
-    let (status, answer) = json_of(
-        client()
-            .post(s.url("/events"))
-            .bearer_auth(TOKEN)
-            .json(&events)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, answer) = post_events(&s, &events).await;
     assert_eq!(status, 202, "{answer}");
     let text = metrics_text(&s).await;
     let providers = text

@@ -22,16 +22,7 @@ async fn should_store_a_bearer_event_answer_202_and_run_its_hook() {
     let s = start(|_| {}).await;
     // The documented curl, with a credential added.
     let body = json!({"event_type": "deploy.completed", "environment": "staging", "commit": "abc123", "feature": "auto-extracted"});
-    let (status, answer) = json_of(
-        client()
-            .post(s.url("/events"))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, answer) = post_events(&s, &body).await;
     assert_eq!(status, 202, "{answer}");
     let id = answer["accepted"][0].as_str().unwrap().to_owned();
     let runs = s.hook_runs(1).await;

@@ -129,6 +129,20 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// `POST /events` with the bearer token; the status and the JSON answer.
+pub async fn post_events(s: &TestServer, body: &Value) -> (u16, Value) {
+    json_of(
+        client()
+            .post(s.url("/events"))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap();
