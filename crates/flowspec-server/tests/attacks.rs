@@ -1,5 +1,5 @@
 //! Attacks on the receiver over real HTTP, each as an attacker would send it, and what
-//! stops it (issue 10: replays, forged sources, bad bytes, unbounded metrics, extreme
+//! stops it (replays, forged sources, bad bytes, unbounded metrics, extreme
 //! timestamps). Each test ends with a plain event sent last and waited for, so "the
 //! hook ran once" is observed, not guessed at.
 
@@ -50,11 +50,11 @@ async fn settle(s: &TestServer) -> Vec<flowspec_core::Event> {
         .collect()
 }
 
-/// r10, point 1: a body signed with `X-Signature-256` is accepted once, whether it
+/// a body signed with `X-Signature-256` is accepted once, whether it
 /// comes back with the hex in upper case, with a new `Idempotency-Key`, or both, and
 /// without an `event_id` (which used to give it a fresh id each time).
 #[tokio::test]
-async fn r10_should_refuse_a_replayed_signed_body_whatever_its_headers() {
+async fn should_refuse_a_replayed_signed_body_whatever_its_headers() {
     let s = serve(|_| {}).await;
     let body = br#"{"event_type":"deploy.completed","environment":"production"}"#;
     let signature = sha256_header(b"hmac-secret", body);
@@ -96,10 +96,10 @@ fn github_body() -> Vec<u8> {
     .unwrap()
 }
 
-/// r10, point 2: a signed GitHub delivery sent again under a new `X-GitHub-Delivery`
+/// a signed GitHub delivery sent again under a new `X-GitHub-Delivery`
 /// is a replay, and one without the header is refused.
 #[tokio::test]
-async fn r10_should_refuse_a_github_delivery_under_a_new_or_missing_delivery_id() {
+async fn should_refuse_a_github_delivery_under_a_new_or_missing_delivery_id() {
     let s = serve(|_| {}).await;
     let body = github_body();
     let send = |delivery: Option<&str>| {
@@ -139,11 +139,11 @@ async fn r10_should_refuse_a_github_delivery_under_a_new_or_missing_delivery_id(
     s.stop().await;
 }
 
-/// r10, point 3: a holder of the `/events` token cannot take the id Jenkins will use
+/// a holder of the `/events` token cannot take the id Jenkins will use
 /// for build 58 (`jenkins-app-58-completed`) nor pass for Jenkins, so the real
 /// FAILURE still runs the hooks.
 #[tokio::test]
-async fn r10_should_keep_forge_ids_for_the_forge_so_a_forged_success_cannot_hide_a_failure() {
+async fn should_keep_forge_ids_for_the_forge_so_a_forged_success_cannot_hide_a_failure() {
     let s = serve(|c| set(c, "jenkins", "token", JENKINS_TOKEN)).await;
     let forged = [
         json!({"event_type": "ci.completed", "event_id": "jenkins-app-58-completed",
@@ -199,10 +199,10 @@ async fn r10_should_keep_forge_ids_for_the_forge_so_a_forged_success_cannot_hide
     s.stop().await;
 }
 
-/// r10, point 4: a NUL byte in any field (or `=` in a field name) would keep every
+/// a NUL byte in any field (or `=` in a field name) would keep every
 /// hook from starting; it is refused at the door, naming the field.
 #[tokio::test]
-async fn r10_should_refuse_fields_that_cannot_reach_a_hooks_environment() {
+async fn should_refuse_fields_that_cannot_reach_a_hooks_environment() {
     let s = serve(|_| {}).await;
     for (body, field) in [
         (
@@ -254,10 +254,10 @@ async fn metrics_text(s: &TestServer) -> String {
         .unwrap()
 }
 
-/// r10, point 8: 500 `ci.completed` events with distinct `provider` values leave
+/// 500 `ci.completed` events with distinct `provider` values leave
 /// `/metrics` bounded (they used to add a histogram each: 6 KB to 765 KB).
 #[tokio::test]
-async fn r10_should_keep_metrics_bounded_whatever_providers_events_name() {
+async fn should_keep_metrics_bounded_whatever_providers_events_name() {
     let s = serve(|_| {}).await;
     let before = metrics_text(&s).await.len();
     let events: Vec<Value> = (0..500)
@@ -288,10 +288,10 @@ async fn r10_should_keep_metrics_bounded_whatever_providers_events_name() {
     s.stop().await;
 }
 
-/// r10, point 8: with `server.metrics_token`, `/metrics` answers 401 without the token
+/// with `server.metrics_token`, `/metrics` answers 401 without the token
 /// (or with a wrong one) and 200 with it, the scheme in any case.
 #[tokio::test]
-async fn r10_should_serve_metrics_only_with_the_metrics_token_when_one_is_set() {
+async fn should_serve_metrics_only_with_the_metrics_token_when_one_is_set() {
     let token = "metrics-token-abcdef";
     let s = serve(|c| c.metrics_token = Some(token.to_owned().into())).await;
     let get = |authorization: Option<String>| {
@@ -333,10 +333,10 @@ async fn r10_should_serve_metrics_only_with_the_metrics_token_when_one_is_set() 
     s.stop().await;
 }
 
-/// r10, point 11: `webhook-timestamp` values at the ends of the i64 range are stale,
+/// `webhook-timestamp` values at the ends of the i64 range are stale,
 /// not an arithmetic overflow, and `Authorization: bearer` (any case) is accepted.
 #[tokio::test]
-async fn r10_should_refuse_extreme_timestamps_and_accept_the_bearer_scheme_in_any_case() {
+async fn should_refuse_extreme_timestamps_and_accept_the_bearer_scheme_in_any_case() {
     let s = serve(|_| {}).await;
     let body = br#"{"event_type":"task.completed"}"#;
     for ts in [i64::MIN, i64::MAX, i64::MIN + 1] {

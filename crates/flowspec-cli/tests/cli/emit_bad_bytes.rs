@@ -1,6 +1,6 @@
 //! `flowspec emit` refuses an event whose fields cannot reach a hook's environment (a
 //! NUL byte anywhere, `=` in a field name) with a clear error naming the field, and no
-//! hook runs for it (issue 10, point 4).
+//! hook runs for it.
 
 use crate::{TestProject, run, shown};
 
@@ -12,7 +12,7 @@ hooks:
 "#;
 
 #[test]
-fn r10_should_refuse_to_emit_fields_that_cannot_reach_a_hooks_environment() {
+fn should_refuse_to_emit_fields_that_cannot_reach_a_hooks_environment() {
     let p = TestProject::new(HOOKS);
     p.write(
         "nested.json",

@@ -130,7 +130,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// `POST /events` with the bearer token; the status and the JSON answer.
-pub async fn post_events(s: &TestServer, body: &Value) -> (u16, Value) {
+pub async fn post_events(s: &TestServer, body: &impl serde::Serialize) -> (u16, Value) {
     json_of(
         client()
             .post(s.url("/events"))
