@@ -5,7 +5,6 @@ mod commands;
 mod exit_code;
 mod logging;
 mod output;
-mod terminal;
 
 fn main() -> std::process::ExitCode {
     let cli = <cli::Cli as clap::Parser>::parse();

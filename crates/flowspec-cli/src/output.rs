@@ -19,6 +19,20 @@ pub fn write_bytes(bytes: &[u8]) {
     }
 }
 
+/// Writes rendered text (whole lines) to stdout.
+pub fn write_str(text: &str) {
+    write_bytes(text.as_bytes());
+}
+
+/// Stdout for the live views of `flowspec::render`, with the closed-stdout rule above.
+pub struct Stdout;
+
+impl flowspec::render::Console for Stdout {
+    fn line(&self, line: &str) {
+        write_fmt(format_args!("{line}\n"));
+    }
+}
+
 fn fail(error: std::io::Error) -> ! {
     if error.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(i32::from(crate::exit_code::CLOSED_STDOUT));

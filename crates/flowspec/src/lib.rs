@@ -21,6 +21,7 @@
 //! | [`events`] | the receiver's queue: list, show, replay |
 //! | [`init`] | the starter `.flowspec/` |
 //! | [`signals`] | SIGTERM and Ctrl-C as stop requests |
+//! | `render` | what the command prints: tables, colours, progress, the live hook view (feature `render`, on by default) |
 //! | [`text`] | control characters of untrusted text escaped for a terminal |
 //!
 //! ## Example
@@ -64,6 +65,8 @@ pub mod init;
 pub mod notify;
 mod project;
 pub mod quarantine;
+#[cfg(feature = "render")]
+pub mod render;
 mod secrets;
 pub mod signals;
 pub mod test_results;

@@ -102,11 +102,12 @@ pub struct Global {
 
 impl Global {
     /// The `--color` choice, with `--no-color` read as `never`.
-    pub fn color_choice(&self) -> ColorChoice {
-        if self.no_color {
-            ColorChoice::Never
-        } else {
-            self.color
+    pub fn color_choice(&self) -> flowspec::render::ColorChoice {
+        use flowspec::render::ColorChoice as Choice;
+        match (self.no_color, self.color) {
+            (true, _) | (false, ColorChoice::Never) => Choice::Never,
+            (false, ColorChoice::Always) => Choice::Always,
+            (false, ColorChoice::Auto) => Choice::Auto,
         }
     }
 }

@@ -6,7 +6,7 @@ use super::{Context, Failure, OrFail, print_json};
 use crate::cli::AuditArgs;
 use crate::exit_code;
 use crate::output::outln;
-use crate::terminal::{human_ms, table};
+use flowspec::render::{human_ms, table};
 
 pub fn run(cx: &Context<'_>, args: AuditArgs) -> Result<u8, Failure> {
     let query = AuditQuery {

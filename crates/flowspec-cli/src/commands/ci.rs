@@ -1,17 +1,18 @@
 //! `flowspec ci ...` through `flowspec::ci` and `flowspec::ci_steer`: this file picks
 //! the call for each subcommand and renders its result.
 
-mod progress;
 mod test_results;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use flowspec::Verdict;
 use flowspec::ci::WaitRequest;
 use flowspec::ci_steer::{self, Retry};
+use flowspec::render::progress::{DownloadBars, WaitProgress};
+use flowspec::render::{self, safe, stderr_is_terminal};
 use flowspec::text::LogEscaper;
 use flowspec_core::provider::{
-    CiProvider, CommitStatus, Job, RetryScope, Run, RunFilter, RunId, RunStatus, TriggerRequest,
+    CiProvider, CommitStatus, RetryScope, RunFilter, RunId, TriggerRequest,
 };
 use flowspec_providers::download::UnzipLimits;
 use serde_json::json;
@@ -19,8 +20,7 @@ use serde_json::json;
 use super::{Context, Failure, OrFail, print_json};
 use crate::cli::ci::{CiArgs, CiCommand};
 use crate::exit_code;
-use crate::output::outln;
-use crate::terminal::{human_ms, safe, stderr_is_terminal, table};
+use crate::output::{self, outln, write_str};
 
 pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
     let json = args.json;
@@ -36,14 +36,11 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                 "profiles": profiles.iter().map(|(n, p)| json!({"name": n, "provider": p})).collect::<Vec<_>>(),
             }))?;
         } else {
-            let rows = registry
+            let kinds: Vec<_> = registry
                 .iter()
-                .map(|f| vec![f.kind().to_owned(), f.describe().to_owned()]);
-            outln!("{}", table(&["PROVIDER", "DESCRIPTION"], rows, cx.out));
-            if !profiles.is_empty() {
-                let rows = profiles.into_iter().map(|(n, p)| vec![n, p]);
-                outln!("\n{}", table(&["PROFILE", "PROVIDER"], rows, cx.out));
-            }
+                .map(|f| (f.kind().to_owned(), f.describe().to_owned()))
+                .collect();
+            write_str(&render::ci::providers(cx.out, &kinds, &profiles));
         }
         return Ok(exit_code::OK);
     }
@@ -97,8 +94,8 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
             if json {
                 print_json(&state)?;
             } else {
-                print_run(&state.run);
-                print_jobs(cx, &state.jobs);
+                write_str(&render::ci::run(&state.run));
+                write_str(&render::ci::jobs(cx.out, &state.jobs));
             }
             Ok(exit_code::OK)
         }
@@ -169,7 +166,7 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
                 max_bytes: unzip_max_mib.saturating_mul(1 << 20),
                 ..UnzipLimits::default()
             });
-            let bars = progress::Bars::new(stderr_is_terminal() && !cx.global.quiet);
+            let bars = DownloadBars::new(stderr_is_terminal() && !cx.global.quiet);
             let downloaded =
                 flowspec::ci::download_artifacts(p, &RunId::new(run), &output, &name, unzip, &bars)
                     .await
@@ -208,28 +205,8 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
             let runs = p.list_runs(&filter).await.or_fail(cx)?;
             if json {
                 print_json(&runs)?;
-            } else if runs.is_empty() {
-                outln!("no runs");
             } else {
-                let rows = runs.iter().map(|r| {
-                    vec![
-                        r.id.to_string(),
-                        r.status.to_string(),
-                        r.workflow.clone().unwrap_or_default(),
-                        r.head_branch.clone().unwrap_or_default(),
-                        r.created_at
-                            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                            .unwrap_or_default(),
-                    ]
-                });
-                outln!(
-                    "{}",
-                    table(
-                        &["RUN", "STATUS", "WORKFLOW", "BRANCH", "CREATED"],
-                        rows,
-                        cx.out
-                    )
-                );
+                write_str(&render::ci::runs(cx.out, &runs));
             }
             Ok(exit_code::OK)
         }
@@ -258,71 +235,6 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
     }
 }
 
-/// `run ID: status (raw status)  workflow on branch · time`, then the URL.
-fn print_run(r: &Run) {
-    let mut line = format!(
-        "run {}: {} ({})",
-        safe(r.id.as_str()),
-        r.status,
-        safe(&r.raw_status)
-    );
-    if let Some(w) = &r.workflow {
-        line.push_str(&format!("  {}", safe(w)));
-    }
-    if let Some(b) = &r.head_branch {
-        line.push_str(&format!(" on {}", safe(b)));
-    }
-    if let Some(d) = r.duration() {
-        line.push_str(&format!(
-            " · {}",
-            human_ms(d.num_milliseconds().max(0) as u64)
-        ));
-    }
-    outln!("{line}");
-    if let Some(u) = &r.url {
-        outln!("{}", safe(u));
-    }
-}
-
-fn print_jobs(cx: &Context<'_>, jobs: &[Job]) {
-    if jobs.is_empty() {
-        return;
-    }
-    let rows = jobs.iter().map(|j| {
-        vec![
-            symbol(j.status).to_owned(),
-            j.name.clone(),
-            j.status.to_string(),
-            job_duration(j),
-            j.id.to_string(),
-        ]
-    });
-    outln!(
-        "{}",
-        table(&["", "JOB", "STATUS", "TIME", "ID"], rows, cx.out)
-    );
-}
-
-fn job_duration(j: &Job) -> String {
-    let end = j.finished_at.unwrap_or_else(chrono::Utc::now);
-    j.started_at
-        .map(|s| human_ms((end - s).num_milliseconds().max(0) as u64))
-        .unwrap_or_default()
-}
-
-fn symbol(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Queued => "·",
-        RunStatus::Running => "▶",
-        RunStatus::Waiting => "⏸",
-        RunStatus::Success => "✓",
-        RunStatus::Failed => "✗",
-        RunStatus::Cancelled => "⊘",
-        RunStatus::Skipped => "↷",
-        _ => "?",
-    }
-}
-
 /// `flowspec ci wait` (and `ci trigger --wait`): wait through the library, then print
 /// how the run ended; the exit code says it.
 async fn wait_run(
@@ -333,7 +245,7 @@ async fn wait_run(
     request: WaitRequest,
     json: bool,
 ) -> Result<u8, Failure> {
-    let mut view = progress::WaitView::new(cx, json);
+    let mut view = WaitProgress::new(Arc::new(output::Stdout), cx.global.quiet, json);
     let report = flowspec::ci::wait(project, p, run, request, &mut view).await;
     view.finish();
     let report = report.or_fail(cx)?;
@@ -370,32 +282,7 @@ async fn wait_run(
         print_json(&value)?;
         return Ok(code);
     }
-    if verdict == Verdict::TimedOut {
-        outln!(
-            "gave up waiting after {}: run {} is still {} (it keeps going)",
-            human_ms(report.waited.as_millis() as u64),
-            safe(outcome.run.id.as_str()),
-            outcome.run.status
-        );
-    } else {
-        print_run(&outcome.run);
-    }
-    print_jobs(cx, &outcome.jobs);
-    if let Some(q) = &report.quarantine {
-        let reason = safe(q.reason());
-        if q.excused {
-            let line = format!(
-                "run {} failed, but {reason}: exit 0 (--quarantine)",
-                safe(outcome.run.id.as_str())
-            );
-            outln!("{}", cx.out.bold(&line));
-            for failure in q.report.iter().flat_map(|r| &r.failures) {
-                super::results::print_failure(cx, failure, "~");
-            }
-        } else {
-            outln!("--quarantine does not excuse the failure: {reason}");
-        }
-    }
+    write_str(&render::ci::waited(cx.out, &report));
     Ok(code)
 }
 
@@ -428,9 +315,9 @@ async fn logs(
                 eprintln!("(the log was truncated by the CI; printing it again from the start)");
             }
             if raw {
-                crate::output::write_bytes(&chunk.bytes);
+                output::write_bytes(&chunk.bytes);
             } else {
-                crate::output::write_bytes(escaper.push(&chunk.bytes).as_bytes());
+                write_str(&escaper.push(&chunk.bytes));
             }
             Ok(())
         };
@@ -438,13 +325,8 @@ async fn logs(
             .await
             .or_fail(cx)?;
         if !raw && !json {
-            crate::output::write_bytes(escaper.finish().as_bytes());
+            write_str(&escaper.finish());
         }
     }
     Ok(exit_code::OK)
-}
-
-/// A wait's poll interval in whole seconds, at least 1, for messages.
-fn secs(d: Duration) -> u64 {
-    d.as_secs().max(1)
 }

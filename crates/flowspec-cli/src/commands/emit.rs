@@ -9,7 +9,7 @@ use super::{Context, Failure, OrFail, build_event, interrupted, print_json};
 use crate::cli::EmitArgs;
 use crate::exit_code;
 use crate::output::outln;
-use crate::terminal::{TerminalReporter, human_ms};
+use flowspec::render::{TerminalReporter, human_ms};
 
 pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     let event = build_event(cx, args.event_type.as_deref(), &args.event)?;

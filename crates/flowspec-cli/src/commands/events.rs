@@ -8,8 +8,9 @@ use serde_json::json;
 use super::{Context, Failure, OrFail, interrupted, print_json};
 use crate::cli::server::EventsCommand;
 use crate::exit_code;
-use crate::output::outln;
-use crate::terminal::{TerminalReporter, safe, safe_lines, table, utc_time};
+use flowspec::render::{self, TerminalReporter, safe};
+
+use crate::output::{outln, write_str};
 
 pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure> {
     let project = cx.project()?;
@@ -22,30 +23,8 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
             let list = events::list(&project, status, limit).await.or_fail(cx)?;
             if json {
                 print_json(&list)?;
-            } else if list.is_empty() {
-                outln!("no queued events");
             } else {
-                let rows = list.iter().map(|e| {
-                    vec![
-                        utc_time(e.received_at),
-                        e.event_id.clone(),
-                        e.event_type.clone(),
-                        e.source.clone(),
-                        e.status.to_string(),
-                        e.attempts.to_string(),
-                        e.last_error.clone().unwrap_or_default(),
-                    ]
-                });
-                let header = [
-                    "RECEIVED (UTC)",
-                    "EVENT ID",
-                    "TYPE",
-                    "SOURCE",
-                    "STATUS",
-                    "ATTEMPTS",
-                    "LAST ERROR",
-                ];
-                outln!("{}", table(&header, rows, cx.out));
+                write_str(&render::events::list(cx.out, &list));
             }
             Ok(exit_code::OK)
         }
@@ -55,51 +34,7 @@ pub async fn run(cx: &Context<'_>, command: EventsCommand) -> Result<u8, Failure
                 print_json(&detail)?;
                 return Ok(exit_code::OK);
             }
-            let p = cx.out;
-            match &detail.queue {
-                Some(r) => {
-                    let (id, kind, source) =
-                        (safe(&r.event_id), safe(&r.event_type), safe(&r.source));
-                    outln!("{} {id} ({kind}) from {source}", p.bold("event"));
-                    outln!(
-                        "  status {} after {} attempt(s), received {}",
-                        r.status,
-                        r.attempts,
-                        utc_time(r.received_at)
-                    );
-                    if let Some(error) = &r.last_error {
-                        outln!("  last error: {}", safe_lines(error));
-                    }
-                }
-                None => outln!(
-                    "{} {} (not in the queue: emitted directly)",
-                    p.bold("event"),
-                    safe(&id)
-                ),
-            }
-            if let Some(event) = &detail.event {
-                // serde_json escapes every control character inside strings.
-                outln!(
-                    "{}\n{}",
-                    p.bold("payload"),
-                    serde_json::to_string_pretty(event).unwrap_or_default()
-                );
-            }
-            if !detail.hook_runs.is_empty() {
-                let rows = detail.hook_runs.iter().map(|r| {
-                    let exit = r.exit_code.map_or("-".into(), |c| c.to_string());
-                    vec![
-                        r.hook.clone(),
-                        r.status.clone(),
-                        r.attempt.to_string(),
-                        exit,
-                    ]
-                });
-                outln!(
-                    "{}",
-                    table(&["HOOK", "STATUS", "ATTEMPTS", "EXIT"], rows, p)
-                );
-            }
+            write_str(&render::events::detail(cx.out, &id, &detail));
             Ok(exit_code::OK)
         }
         EventsCommand::Prune { limits, dead } => {

@@ -11,7 +11,7 @@ use super::{Context, Failure, OrFail, build_event, interrupted, print_json};
 use crate::cli::HooksCommand;
 use crate::exit_code;
 use crate::output::outln;
-use crate::terminal::{TerminalReporter, table};
+use flowspec::render::{TerminalReporter, table};
 
 pub async fn run(cx: &Context<'_>, command: HooksCommand) -> Result<u8, Failure> {
     match command {

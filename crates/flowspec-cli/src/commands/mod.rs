@@ -24,7 +24,9 @@ use crate::cli::{Cli, Command, EventArgs, Global};
 use crate::exit_code;
 use crate::logging::{self, LogMasker};
 use crate::output::outln;
-use crate::terminal::{Painter, color_enabled, safe_lines, stderr_is_terminal, stdout_is_terminal};
+use flowspec::render::{
+    Painter, color_enabled, safe_lines, stderr_is_terminal, stdout_is_terminal,
+};
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -183,7 +185,7 @@ impl<T, E: Into<flowspec::Error>> OrFail<T> for Result<T, E> {
 /// Runs the command and returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let err_painter = Painter {
-        color: color_enabled(&cli.global, stderr_is_terminal()),
+        color: color_enabled(cli.global.color_choice(), stderr_is_terminal()),
     };
     let log_masker = logging::init(&cli.global, err_painter.color);
     let invoked_in = std::env::current_dir().unwrap_or_default();
@@ -196,7 +198,7 @@ pub fn run(cli: Cli) -> u8 {
     let cx = Context {
         global: &cli.global,
         out: Painter {
-            color: color_enabled(&cli.global, stdout_is_terminal()),
+            color: color_enabled(cli.global.color_choice(), stdout_is_terminal()),
         },
         err: err_painter,
         log_masker,
@@ -228,12 +230,7 @@ pub fn run(cli: Cli) -> u8 {
             let prefix = if failure.rendered {
                 String::new()
             } else {
-                cx.err.paint(
-                    anstyle::Style::new()
-                        .fg_color(Some(anstyle::AnsiColor::Red.into()))
-                        .bold(),
-                    "error: ",
-                )
+                cx.err.red("error: ")
             };
             // A failure may quote a CI platform's or a report's text: escape it, except
             // the rendered configuration errors, which carry their own colours.

@@ -8,7 +8,7 @@ use flowspec_server::{Metrics, Server, ServerConfig, ServerError};
 use super::{Context, Failure};
 use crate::cli::server::ServeArgs;
 use crate::exit_code;
-use crate::terminal::TerminalReporter;
+use flowspec::render::TerminalReporter;
 
 pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
     let project = cx.project()?;

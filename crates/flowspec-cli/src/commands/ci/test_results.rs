@@ -8,14 +8,12 @@ use flowspec::ci_steer::{self, Fixed};
 use flowspec_core::provider::{CiProvider, RunId};
 use serde_json::json;
 
-use super::super::results::{print_errors, print_report, print_run_header};
+use flowspec::render::{self, TerminalReporter, safe_lines};
+
+use super::super::results::print_errors;
 use super::{Context, Failure, OrFail, print_json};
 use crate::exit_code;
-use crate::output::outln;
-use crate::terminal::{TerminalReporter, safe, safe_lines};
-
-/// Where the docs say how to add a hook on `ci.fix.requested`.
-const FIX_DOCS: &str = "https://github.com/flowspec/flowspec/blob/main/docs/ci.md";
+use crate::output::{outln, write_str};
 
 /// `flowspec ci results --run ID`.
 pub(super) async fn results(
@@ -42,33 +40,12 @@ pub(super) async fn results(
         value["reports"] = json!(fetched.reports);
         print_json(&value)?;
     } else {
-        print_run_header(cx, &ingested.run, p.platform());
-        let downloaded: Vec<String> = fetched
-            .artifacts
-            .iter()
-            .map(|a| format!("{} ({} file(s), {} bytes)", safe(&a.name), a.files, a.bytes))
-            .collect();
-        outln!("downloaded {}", downloaded.join(", "));
-        if !fetched.skipped.is_empty() {
-            let skipped = safe(&fetched.skipped.join(", ")).into_owned();
-            outln!(
-                "{}",
-                cx.out.dim(&format!(
-                    "skipped (names not in results.artifacts): {skipped}"
-                ))
-            );
-        }
-        let verb = if ingested.replaced {
-            "replaced with"
-        } else {
-            "stored"
-        };
-        outln!(
-            "{verb} {} report(s); see `flowspec results show --run {}`",
-            fetched.reports.len(),
-            safe(&ingested.run.run_id)
-        );
-        print_report(cx, &ingested.report, max_failures);
+        write_str(&render::ci::fetched(
+            cx.out,
+            &fetched,
+            p.platform(),
+            max_failures,
+        ));
     }
     print_errors(cx, &ingested.report);
     Ok(if ingested.report.partial {
@@ -129,46 +106,11 @@ pub(super) async fn fix(
         }))?;
         return Ok(code);
     }
-    let c = &gathered.context;
-    outln!(
-        "fix context for run {}: {} failed test(s), {} log excerpt(s) from {} failed job(s)",
-        safe(run.id.as_str()),
-        c.failures.len() as u64 + c.failures_omitted,
-        c.failures.iter().map(|f| f.log.len()).sum::<usize>() + c.log_errors.len(),
-        gathered.jobs.len()
-    );
-    outln!(
-        "  {}\n  {}",
-        cx.show_path(&bundle.markdown),
-        cx.show_path(&bundle.json)
-    );
     let masker = project.masker();
-    for job in &gathered.jobs {
-        if let Some(error) = &job.error {
-            eprintln!(
-                "note: no log of job {}: {}",
-                safe(&job.name),
-                safe_lines(&masker.mask(error))
-            );
-        }
-    }
-    match dispatch {
-        None => {
-            outln!("no hooks.yaml: ci.fix.requested was not emitted (add a hook on it: {FIX_DOCS})")
-        }
-        Some(d) if d.hooks.is_empty() => {
-            outln!(
-                "ci.fix.requested: no hook matches (add one to .flowspec/hooks/hooks.yaml: {FIX_DOCS})"
-            )
-        }
-        Some(d) => {
-            let hooks: Vec<String> = d
-                .hooks
-                .iter()
-                .map(|h| format!("{} {}", h.hook, h.status.as_str()))
-                .collect();
-            outln!("ci.fix.requested → {}", hooks.join(", "));
-        }
-    }
+    eprint!(
+        "{}",
+        render::ci::fix_notes(&bundle, |e| masker.mask(e).into_owned())
+    );
+    write_str(&render::ci::fix(&run, &bundle, |p| cx.show_path(p)));
     Ok(code)
 }

@@ -1,41 +1,26 @@
-//! Progress of `ci wait` and `ci artifacts` on stderr: indicatif bars and spinners on a
-//! terminal, one line per change otherwise, nothing with --quiet.
+//! Progress of a CI wait and of artifact downloads on stderr: indicatif bars and
+//! spinners on a terminal, one line per change otherwise, nothing when quiet.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flowspec::ci::{DownloadObserver, WaitObserver};
-use flowspec_core::provider::{Artifact, Job, JobId, Run, RunId, RunStatus};
+use flowspec_core::provider::{Artifact, JobId, RunId, RunStatus};
 use flowspec_providers::wait::WaitUpdate;
 use flowspec_results::ci::RetryEvaluation;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Context, job_duration, secs, symbol};
-use crate::output::outln;
-use crate::terminal::{safe, stderr_is_terminal};
+use super::ci::{job_line, run_line};
+use super::{Console, safe, stderr_is_terminal};
+use crate::ci::{DownloadObserver, WaitObserver};
 
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).expect("a valid template")
 }
 
-fn run_line(r: &Run) -> String {
-    format!(
-        "run {}: {} ({})",
-        safe(r.id.as_str()),
-        r.status,
-        safe(&r.raw_status)
-    )
-}
-
-fn job_line(job: &Job) -> String {
-    format!(
-        "{} {} {} {}",
-        symbol(job.status),
-        safe(&job.name),
-        job.status,
-        job_duration(job)
-    )
+/// A wait's poll interval in whole seconds, at least 1, for messages.
+fn secs(d: Duration) -> u64 {
+    d.as_secs().max(1)
 }
 
 /// The view of one attempt of a wait.
@@ -134,30 +119,48 @@ impl View {
     }
 }
 
-/// `ci wait`'s progress: the live view per attempt, and each retry decision.
-pub(super) struct WaitView {
+/// A wait's progress: a live view per attempt on stderr, and each retry decision as a
+/// line on the console (none with `json`: stdout then carries the JSON result).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use flowspec::render::{StdConsole, progress::WaitProgress};
+///
+/// # async fn run(project: flowspec::Project) -> flowspec::Result<()> {
+/// let ci = project.ci(None)?;
+/// let mut progress = WaitProgress::new(Arc::new(StdConsole), false, false);
+/// let run = flowspec::RunId::new("42");
+/// let waited = flowspec::ci::wait(&project, ci.as_ref(), &run, Default::default(), &mut progress).await;
+/// progress.finish();
+/// # Ok(()) }
+/// ```
+pub struct WaitProgress {
+    console: Arc<dyn Console>,
     quiet: bool,
     json: bool,
     view: Option<View>,
 }
 
-impl WaitView {
-    pub(super) fn new(cx: &Context<'_>, json: bool) -> Self {
-        WaitView {
-            quiet: cx.global.quiet,
+impl WaitProgress {
+    /// Progress shown unless `quiet`; decisions as lines unless `json`.
+    pub fn new(console: Arc<dyn Console>, quiet: bool, json: bool) -> Self {
+        WaitProgress {
+            console,
+            quiet,
             json,
             view: None,
         }
     }
 
-    pub(super) fn finish(&mut self) {
+    /// Clears the live view (call when the wait returned, also on an error).
+    pub fn finish(&mut self) {
         if let Some(view) = self.view.take() {
             view.finish();
         }
     }
 }
 
-impl WaitObserver for WaitView {
+impl WaitObserver for WaitProgress {
     fn attempt_started(&mut self, run: &RunId) {
         self.view = (!self.quiet).then(|| View::new(run));
     }
@@ -171,30 +174,33 @@ impl WaitObserver for WaitView {
     }
     fn retry_decision(&mut self, run: &RunId, evaluation: &RetryEvaluation) {
         if !self.json {
-            outln!(
+            self.console.line(&format!(
                 "run {} failed — {}",
                 safe(run.as_str()),
                 safe(&evaluation.decision.describe())
-            );
+            ));
         }
     }
     fn retried(&mut self, run: &RunId, retried: &RunId) {
         if !self.json {
             let (run, retried) = (safe(run.as_str()), safe(retried.as_str()));
-            outln!("re-running the failed jobs of run {run}; waiting for run {retried} again");
+            self.console.line(&format!(
+                "re-running the failed jobs of run {run}; waiting for run {retried} again"
+            ));
         }
     }
 }
 
-/// Download progress: a byte bar per artifact on a terminal.
-pub(super) struct Bars {
+/// Download progress: a byte bar per artifact on stderr when `live`.
+pub struct DownloadBars {
     live: bool,
     bar: Mutex<ProgressBar>,
 }
 
-impl Bars {
-    pub(super) fn new(live: bool) -> Self {
-        Bars {
+impl DownloadBars {
+    /// Bars shown only when `live` (stderr is a terminal and output is not quiet).
+    pub fn new(live: bool) -> Self {
+        DownloadBars {
             live,
             bar: Mutex::new(ProgressBar::hidden()),
         }
@@ -205,7 +211,7 @@ impl Bars {
     }
 }
 
-impl DownloadObserver for Bars {
+impl DownloadObserver for DownloadBars {
     fn started(&self, artifact: &Artifact) {
         if !self.live {
             return;
