@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use flowspec_core::{DispatchReport, EmitOptions, Engine, Event, HookReport, HookStatus};
+use flowspec::render::{self, TerminalReporter};
+use flowspec_core::EmitOptions;
 use serde_json::json;
 
 use super::{Context, Failure, OrFail, build_event, interrupted, print_json};
 use crate::cli::EmitArgs;
 use crate::exit_code;
-use crate::output::outln;
-use flowspec::render::{TerminalReporter, human_ms};
+use crate::output::{outln, write_str};
 
 pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     let event = build_event(cx, args.event_type.as_deref(), &args.event)?;
@@ -41,7 +41,7 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
         if args.json {
             print_json(&json!({"dry_run": true, "event": event, "groups": groups}))?;
         } else {
-            print_plan(cx, &engine, &event, &groups);
+            write_str(&render::hooks::plan(cx.out, &engine, &event, &groups));
         }
         return Ok(exit_code::OK);
     }
@@ -55,109 +55,24 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
         print_json(&report)?;
     } else if !cx.global.quiet {
         let audit = engine.audit_path().map(|p| cx.show_path(p));
-        print_summary(cx, &report, started.elapsed().as_millis() as u64, audit);
+        let wall_ms = started.elapsed().as_millis() as u64;
+        write_str(&render::hooks::dispatched(
+            cx.out,
+            &report,
+            wall_ms,
+            audit.as_deref(),
+        ));
+        if let Some(blocked_by) = render::hooks::blocker(&report) {
+            let text = format!(
+                "blocked: `{blocked_by}` failed and has fail_mode: stop (exit code {})",
+                exit_code::HOOK_BLOCKED
+            );
+            outln!("{}", cx.out.bold(&text));
+        }
     }
     Ok(if report.is_blocked() {
         exit_code::HOOK_BLOCKED
     } else {
         exit_code::OK
     })
-}
-
-fn print_plan(cx: &Context<'_>, engine: &Engine, event: &Event, groups: &[Vec<&str>]) {
-    let p = cx.out;
-    let note = p.dim("(dry run: nothing runs, nothing is recorded)");
-    outln!(
-        "{} {} {note}",
-        p.bold("▶"),
-        p.bold(event.event_type().as_str())
-    );
-    if groups.is_empty() {
-        outln!("no hooks match `{}`", event.event_type());
-        return;
-    }
-    for (i, group) in groups.iter().enumerate() {
-        for (j, name) in group.iter().enumerate() {
-            let hook = engine.hook(name).expect("planned hooks exist");
-            let marker = match (group.len(), j) {
-                (1, _) => "  ",
-                (_, 0) => "┌ ",
-                (n, j) if j + 1 == n => "└ ",
-                _ => "│ ",
-            };
-            let step = if j == 0 {
-                format!("{}.", i + 1)
-            } else {
-                String::new()
-            };
-            let limits = format!(
-                "timeout {}s, fail_mode {}",
-                hook.timeout().as_secs_f64(),
-                hook.fail_mode().as_str()
-            );
-            outln!(
-                "{step:>3} {marker}{name}  {}  {}",
-                p.dim(&hook.action().summary()),
-                p.dim(&limits)
-            );
-        }
-    }
-}
-
-/// Every hook of the report and of its follow-up events.
-fn all_hooks(report: &DispatchReport) -> Vec<&HookReport> {
-    let mut all: Vec<&HookReport> = report.hooks.iter().collect();
-    all.extend(report.follow_ups.iter().flat_map(all_hooks));
-    all
-}
-
-/// The `fail_mode: stop` hook that blocked the event or one of its follow-ups.
-fn blocker(report: &DispatchReport) -> Option<&str> {
-    report
-        .blocked_by
-        .as_deref()
-        .or_else(|| report.follow_ups.iter().find_map(blocker))
-}
-
-fn print_summary(cx: &Context<'_>, report: &DispatchReport, wall_ms: u64, audit: Option<String>) {
-    let p = cx.out;
-    let all = all_hooks(report);
-    if all.is_empty() {
-        outln!(
-            "no hooks match `{}` {}",
-            report.event_type,
-            p.dim("(see `flowspec hooks list`)")
-        );
-        return;
-    }
-    let count = |s: HookStatus| all.iter().filter(|h| h.status == s).count();
-    let mut parts = vec![format!("{} succeeded", count(HookStatus::Success))];
-    for (status, word) in [
-        (HookStatus::Failed, "failed"),
-        (HookStatus::Timeout, "timed out"),
-        (HookStatus::Skipped, "skipped"),
-    ] {
-        match count(status) {
-            0 => {}
-            n => parts.push(format!("{n} {word}")),
-        }
-    }
-    let plural = if all.len() == 1 { "" } else { "s" };
-    let mut line = format!(
-        "{} hook{plural}: {} {}",
-        all.len(),
-        parts.join(", "),
-        p.dim(&format!("in {}", human_ms(wall_ms)))
-    );
-    if let Some(audit) = audit {
-        line.push_str(&p.dim(&format!(" · audit: {audit}")));
-    }
-    outln!("{line}");
-    if let Some(blocked_by) = blocker(report) {
-        let text = format!(
-            "blocked: `{blocked_by}` failed and has fail_mode: stop (exit code {})",
-            exit_code::HOOK_BLOCKED
-        );
-        outln!("{}", p.bold(&text));
-    }
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{Context, Failure, OrFail, build_event, interrupted, print_json};
 use crate::cli::HooksCommand;
 use crate::exit_code;
-use crate::output::outln;
-use flowspec::render::{TerminalReporter, table};
+use crate::output::{outln, write_str};
+use flowspec::render::{self, TerminalReporter};
 
 pub async fn run(cx: &Context<'_>, command: HooksCommand) -> Result<u8, Failure> {
     match command {
@@ -32,23 +32,7 @@ pub async fn run(cx: &Context<'_>, command: HooksCommand) -> Result<u8, Failure>
                     ),
                 }
             } else {
-                let rows = summaries.iter().map(|h| {
-                    let flags: Vec<&str> = [(h.parallel, "parallel"), (!h.enabled, "disabled")]
-                        .into_iter()
-                        .filter_map(|(on, flag)| on.then_some(flag))
-                        .collect();
-                    let events: Vec<String> = h.events.iter().map(ToString::to_string).collect();
-                    vec![
-                        h.name.clone(),
-                        events.join(", "),
-                        h.summary.clone(),
-                        format!("{}s", h.timeout_secs),
-                        h.fail_mode.as_str().to_owned(),
-                        flags.join(","),
-                    ]
-                });
-                let header = ["NAME", "EVENTS", "ACTION", "TIMEOUT", "FAIL MODE", "FLAGS"];
-                outln!("{}", table(&header, rows, cx.out));
+                write_str(&render::hooks::list(cx.out, &summaries));
             }
             Ok(exit_code::OK)
         }

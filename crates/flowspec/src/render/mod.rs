@@ -18,6 +18,7 @@
 
 pub mod ci;
 pub mod events;
+pub mod hooks;
 pub mod notify;
 pub mod progress;
 mod reporter;
