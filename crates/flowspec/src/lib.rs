@@ -94,3 +94,8 @@ pub use flowspec_results as results;
 pub use flowspec_server as server;
 /// The trigger-directory watcher (`flowspec watch`).
 pub use flowspec_watch as watch;
+
+/// The Rust examples of docs/embedding.md, compiled as doctests so the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/embedding.md")]
+pub struct EmbeddingGuide;
