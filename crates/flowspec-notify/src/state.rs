@@ -13,11 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use flowspec_core::store::{Store, StoreError};
 use serde::Serialize;
-use sqlx::{Executor, Row};
+use sqlx::Row;
 
 use crate::config::RateLimit;
 
-const SCHEMA: &[&str] = &[
+/// The notification state's tables, one migration per schema version.
+const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[&[
     "CREATE TABLE IF NOT EXISTS notify_rate_windows (
         integration TEXT NOT NULL,
         period TEXT NOT NULL,
@@ -46,7 +47,7 @@ const SCHEMA: &[&str] = &[
         created_at BIGINT NOT NULL,
         replayed_at BIGINT
     )",
-];
+]];
 
 /// A rate-limit period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -179,9 +180,7 @@ impl DeliveryState {
 
     /// State in `store` (creates the tables).
     pub async fn in_store(store: Store) -> Result<Self, StoreError> {
-        for statement in SCHEMA {
-            store.conn().await?.execute(*statement).await?;
-        }
+        store.migrate("notify", MIGRATIONS).await?;
         Ok(DeliveryState {
             store: Some(store),
             memory: Mutex::default(),

@@ -79,6 +79,9 @@ pub enum ResultsError {
     /// A query on the results store failed.
     #[error("results store query failed: {0}")]
     Store(#[from] sqlx::Error),
+    /// The results tables could not be brought up to date.
+    #[error(transparent)]
+    Schema(#[from] flowspec_core::store::migrate::MigrateError),
     /// The requested run is not in the store.
     #[error(
         "no stored results for run `{0}`\n  hint: `flowspec results ingest --run {0} FILES...` stores them"

@@ -20,6 +20,7 @@ mod results;
 mod runtime;
 mod safety;
 mod serve;
+mod serve_postgres;
 mod terminal;
 mod watch;
 

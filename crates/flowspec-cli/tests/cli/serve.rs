@@ -22,9 +22,19 @@ pub fn start_server_with(
     workers: usize,
     env: &[(&str, &str)],
 ) -> (Child, SocketAddr) {
+    start_server_in(p.path(), workers, env)
+}
+
+/// [`start_server_with`] in a project directory given by path.
+#[allow(clippy::zombie_processes)]
+pub fn start_server_in(
+    dir: &std::path::Path,
+    workers: usize,
+    env: &[(&str, &str)],
+) -> (Child, SocketAddr) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("flowspec"))
         .envs(env.iter().copied())
-        .current_dir(p.path())
+        .current_dir(dir)
         .args([
             "serve",
             "--bind",

@@ -30,6 +30,7 @@ use thiserror::Error;
 use crate::report::HookStatus;
 
 mod connection_url;
+pub mod migrate;
 
 pub use connection_url::redact_url;
 use connection_url::sqlite_url;
@@ -50,6 +51,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("state store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error(transparent)]
+    Schema(#[from] migrate::MigrateError),
     /// The URL is not SQLite or PostgreSQL.
     #[error("unsupported state store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
@@ -172,7 +176,8 @@ pub struct HookRunRecord {
     pub exit_code: Option<i32>,
 }
 
-const SCHEMA: &[&str] = &[
+/// The hook-run tables, one migration per schema version ([`migrate`]).
+const MIGRATIONS: &[migrate::Migration] = &[&[
     "CREATE TABLE IF NOT EXISTS flowspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS hook_runs (
         event_id TEXT NOT NULL,
@@ -186,7 +191,7 @@ const SCHEMA: &[&str] = &[
         finished_at BIGINT,
         PRIMARY KEY (event_id, hook_name)
     )",
-];
+]];
 
 static DRIVERS: Once = Once::new();
 
@@ -275,9 +280,6 @@ impl Store {
                 }
             }
         }
-        for statement in SCHEMA {
-            pool.execute(*statement).await.map_err(open_err)?;
-        }
         let held = if backend == Backend::Sqlite {
             // Detached: the pool may open another connection for code that still asks
             // it, and SQLite's busy timeout orders the two writers.
@@ -286,14 +288,28 @@ impl Store {
         } else {
             None
         };
-        Ok(Store {
+        let store = Store {
             pool,
             held,
             backend,
             owner: Owner::current(),
             #[cfg(test)]
             claim_waits: Arc::default(),
-        })
+        };
+        store.migrate("hooks", MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    /// Brings the tables of `component` up to date: each of `migrations` is applied
+    /// once per database, serialized across processes (see [`migrate`]). Returns the
+    /// schema version.
+    pub async fn migrate(
+        &self,
+        component: &str,
+        migrations: &[migrate::Migration],
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(migrate::apply(&mut conn, component, migrations).await?)
     }
 
     /// A connection for a statement or a transaction, for crates that keep tables of

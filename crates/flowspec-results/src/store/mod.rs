@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use crate::coverage::{Coverage, CoverageTotals, FileCoverage};
 use crate::error::ResultsError;
@@ -40,7 +40,7 @@ use rows::{
     CASE_COLUMNS, RUN_COLUMNS, case_from_row, get_u64, insert_cases, insert_suite, now_ms,
     run_from_row, seconds_to_us, us_to_seconds,
 };
-use schema::SCHEMA;
+use schema::MIGRATIONS;
 
 /// Cases per INSERT statement (18 parameters each).
 const BATCH: usize = 50;
@@ -177,9 +177,9 @@ impl ResultsStore {
 
     /// The results tables in any sqlx `Any` pool (SQLite or PostgreSQL).
     pub async fn from_pool(pool: AnyPool) -> Result<Self, ResultsError> {
-        for statement in SCHEMA {
-            pool.execute(*statement).await?;
-        }
+        let mut conn = pool.acquire().await?;
+        flowspec_core::store::migrate::apply(&mut conn, "results", MIGRATIONS).await?;
+        drop(conn);
         Ok(ResultsStore {
             pool,
             retention: None,

@@ -1,6 +1,9 @@
-//! The results tables, created when the store is opened.
+//! The results tables, brought up to date when the store is opened: one migration per
+//! schema version, each applied once per database.
 
-pub(super) const SCHEMA: &[&str] = &[
+use flowspec_core::store::migrate::Migration;
+
+pub(super) const MIGRATIONS: &[Migration] = &[&[
     "CREATE TABLE IF NOT EXISTS results_runs (
         run_key TEXT PRIMARY KEY,
         run_id TEXT NOT NULL,
@@ -85,4 +88,4 @@ pub(super) const SCHEMA: &[&str] = &[
         reason TEXT,
         added_at BIGINT NOT NULL
     )",
-];
+]];

@@ -58,7 +58,8 @@ fn values(rows: usize, per_row: usize, row: impl Fn(usize) -> String) -> String 
         .join(", ")
 }
 
-const SCHEMA: &[&str] = &[
+/// The queue's tables, one migration per schema version.
+const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[&[
     "CREATE TABLE IF NOT EXISTS event_queue (
         event_id TEXT PRIMARY KEY,
         event_type TEXT NOT NULL,
@@ -81,7 +82,7 @@ const SCHEMA: &[&str] = &[
         received_at BIGINT NOT NULL,
         PRIMARY KEY (source, delivery_id)
     )",
-];
+]];
 
 /// Where an event is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -258,11 +259,7 @@ pub struct Queue {
 impl Queue {
     /// Opens the queue in `store`, creating its tables.
     pub async fn open(store: Store, schedule: RetrySchedule) -> Result<Queue, QueueError> {
-        for statement in SCHEMA {
-            sqlx::query(*statement)
-                .execute(&mut *store.conn().await?)
-                .await?;
-        }
+        store.migrate("queue", MIGRATIONS).await?;
         Ok(Queue {
             store,
             schedule,
