@@ -95,7 +95,12 @@ pub fn post_event(addr: SocketAddr, body: &str) -> u16 {
 
 /// The ids of the queued events with `status` (`flowspec events list --status`).
 pub fn events_with_status(p: &TestProject, status: &str) -> Vec<String> {
-    let (code, out, err) = run(p.cmd().args([
+    events_with_status_env(p, status, &[])
+}
+
+/// [`events_with_status`] with more environment variables (a shared store's URL).
+pub fn events_with_status_env(p: &TestProject, status: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let (code, out, err) = run(p.cmd().envs(env.iter().copied()).args([
         "events", "list", "--status", status, "--limit", "100000", "--json",
     ]));
     assert_eq!(code, 0, "events list: {err}");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use flowspec_core::testing::TempPostgres;
 
-use crate::serve::{post_event, start_server_in};
+use crate::serve::{events_with_status_env, post_event, start_server_in};
 use crate::{TestProject, wait_until};
 
 #[test]
@@ -56,7 +56,7 @@ hooks:
     });
     // Settled: nothing more runs once the queue is done.
     wait_until("the shared queue is done", || {
-        events_with_status_in(&p, &url, "done").len() == accepted.len()
+        events_with_status_env(&p, "done", &[("FLOWSPEC_STATE_URL", &url)]).len() == accepted.len()
     });
     for id in &accepted {
         assert_eq!(runs().get(id), Some(&1), "{id} ran once, by one receiver");
@@ -65,19 +65,4 @@ hooks:
         server.kill().unwrap();
         server.wait().unwrap();
     }
-}
-
-/// `flowspec events list --status` against the shared store.
-fn events_with_status_in(p: &TestProject, url: &str, status: &str) -> Vec<String> {
-    let (code, out, err) = crate::run(p.cmd().env("FLOWSPEC_STATE_URL", url).args([
-        "events", "list", "--status", status, "--limit", "1000", "--json",
-    ]));
-    assert_eq!(code, 0, "events list: {err}");
-    let listed: serde_json::Value = serde_json::from_str(&out).expect("events list --json");
-    listed
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect()
 }
