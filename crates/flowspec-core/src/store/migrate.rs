@@ -42,6 +42,14 @@ pub async fn apply(
     component: &str,
     migrations: &[Migration],
 ) -> Result<u32, MigrateError> {
+    let known = migrations.len() as i64;
+    // Already current (every open after the first): no lock, no write transaction.
+    // A missing table or any other error falls through to the locked path.
+    if let Ok(current) = version(&mut *conn, component).await
+        && current == known
+    {
+        return Ok(known as u32);
+    }
     let postgres = conn.backend_name() == "PostgreSQL";
     let mut tx = if postgres {
         let mut tx = conn.begin().await?;
@@ -63,14 +71,7 @@ pub async fn apply(
         )",
     )
     .await?;
-    let row = sqlx::query(
-        "SELECT COALESCE(MAX(version), 0) AS version FROM flowspec_schema WHERE component = $1",
-    )
-    .bind(component)
-    .fetch_one(&mut *tx)
-    .await?;
-    let current = row.try_get::<i64, _>("version")?;
-    let known = migrations.len() as i64;
+    let current = version(&mut *tx, component).await?;
     if current > known {
         return Err(MigrateError::Newer {
             component: component.to_owned(),
@@ -93,6 +94,17 @@ pub async fn apply(
     }
     tx.commit().await?;
     Ok(known as u32)
+}
+
+/// The version of `component` recorded in `flowspec_schema` (0 before its first).
+async fn version(conn: &mut AnyConnection, component: &str) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0) AS version FROM flowspec_schema WHERE component = $1",
+    )
+    .bind(component)
+    .fetch_one(conn)
+    .await?;
+    row.try_get::<i64, _>("version")
 }
 
 /// Why a schema could not be brought up to date.
