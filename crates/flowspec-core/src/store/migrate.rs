@@ -45,7 +45,7 @@ pub async fn apply(
     let known = migrations.len() as i64;
     // Already current (every open after the first): no lock, no write transaction.
     // A missing table or any other error falls through to the locked path.
-    if let Ok(current) = version(&mut *conn, component).await
+    if let Ok(current) = version(conn, component).await
         && current == known
     {
         return Ok(known as u32);
