@@ -71,7 +71,7 @@ pub async fn apply(
         )",
     )
     .await?;
-    let current = version(&mut *tx, component).await?;
+    let current = version(&mut tx, component).await?;
     if current > known {
         return Err(MigrateError::Newer {
             component: component.to_owned(),
