@@ -6,6 +6,7 @@
 //!   workers: 4                 # events dispatched at the same time
 //!   max_body_bytes: 1048576    # larger requests: 413
 //!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
+//!   lease: 30s                 # a dead receiver's events go to the others after this
 //!   metrics_token: ${FLOWSPEC_METRICS_TOKEN}   # /metrics needs `Authorization: Bearer <it>`
 //!   sources:
 //!     github:
@@ -142,6 +143,11 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// On SIGTERM, how long running dispatches may take to finish.
     pub drain_timeout: Duration,
+    /// How long this receiver's hold on an event, a hook run and a concurrency slot
+    /// lasts without renewal (renewed every third of it). When a receiver on another
+    /// machine dies, the others take its work over after this long (on the same
+    /// machine at once: its pid is gone).
+    pub lease: Duration,
     /// Unmapped webhook kinds.
     pub unknown_events: UnknownEvents,
     /// How long delivery ids are remembered to refuse replays.
@@ -168,6 +174,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
             unknown_events: UnknownEvents::Accept,
             replay_window: Duration::from_secs(24 * 3600),
             timestamp_tolerance: Duration::from_secs(300),
@@ -200,6 +207,9 @@ struct Raw {
     /// Seconds, or a duration with units. Example: `30` or `30s`.
     #[serde(default, with = "flowspec_core::duration::serde")]
     drain_timeout: Option<Duration>,
+    /// Seconds, or a duration with units. Example: `30` or `30s`.
+    #[serde(default, with = "flowspec_core::duration::serde")]
+    lease: Option<Duration>,
     unknown_events: Option<UnknownEvents>,
     /// Seconds, or a duration with units. Example: `86400` or `24h`.
     #[serde(default, with = "flowspec_core::duration::serde")]
@@ -293,6 +303,8 @@ impl ServerConfig {
         config.header_timeout = seconds(raw.header_timeout, config.header_timeout);
         config.body_timeout = seconds(raw.body_timeout, config.body_timeout);
         config.drain_timeout = seconds(raw.drain_timeout, config.drain_timeout);
+        // Below a second, renewals (a third of it) would keep the database busy.
+        config.lease = seconds(raw.lease, config.lease).max(Duration::from_secs(1));
         config.replay_window = seconds(raw.replay_window, config.replay_window);
         config.timestamp_tolerance = seconds(raw.timestamp_tolerance, config.timestamp_tolerance);
         config.unknown_events = raw.unknown_events.unwrap_or_default();

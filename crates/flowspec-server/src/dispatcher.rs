@@ -51,16 +51,14 @@ pub(crate) fn protect(engine: &Engine, config: &ServerConfig) {
     engine.withhold_env(names);
 }
 
-/// How long a worker's hold on an event lasts without its process (other hosts only:
-/// on this host a dead worker is noticed at once).
-const LEASE_MS: i64 = 60 * 60 * 1000;
-
 pub(crate) struct Dispatcher {
     pub(crate) engine: Engine,
     pub(crate) queue: Queue,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) workers: usize,
     pub(crate) drain_timeout: Duration,
+    /// How long a hold on an event lasts without renewal (see [`heartbeat`]).
+    pub(crate) lease: Duration,
 }
 
 impl Dispatcher {
@@ -97,7 +95,8 @@ impl Dispatcher {
                 slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
                 _ = shutdown.changed() => break,
             };
-            let lease = match self.queue.take(Some(&id), LEASE_MS).await {
+            let lease_ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+            let lease = match self.queue.take(Some(&id), lease_ms).await {
                 Ok(Some(lease)) => lease,
                 Ok(None) => continue, // Done already, taken by another worker, or not due.
                 Err(error) => {
@@ -157,6 +156,26 @@ impl Dispatcher {
                     .map_or(0, |(_, n)| *n);
                 self.metrics.queue_depth(status.as_str(), n);
             }
+        }
+    }
+}
+
+/// Renews this receiver's leases (events, hook runs, concurrency slots) every third
+/// of a lease, until aborted: a receiver that stops renewing (killed, frozen, cut off
+/// from the database) has its work taken over by the others once a lease has passed.
+pub(crate) async fn heartbeat(queue: Queue, lease: Duration) {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    queue.store().use_renewed_leases(lease);
+    let mut every = tokio::time::interval(lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let renewed = match queue.renew(lease_ms).await {
+            Ok(_) => queue.store().renew_leases().await.map_err(Into::into),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = renewed {
+            tracing::warn!(message = "Cannot renew leases; other receivers take this one's events over if it lasts.", %error);
         }
     }
 }

@@ -103,14 +103,39 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             "starting or shutting down",
         );
     }
-    match state.queue.counts().await {
-        Ok(counts) => {
+    let leases = state.queue.store().lease_state();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    if leases.lapsed(now) {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "leases_lapsed",
+            "this receiver could not renew its leases for longer than `server.lease`: other receivers may be taking its events over",
+        );
+    }
+    let counts = match state.queue.counts().await {
+        Ok(counts) => state.queue.held().await.map(|held| (counts, held)),
+        Err(e) => Err(e),
+    };
+    match counts {
+        Ok((counts, held)) => {
             let pending = counts
                 .iter()
                 .filter(|(s, _)| s.as_str() == "pending")
                 .map(|(_, n)| *n)
                 .sum::<u64>();
-            Json(json!({"status": "ready", "pending": pending})).into_response()
+            Json(json!({
+                "status": "ready",
+                "pending": pending,
+                "leases": {
+                    "owner": state.queue.store().owner_id(),
+                    "held": held,
+                    "lease_secs": leases.lease.map(|l| l.as_secs_f64()),
+                    "renewed_ms_ago": leases.renewed_at.map(|at| (now - at).max(0)),
+                },
+            }))
+            .into_response()
         }
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -50,6 +50,7 @@ pub struct Receiver {
     dispatch_task: JoinHandle<()>,
     janitor: JoinHandle<()>,
     intake_task: JoinHandle<()>,
+    heartbeat: JoinHandle<()>,
     recovered: usize,
 }
 
@@ -86,12 +87,15 @@ impl Receiver {
         }
         crate::dispatcher::protect(&engine, &config);
         let (stop, stop_rx) = watch::channel(false);
+        // Leases first: what the workers take from here on is renewed.
+        let heartbeat = tokio::spawn(crate::dispatcher::heartbeat(queue.clone(), config.lease));
         let dispatcher = Dispatcher {
             engine,
             queue: queue.clone(),
             metrics,
             workers: config.workers,
             drain_timeout: config.drain_timeout,
+            lease: config.lease,
         };
         let dispatch_task = tokio::spawn(dispatcher.run(accepted, stop_rx.clone()));
         let retention = engine_retention.clone();
@@ -104,6 +108,7 @@ impl Receiver {
             dispatch_task,
             janitor,
             intake_task,
+            heartbeat,
             recovered,
         })
     }
@@ -134,6 +139,8 @@ impl Receiver {
         self.stop_accepting();
         let _ = self.stop.send(true);
         let _ = self.dispatch_task.await;
+        // Renewed until every running dispatch ended.
+        self.heartbeat.abort();
         let _ = self.janitor.await;
         self.intake_task.abort();
     }

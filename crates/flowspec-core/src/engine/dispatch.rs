@@ -14,7 +14,9 @@
 //! 5. A hook with `max_concurrent` / `concurrency_key` waits for its turn before it
 //!    runs: at most `max_concurrent` runs at once per key value, in the order the events
 //!    were prepared ([`Engine::prepare`]; [`Engine::emit`] prepares at once). The wait
-//!    does not count against its timeout. Limits hold within one engine (one process).
+//!    does not count against its timeout. Limits hold across every process on the
+//!    store: after its turn in this engine's line, a run also takes one of the hook's
+//!    slots in the store (shared by receivers on one PostgreSQL).
 //! 6. Each hook run (and each skip) appends one audit line.
 //! 7. Events returned by actions (`ci.triggered`...) are dispatched afterwards, the same
 //!    way, up to [`MAX_FOLLOW_UP_DEPTH`] levels deep.
@@ -278,7 +280,7 @@ impl Engine {
     ) -> Result<(HookReport, Vec<Event>), EngineError> {
         // Wait for this hook's turn (max_concurrent / concurrency_key) before claiming,
         // so the claim's lease does not run out while waiting.
-        let _permit = match ticket {
+        let permit = match ticket {
             Some(ticket) => Some(ticket.admit().await),
             None => None,
         };
@@ -288,6 +290,42 @@ impl Engine {
             return Ok((report, events));
         };
         let lease = hook.timeout() + self.inner.kill_grace + LEASE_MARGIN;
+        // Then for a slot shared with every process on the store, so the limit holds
+        // across receivers too.
+        let slot = match (hook.concurrency(), &permit) {
+            (Some(limit), Some(_)) => {
+                let key = limit
+                    .key
+                    .as_deref()
+                    .map(|k| field_text(event, k))
+                    .unwrap_or_default();
+                Some(
+                    store
+                        .acquire_slot(hook.name(), &key, limit.max, lease)
+                        .await?,
+                )
+            }
+            _ => None,
+        };
+        let result = self
+            .run_with_claim(store, hook, event, payload, force, lease)
+            .await;
+        if let Some(slot) = slot {
+            store.release_slot(slot).await?;
+        }
+        result
+    }
+
+    /// Claims the hook for the event, runs it unless it already ran, records the result.
+    async fn run_with_claim(
+        &self,
+        store: &crate::store::Store,
+        hook: &HookSpec,
+        event: &Event,
+        payload: &[u8],
+        force: bool,
+        lease: Duration,
+    ) -> Result<(HookReport, Vec<Event>), EngineError> {
         let token = match store
             .claim(event.id().as_str(), hook.name(), lease, force)
             .await?

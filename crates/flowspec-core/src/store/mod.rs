@@ -30,9 +30,13 @@ use thiserror::Error;
 use crate::report::HookStatus;
 
 mod connection_url;
+mod leases;
 pub mod migrate;
+mod slots;
 
 pub use connection_url::redact_url;
+pub use leases::LeaseState;
+pub use slots::SlotGuard;
 use connection_url::sqlite_url;
 
 /// A store error.
@@ -93,6 +97,7 @@ pub struct Store {
     held: Option<Arc<tokio::sync::Mutex<Option<AnyConnection>>>>,
     backend: Backend,
     owner: Owner,
+    leases: Arc<leases::Leases>,
     /// Told each time a claim starts waiting for another owner's run (tests only).
     #[cfg(test)]
     claim_waits: Arc<tokio::sync::Notify>,
@@ -190,6 +195,16 @@ const MIGRATIONS: &[migrate::Migration] = &[&[
         started_at BIGINT NOT NULL,
         finished_at BIGINT,
         PRIMARY KEY (event_id, hook_name)
+    )",
+], &[
+    // Concurrency slots shared by every process on the store.
+    "CREATE TABLE IF NOT EXISTS hook_slots (
+        hook_name TEXT NOT NULL,
+        key_value TEXT NOT NULL,
+        slot BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until BIGINT NOT NULL,
+        PRIMARY KEY (hook_name, key_value, slot)
     )",
 ]];
 
@@ -293,6 +308,7 @@ impl Store {
             held,
             backend,
             owner: Owner::current(),
+            leases: leases::Leases::new(),
             #[cfg(test)]
             claim_waits: Arc::default(),
         };
@@ -368,6 +384,7 @@ impl Store {
         lease: Duration,
         force: bool,
     ) -> Result<Claim, StoreError> {
+        let lease = self.leases.lease_for(lease);
         let mut waited = false;
         let mut delay = Duration::from_millis(10);
         loop {

@@ -218,3 +218,127 @@ async fn should_tell_live_and_gone_owners_on_this_host_by_their_pid() {
 fn should_redact_passwords_in_urls() {
     assert_eq!(redact_url("postgres://u:pw@db/x"), "postgres://u:***@db/x");
 }
+
+#[tokio::test]
+async fn should_take_over_a_claim_of_another_machine_once_its_lease_ran_out() {
+    let (_dir, store) = store().await;
+    // A receiver on another machine took the hook and then stopped renewing.
+    let lease_until = now_ms() + 300;
+    sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at) VALUES ('e', 'h', 'running', 1, 'elsewhere|4242|abc', $1, 0)")
+        .bind(lease_until)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let Claim::Run(token) = store
+        .claim("e", "h", Duration::from_secs(5), false)
+        .await
+        .unwrap()
+    else {
+        panic!("an expired lease must be taken over")
+    };
+    assert!(now_ms() >= lease_until, "taken over only after the lease");
+    assert_eq!(token.attempt, 2, "the hook runs again as attempt 2");
+}
+
+#[tokio::test]
+async fn should_renew_the_leases_this_process_holds_and_no_others() {
+    let (_dir, store) = store().await;
+    store.use_renewed_leases(Duration::from_secs(2));
+    let Claim::Run(_token) = store
+        .claim("e", "h", Duration::from_secs(3600), false)
+        .await
+        .unwrap()
+    else {
+        panic!("first claim runs")
+    };
+    let lease_of = |owner_is_me: bool| {
+        let store = store.clone();
+        async move {
+            let sql = if owner_is_me {
+                "SELECT lease_until FROM hook_runs WHERE owner = $1"
+            } else {
+                "SELECT lease_until FROM hook_runs WHERE owner <> $1"
+            };
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(store.owner_id().to_owned())
+                .fetch_one(&mut *store.conn().await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    // The claim lasts the renewed lease, not the hook's whole run.
+    assert!(lease_of(true).await <= now_ms() + 2_000);
+    sqlx::query("INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at) VALUES ('e2', 'h', 'running', 1, 'elsewhere|1|x', 5, 0)")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let slot = store
+        .acquire_slot("deploy", "staging", 1, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let before = now_ms();
+    assert_eq!(store.renew_leases().await.unwrap(), 2, "the claim and the slot");
+    assert!(lease_of(true).await >= before + 2_000);
+    assert_eq!(lease_of(false).await, 5, "another owner's lease is left alone");
+    assert!(store.lease_state().renewed_at.is_some_and(|at| at >= before));
+    assert!(!store.lease_state().lapsed(now_ms()));
+    assert!(store.lease_state().lapsed(now_ms() + 60_000));
+    store.release_slot(slot).await.unwrap();
+}
+
+#[tokio::test]
+async fn should_hold_a_concurrency_slot_until_released_or_its_holder_is_gone() {
+    let (_dir, store) = store().await;
+    let slots = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hook_slots WHERE key_value = $1")
+                .bind(key)
+                .fetch_one(&mut *store.conn().await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    // A live receiver on another machine holds the one staging slot.
+    sqlx::query("INSERT INTO hook_slots (hook_name, key_value, slot, owner, lease_until) VALUES ('deploy', 'staging', 0, 'elsewhere|4242|abc', $1)")
+        .bind(now_ms() + 3_600_000)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(300),
+        store.acquire_slot("deploy", "staging", 1, Duration::from_secs(60)),
+    )
+    .await;
+    assert!(waiting.is_err(), "staging is taken: the deploy waits");
+    // Another key, and a wider limit, are free.
+    let production = store
+        .acquire_slot("deploy", "production", 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let second = store
+        .acquire_slot("deploy", "staging", 2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store.release_slot(second).await.unwrap();
+    store.release_slot(production).await.unwrap();
+    assert_eq!(slots("production").await, 0, "released slots are gone");
+    // The holder dies (same host, pid gone): its slot is taken over at once.
+    let dead = format!("{}|{}|deadbeef", hostname(), i32::MAX - 7);
+    sqlx::query("UPDATE hook_slots SET owner = $1 WHERE key_value = 'staging'")
+        .bind(dead)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let taken = store
+        .acquire_slot("deploy", "staging", 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    drop(taken);
+    // Dropped without release (a cancelled run): freed in the background.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while slots("staging").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "a dropped slot is freed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -502,6 +502,30 @@ impl Queue {
         Ok(status)
     }
 
+    /// Extends the lease of every event this process is dispatching to `lease_ms` from
+    /// now. Returns how many.
+    pub async fn renew(&self, lease_ms: i64) -> Result<u64, QueueError> {
+        Ok(sqlx::query(
+            "UPDATE event_queue SET lease_until = $1 WHERE owner = $2 AND status = 'running'",
+        )
+        .bind(now_ms().saturating_add(lease_ms))
+        .bind(self.store.owner_id())
+        .execute(&mut *self.store.conn().await?)
+        .await?
+        .rows_affected())
+    }
+
+    /// How many events this process is dispatching.
+    pub async fn held(&self) -> Result<u64, QueueError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM event_queue WHERE owner = $1 AND status = 'running'",
+        )
+        .bind(self.store.owner_id())
+        .fetch_one(&mut *self.store.conn().await?)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+
     /// Returns `running` events whose worker is gone (this host: its pid no longer
     /// exists; elsewhere: its lease expired) to `pending`, so they are dispatched again.
     /// Returns how many.
