@@ -107,29 +107,34 @@ hooks:
     let victim = servers[0].0.id();
 
     // Load all three at once.
-    let post_all = |servers: &[(std::process::Child, std::net::SocketAddr)], from: usize, to: usize| {
-        let addrs: Vec<_> = servers.iter().map(|(_, a)| *a).collect();
-        let posters: Vec<_> = addrs
-            .iter()
-            .enumerate()
-            .map(|(n, addr)| {
-                let addr = *addr;
-                let count = addrs.len();
-                std::thread::spawn(move || {
-                    (from..to)
-                        .filter(|i| i % count == n)
-                        .map(|i| {
-                            let id = format!("load-{i}");
-                            let body = format!(r#"{{"event_type":"shared.test","event_id":"{id}"}}"#);
-                            assert_eq!(post_event(addr, &body), 202, "{id} accepted");
-                            id
-                        })
-                        .collect::<Vec<_>>()
+    let post_all =
+        |servers: &[(std::process::Child, std::net::SocketAddr)], from: usize, to: usize| {
+            let addrs: Vec<_> = servers.iter().map(|(_, a)| *a).collect();
+            let posters: Vec<_> = addrs
+                .iter()
+                .enumerate()
+                .map(|(n, addr)| {
+                    let addr = *addr;
+                    let count = addrs.len();
+                    std::thread::spawn(move || {
+                        (from..to)
+                            .filter(|i| i % count == n)
+                            .map(|i| {
+                                let id = format!("load-{i}");
+                                let body =
+                                    format!(r#"{{"event_type":"shared.test","event_id":"{id}"}}"#);
+                                assert_eq!(post_event(addr, &body), 202, "{id} accepted");
+                                id
+                            })
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
-        posters.into_iter().flat_map(|t| t.join().unwrap()).collect::<Vec<_>>()
-    };
+                .collect();
+            posters
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        };
     let mut accepted = post_all(&servers, 0, 60);
 
     // Kill the first receiver while it runs a hook.
@@ -138,7 +143,9 @@ hooks:
         lines.iter().any(|(what, id, _, pid)| {
             what == "start"
                 && *pid == victim
-                && !lines.iter().any(|(w, i, _, q)| w == "end" && i == id && *q == victim)
+                && !lines
+                    .iter()
+                    .any(|(w, i, _, q)| w == "end" && i == id && *q == victim)
         })
     });
     let (mut killed, _) = servers.remove(0);
@@ -151,7 +158,9 @@ hooks:
             .filter(|(what, id, _, pid)| {
                 what == "start"
                     && *pid == victim
-                    && !lines.iter().any(|(w, i, _, q)| w == "end" && i == id && *q == victim)
+                    && !lines
+                        .iter()
+                        .any(|(w, i, _, q)| w == "end" && i == id && *q == victim)
             })
             .map(|(_, id, _, _)| id.clone())
             .collect()
@@ -169,21 +178,42 @@ hooks:
             .iter()
             .filter(|(what, i, _, _)| what == "start" && i == id)
             .collect();
-        let survivors: Vec<_> = starts.iter().filter(|(_, _, _, pid)| *pid != victim).collect();
-        assert!(survivors.len() <= 1, "{id} ran more than once after the kill: {starts:?}");
+        let survivors: Vec<_> = starts
+            .iter()
+            .filter(|(_, _, _, pid)| *pid != victim)
+            .collect();
+        assert!(
+            survivors.len() <= 1,
+            "{id} ran more than once after the kill: {starts:?}"
+        );
         match starts.as_slice() {
             [(_, _, attempt, _)] => assert_eq!(*attempt, 1, "{id} ran once, as attempt 1"),
             [first, again] => {
                 reruns += 1;
-                assert_eq!(first.3, victim, "{id}: only the killed receiver's runs are redone");
-                assert!(in_flight.contains(id), "{id} ran again but was not in flight");
-                assert!(again.2 > 1, "{id} ran again flagged FLOWSPEC_ATTEMPT > 1: {starts:?}");
+                assert_eq!(
+                    first.3, victim,
+                    "{id}: only the killed receiver's runs are redone"
+                );
+                assert!(
+                    in_flight.contains(id),
+                    "{id} ran again but was not in flight"
+                );
+                assert!(
+                    again.2 > 1,
+                    "{id} ran again flagged FLOWSPEC_ATTEMPT > 1: {starts:?}"
+                );
             }
             other => panic!("{id} started {} times: {other:?}", other.len()),
         }
     }
-    assert!(reruns >= 1, "the hook the killed receiver was running ran again");
-    assert!(reruns <= 2, "at most its two workers' events ran again, not {reruns}");
+    assert!(
+        reruns >= 1,
+        "the hook the killed receiver was running ran again"
+    );
+    assert!(
+        reruns <= 2,
+        "at most its two workers' events ran again, not {reruns}"
+    );
     for (server, _) in &mut servers {
         server.kill().unwrap();
         server.wait().unwrap();

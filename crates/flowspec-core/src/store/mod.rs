@@ -35,9 +35,9 @@ pub mod migrate;
 mod slots;
 
 pub use connection_url::redact_url;
+use connection_url::sqlite_url;
 pub use leases::LeaseState;
 pub use slots::SlotGuard;
-use connection_url::sqlite_url;
 
 /// A store error.
 #[derive(Debug, Error)]
@@ -182,9 +182,10 @@ pub struct HookRunRecord {
 }
 
 /// The hook-run tables, one migration per schema version ([`migrate`]).
-const MIGRATIONS: &[migrate::Migration] = &[&[
-    "CREATE TABLE IF NOT EXISTS flowspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS hook_runs (
+const MIGRATIONS: &[migrate::Migration] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS flowspec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS hook_runs (
         event_id TEXT NOT NULL,
         hook_name TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -196,9 +197,10 @@ const MIGRATIONS: &[migrate::Migration] = &[&[
         finished_at BIGINT,
         PRIMARY KEY (event_id, hook_name)
     )",
-], &[
-    // Concurrency slots shared by every process on the store.
-    "CREATE TABLE IF NOT EXISTS hook_slots (
+    ],
+    &[
+        // Concurrency slots shared by every process on the store.
+        "CREATE TABLE IF NOT EXISTS hook_slots (
         hook_name TEXT NOT NULL,
         key_value TEXT NOT NULL,
         slot BIGINT NOT NULL,
@@ -206,7 +208,8 @@ const MIGRATIONS: &[migrate::Migration] = &[&[
         lease_until BIGINT NOT NULL,
         PRIMARY KEY (hook_name, key_value, slot)
     )",
-]];
+    ],
+];
 
 static DRIVERS: Once = Once::new();
 

@@ -156,7 +156,11 @@ impl Drop for SlotGuard {
         let Some(store) = self.store.take() else {
             return;
         };
-        let (hook, key, slot) = (std::mem::take(&mut self.hook), std::mem::take(&mut self.key), self.slot);
+        let (hook, key, slot) = (
+            std::mem::take(&mut self.hook),
+            std::mem::take(&mut self.key),
+            self.slot,
+        );
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(error) = delete_slot(&store, &hook, &key, slot).await {

@@ -277,10 +277,23 @@ async fn should_renew_the_leases_this_process_holds_and_no_others() {
         .await
         .unwrap();
     let before = now_ms();
-    assert_eq!(store.renew_leases().await.unwrap(), 2, "the claim and the slot");
+    assert_eq!(
+        store.renew_leases().await.unwrap(),
+        2,
+        "the claim and the slot"
+    );
     assert!(lease_of(true).await >= before + 2_000);
-    assert_eq!(lease_of(false).await, 5, "another owner's lease is left alone");
-    assert!(store.lease_state().renewed_at.is_some_and(|at| at >= before));
+    assert_eq!(
+        lease_of(false).await,
+        5,
+        "another owner's lease is left alone"
+    );
+    assert!(
+        store
+            .lease_state()
+            .renewed_at
+            .is_some_and(|at| at >= before)
+    );
     assert!(!store.lease_state().lapsed(now_ms()));
     assert!(store.lease_state().lapsed(now_ms() + 60_000));
     store.release_slot(slot).await.unwrap();
@@ -338,7 +351,10 @@ async fn should_hold_a_concurrency_slot_until_released_or_its_holder_is_gone() {
     // Dropped without release (a cancelled run): freed in the background.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while slots("staging").await > 0 {
-        assert!(std::time::Instant::now() < deadline, "a dropped slot is freed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a dropped slot is freed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
