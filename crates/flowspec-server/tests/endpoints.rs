@@ -375,6 +375,15 @@ async fn should_serve_health_readiness_and_metrics() {
     );
     let (status, ready) = json_of(client().get(s.url("/readyz")).send().await.unwrap()).await;
     assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
+    // The leases it renews, so an operator sees a receiver that lost its database.
+    assert_eq!(ready["leases"]["lease_secs"], 30.0, "{ready}");
+    assert_eq!(ready["leases"]["held"], 0, "{ready}");
+    assert!(
+        ready["leases"]["owner"]
+            .as_str()
+            .is_some_and(|o| o.contains('|')),
+        "{ready}"
+    );
     client()
         .post(s.url("/events"))
         .bearer_auth(TOKEN)
