@@ -9,13 +9,24 @@
 //! - A rate limit is waited out (its reset time, else 60 s); transient errors are
 //!   retried with the same backoff, up to [`WaitOptions::max_errors`] in a row.
 //! - Stop when the run is terminal, or at the deadline.
+//! - With a [`CompletionSignal`] (a receiver stores the platform's `ci.completed`
+//!   webhooks), stop as soon as it tells the run ended, and poll only on the slow
+//!   [`WaitOptions::fallback`] schedule meanwhile.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use flowspec_core::provider::signal::{CompletionSignal, PushedCompletion};
 use flowspec_core::provider::{
     CiProvider, Job, PollInterval, ProviderError, ProviderErrorKind, Run, RunId, RunStatus,
 };
 use tokio::time::Instant;
+
+/// A completion received up to this long before the wait started still ends it (the
+/// receiver's clock may be a little ahead of ours).
+const SIGNAL_GRACE_MS: i64 = 2_000;
 
 /// How to wait.
 #[derive(Clone, Debug)]
@@ -33,6 +44,20 @@ pub struct WaitOptions {
     pub max_errors: u32,
     /// Whether to fetch jobs at all (a live job view wants them).
     pub with_jobs: bool,
+    /// Where completions are pushed (stored webhooks), if anywhere.
+    pub signal: Option<Signal>,
+    /// The polling schedule while a signal is there: a slow fallback.
+    pub fallback: PollInterval,
+}
+
+/// A shared [`CompletionSignal`].
+#[derive(Clone)]
+pub struct Signal(pub Arc<dyn CompletionSignal>);
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signal")
+    }
 }
 
 impl Default for WaitOptions {
@@ -44,6 +69,8 @@ impl Default for WaitOptions {
             jobs_every: 3,
             max_errors: 5,
             with_jobs: true,
+            signal: None,
+            fallback: PollInterval::new(Duration::from_secs(60), Duration::from_secs(600)),
         }
     }
 }
@@ -64,6 +91,19 @@ impl WaitOptions {
     /// Turns job fetching on or off.
     pub fn with_jobs(mut self, with_jobs: bool) -> Self {
         self.with_jobs = with_jobs;
+        self
+    }
+
+    /// Ends the wait as soon as `signal` tells the run completed; polls on the
+    /// [`fallback`](WaitOptions::fallback) schedule meanwhile.
+    pub fn signal(mut self, signal: Arc<dyn CompletionSignal>) -> Self {
+        self.signal = Some(Signal(signal));
+        self
+    }
+
+    /// Sets the polling schedule used while a signal is there.
+    pub fn fallback(mut self, fallback: PollInterval) -> Self {
+        self.fallback = fallback;
         self
     }
 }
@@ -106,6 +146,8 @@ pub struct WaitOutcome {
     pub run_polls: u32,
     /// Requests for the jobs.
     pub job_polls: u32,
+    /// The completion the signal told, when that is how the wait ended.
+    pub pushed: Option<PushedCompletion>,
 }
 
 /// Waits until `run` ends or the timeout passes, calling `observe` on each change.
@@ -115,8 +157,20 @@ pub async fn wait_for_run(
     options: &WaitOptions,
     observe: &mut (dyn FnMut(WaitUpdate<'_>) + Send),
 ) -> Result<WaitOutcome, ProviderError> {
-    let interval = options.interval.unwrap_or_else(|| provider.poll_interval());
+    let interval = match &options.signal {
+        Some(_) => options.fallback,
+        None => options.interval.unwrap_or_else(|| provider.poll_interval()),
+    };
     let deadline = options.timeout.map(|t| Instant::now() + t);
+    let since = now_ms() - SIGNAL_GRACE_MS;
+    let mut pushed: Option<Pin<Box<dyn Future<Output = PushedCompletion> + Send + '_>>> =
+        options.signal.as_ref().map(|Signal(signal)| {
+            let signal = signal.clone();
+            let kind = provider.kind();
+            let run = run.clone();
+            Box::pin(async move { signal.completed(kind, &run, since).await })
+                as Pin<Box<dyn Future<Output = PushedCompletion> + Send>>
+        });
     let mut wait = interval.initial;
     let mut last: Option<Run> = None;
     let mut jobs: Vec<Job> = Vec::new();
@@ -147,10 +201,20 @@ pub async fn wait_for_run(
                     error: &error,
                     next,
                 });
-                if !sleep_until_deadline(next, deadline).await {
-                    return Err(error);
+                match pause(next, deadline, &mut pushed).await {
+                    Pause::Slept => continue,
+                    Pause::Deadline => return Err(error),
+                    Pause::Pushed(completion) => {
+                        let seen = last.clone().unwrap_or_else(|| {
+                            Run::new(
+                                run.clone(),
+                                completion.status,
+                                completion.conclusion.clone(),
+                            )
+                        });
+                        return Ok(pushed_outcome(seen, jobs, completion, run_polls, job_polls));
+                    }
                 }
-                continue;
             }
             Err(error) => return Err(error),
         };
@@ -188,6 +252,7 @@ pub async fn wait_for_run(
                 timed_out: false,
                 run_polls,
                 job_polls,
+                pushed: None,
             });
         }
         if !changed {
@@ -203,20 +268,107 @@ pub async fn wait_for_run(
             });
         }
         last = Some(current);
-        if !sleep_until_deadline(next, deadline).await {
-            // One last look at the deadline, so a run that just ended is not
-            // reported as timed out.
-            run_polls += 1;
-            let run_now = provider.get_run(run).await?;
-            return Ok(WaitOutcome {
-                timed_out: !run_now.status.is_terminal(),
-                run: run_now,
-                jobs,
-                run_polls,
-                job_polls,
-            });
+        match pause(next, deadline, &mut pushed).await {
+            Pause::Slept => {}
+            Pause::Deadline => {
+                // One last look at the deadline, so a run that just ended is not
+                // reported as timed out.
+                run_polls += 1;
+                let run_now = provider.get_run(run).await?;
+                return Ok(WaitOutcome {
+                    timed_out: !run_now.status.is_terminal(),
+                    run: run_now,
+                    jobs,
+                    run_polls,
+                    job_polls,
+                    pushed: None,
+                });
+            }
+            Pause::Pushed(completion) => {
+                // One look at the platform for the details (url, times, jobs); the
+                // webhook's word on the end stands if the API lags behind it.
+                run_polls += 1;
+                let mut run_now = match provider.get_run(run).await {
+                    Ok(run_now) => run_now,
+                    Err(error) => {
+                        tracing::debug!(message = "Run details not read after the webhook.", %error);
+                        last.take().expect("set above")
+                    }
+                };
+                if !run_now.status.is_terminal() {
+                    run_now.status = completion.status;
+                    run_now.raw_status = format!("{} (webhook)", completion.conclusion);
+                }
+                if options.with_jobs {
+                    job_polls += 1;
+                    if let Ok(fresh) = provider.list_jobs(run).await {
+                        jobs = fresh;
+                    }
+                }
+                return Ok(pushed_outcome(
+                    run_now, jobs, completion, run_polls, job_polls,
+                ));
+            }
         }
     }
+}
+
+fn pushed_outcome(
+    run: Run,
+    jobs: Vec<Job>,
+    completion: PushedCompletion,
+    run_polls: u32,
+    job_polls: u32,
+) -> WaitOutcome {
+    WaitOutcome {
+        run,
+        jobs,
+        timed_out: false,
+        run_polls,
+        job_polls,
+        pushed: Some(completion),
+    }
+}
+
+/// How a pause between polls ended.
+enum Pause {
+    /// The wait is over: poll again.
+    Slept,
+    /// The deadline passed.
+    Deadline,
+    /// The signal told the run completed.
+    Pushed(PushedCompletion),
+}
+
+/// Sleeps `wait` (or until the deadline), unless the signal tells first.
+async fn pause(
+    wait: Duration,
+    deadline: Option<Instant>,
+    pushed: &mut Option<Pin<Box<dyn Future<Output = PushedCompletion> + Send + '_>>>,
+) -> Pause {
+    let slept = sleep_until_deadline(wait, deadline);
+    match pushed {
+        Some(signal) => tokio::select! {
+            completion = signal.as_mut() => {
+                *pushed = None;
+                Pause::Pushed(completion)
+            }
+            more = slept => if more { Pause::Slept } else { Pause::Deadline },
+        },
+        None => {
+            if slept.await {
+                Pause::Slept
+            } else {
+                Pause::Deadline
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Whether the run changed in a way worth showing (status, attempt, update time).
@@ -388,5 +540,46 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((outcome.verdict(), retries), (Verdict::Failed, 2));
+    }
+
+    /// Tells after `after` (tokio time) that the run failed.
+    struct Later {
+        after: Duration,
+    }
+
+    #[async_trait]
+    impl CompletionSignal for Later {
+        async fn completed(&self, provider: &str, run: &RunId, _since: i64) -> PushedCompletion {
+            assert_eq!((provider, run.as_str()), ("timed", "1"));
+            tokio::time::sleep(self.after).await;
+            PushedCompletion::new("failure", "hook-1")
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn should_end_on_the_pushed_completion_while_the_api_still_says_running() {
+        let provider = timed(Duration::from_secs(86_400), 0);
+        let started = Instant::now();
+        let outcome = wait_for_run(
+            &provider,
+            &RunId::new("1"),
+            &WaitOptions::default().signal(Arc::new(Later {
+                after: Duration::from_secs(600),
+            })),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(600),
+            "ends when told"
+        );
+        assert_eq!(outcome.verdict(), Verdict::Failed);
+        assert_eq!(outcome.run.raw_status, "failure (webhook)");
+        assert_eq!(outcome.pushed.unwrap().event_id, "hook-1");
+        // The slow fallback: 1 min growing to 10 min, plus one look for details at the
+        // end; polling alone asks 8 to 20 times in 10 minutes, `gh run watch` 200.
+        assert!(outcome.run_polls <= 7, "{} polls", outcome.run_polls);
     }
 }

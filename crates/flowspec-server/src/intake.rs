@@ -40,6 +40,17 @@ impl Intake {
                 let batch: Vec<Incoming> = jobs.iter().map(|j| j.incoming.clone()).collect();
                 match queue.enqueue(&batch).await {
                     Ok(results) => {
+                        let completions = batch.iter().zip(&results).any(|(incoming, result)| {
+                            matches!(result, Enqueued::Stored(stored) if incoming.events.iter().zip(stored).any(|(e, s)| {
+                                *s == Stored::Accepted && e.event_type().as_str() == "ci.completed"
+                            }))
+                        });
+                        if completions
+                            && let Err(error) =
+                                queue.store().notify(crate::completions::COMPLETIONS).await
+                        {
+                            tracing::debug!(message = "Cannot signal a stored completion.", %error);
+                        }
                         for (job, result) in jobs.drain(..).zip(results) {
                             if let Enqueued::Stored(stored) = &result {
                                 for (event, outcome) in job.incoming.events.iter().zip(stored) {

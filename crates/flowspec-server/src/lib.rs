@@ -13,6 +13,7 @@
 //!   After a crash, events in flight are dispatched again; hooks that had finished do not
 //!   run again (the engine's idempotency), hooks that were running run again with
 //!   `FLOWSPEC_ATTEMPT` > 1.
+//! - [`StoredCompletions`]: `ci wait` ends on the stored `ci.completed` webhook.
 //! - [`Metrics`] in Prometheus text on `/metrics`; `/healthz`, `/readyz`.
 //! - Safety: body size limit (413), header and body read timeouts, per-source rate
 //!   limits (429 with `Retry-After`), replay protection by delivery id and timestamp.
@@ -22,6 +23,7 @@
 //! graceful shutdown.
 #![deny(missing_docs)]
 
+pub mod completions;
 pub mod config;
 mod dispatcher;
 mod http;
@@ -33,6 +35,7 @@ mod receiver;
 mod server;
 pub mod sources;
 
+pub use completions::StoredCompletions;
 pub use config::ServerConfig;
 pub use metrics::Metrics;
 pub use receiver::Receiver;

@@ -5,9 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use flowspec_core::provider::signal::CompletionSignal;
 use flowspec_core::provider::{Artifact, CiProvider, Job, LogChunk, PollInterval, RunId};
 use flowspec_providers::download::{UnzipLimits, safe_file_name, unzip_with};
 use flowspec_providers::wait::{Verdict, WaitOptions, WaitOutcome, WaitUpdate, wait_for_run};
@@ -16,6 +18,7 @@ use flowspec_results::ci::{
     FetchOptions, FetchedResults, RetryEvaluation, evaluate_retry, fetch_results, judge_failed_run,
     wait_for_restart,
 };
+use flowspec_server::StoredCompletions;
 use serde_json::{Value, json};
 use tokio::io::AsyncWrite;
 
@@ -121,9 +124,40 @@ pub fn poll_override() -> Option<Duration> {
 pub fn wait_options(timeout: Option<Duration>) -> WaitOptions {
     let mut options = WaitOptions::default().timeout(timeout);
     if let Some(every) = poll_override() {
-        options = options.interval(PollInterval::new(every, every * 6));
+        options = options
+            .interval(PollInterval::new(every, every * 6))
+            .fallback(PollInterval::new(every * 10, every * 60));
     }
     options
+}
+
+/// The completions a receiver stores on the project's state store, when a receiver
+/// (`flowspec serve`) uses it: then `ci wait` ends on the run's `ci.completed` webhook
+/// and polls the platform only as a slow fallback. `None` for a project without a
+/// receiver (its local store is not even created), or with
+/// `FLOWSPEC_CI_PUSH=0`.
+pub async fn completion_signal(project: &Project) -> Option<Arc<dyn CompletionSignal>> {
+    if std::env::var("FLOWSPEC_CI_PUSH").is_ok_and(|v| v == "0") {
+        return None;
+    }
+    let shared = project.settings().state.url.is_some();
+    if !shared && !project.paths().state_dir.join("flowspec.db").exists() {
+        return None;
+    }
+    let store = match project.store().await {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::debug!(message = "No store to learn completions from.", %error);
+            return None;
+        }
+    };
+    match StoredCompletions::find(&store).await {
+        Ok(found) => found.map(|c| Arc::new(c) as Arc<dyn CompletionSignal>),
+        Err(error) => {
+            tracing::debug!(message = "No receiver's queue in the store.", %error);
+            None
+        }
+    }
 }
 
 /// Fetch options for `run`: the configured patterns, and flowspec's retry count + 1
@@ -168,12 +202,14 @@ pub async fn wait(
     let mut current = run.clone();
     let mut retries = Vec::new();
     let mut last_results: Option<FetchedResults>;
+    let signal = completion_signal(project).await;
     let outcome = loop {
         observer.attempt_started(&current);
-        let waited = wait_for_run(provider, &current, &wait_options(remaining()), &mut |u| {
-            observer.update(u)
-        })
-        .await;
+        let mut options = wait_options(remaining());
+        if let Some(signal) = &signal {
+            options = options.signal(signal.clone());
+        }
+        let waited = wait_for_run(provider, &current, &options, &mut |u| observer.update(u)).await;
         observer.attempt_finished();
         let outcome = waited?;
         last_results = None;

@@ -272,6 +272,10 @@ async fn wait_run(
             "jobs": outcome.jobs,
             "requests": {"run": outcome.run_polls, "jobs": outcome.job_polls},
             "waited_ms": report.waited.as_millis() as u64,
+            "pushed": outcome.pushed.as_ref().map(|p| json!({
+                "event_id": p.event_id,
+                "conclusion": p.conclusion,
+            })),
         });
         if request.retry_flaky {
             value["retries"] = json!(report.retries);

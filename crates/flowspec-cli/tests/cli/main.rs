@@ -3,6 +3,7 @@
 mod audit;
 mod ci;
 mod ci_ghes;
+mod ci_push;
 mod ci_results;
 mod ci_steer;
 mod docs;

@@ -59,6 +59,7 @@ pub mod config;
 pub mod error;
 pub mod factory;
 pub mod model;
+pub mod signal;
 pub mod unzip;
 
 use std::fmt;

@@ -29,11 +29,13 @@ use thiserror::Error;
 
 use crate::report::HookStatus;
 
+mod changes;
 mod connection_url;
 mod leases;
 pub mod migrate;
 mod slots;
 
+pub use changes::Changes;
 pub use connection_url::redact_url;
 use connection_url::sqlite_url;
 pub use leases::LeaseState;
@@ -98,6 +100,8 @@ pub struct Store {
     backend: Backend,
     owner: Owner,
     leases: Arc<leases::Leases>,
+    /// PostgreSQL: the URL, for the connection that `LISTEN`s ([`Store::changes`]).
+    listen_url: Option<Arc<secrecy::SecretString>>,
     /// Told each time a claim starts waiting for another owner's run (tests only).
     #[cfg(test)]
     claim_waits: Arc<tokio::sync::Notify>,
@@ -312,6 +316,7 @@ impl Store {
             backend,
             owner: Owner::current(),
             leases: leases::Leases::new(),
+            listen_url: (backend == Backend::Postgres).then(|| Arc::new(url.into())),
             #[cfg(test)]
             claim_waits: Arc::default(),
         };

@@ -59,8 +59,9 @@ fn values(rows: usize, per_row: usize, row: impl Fn(usize) -> String) -> String 
 }
 
 /// The queue's tables, one migration per schema version.
-const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[&[
-    "CREATE TABLE IF NOT EXISTS event_queue (
+const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS event_queue (
         event_id TEXT PRIMARY KEY,
         event_type TEXT NOT NULL,
         source TEXT NOT NULL,
@@ -75,14 +76,19 @@ const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[&[
         lease_until BIGINT,
         last_error TEXT
     )",
-    "CREATE INDEX IF NOT EXISTS event_queue_ready ON event_queue (status, next_attempt_at)",
-    "CREATE TABLE IF NOT EXISTS delivery_ids (
+        "CREATE INDEX IF NOT EXISTS event_queue_ready ON event_queue (status, next_attempt_at)",
+        "CREATE TABLE IF NOT EXISTS delivery_ids (
         source TEXT NOT NULL,
         delivery_id TEXT NOT NULL,
         received_at BIGINT NOT NULL,
         PRIMARY KEY (source, delivery_id)
     )",
-]];
+    ],
+    &[
+        // `ci wait` looks up stored completions by type and time.
+        "CREATE INDEX IF NOT EXISTS event_queue_type ON event_queue (event_type, received_at)",
+    ],
+];
 
 /// Where an event is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]

@@ -155,6 +155,14 @@ pub fn waited(p: Painter, report: &WaitReport) -> String {
     } else {
         out.push_str(&run(&outcome.run));
     }
+    if let Some(pushed) = &outcome.pushed {
+        let told = format!(
+            "ended by the stored ci.completed webhook (event {}, conclusion {})",
+            safe(&pushed.event_id),
+            safe(&pushed.conclusion)
+        );
+        line!(out, "{}", p.dim(&told));
+    }
     out.push_str(&jobs(p, &outcome.jobs));
     if let Some(q) = &report.quarantine {
         let reason = safe(q.reason());
