@@ -18,9 +18,12 @@ echo "== build (release)"
 cargo bench -q -p flowspec-notify --no-run 2>/dev/null
 
 echo "== sink on 127.0.0.1:$port"
-setsid cargo bench -q -p flowspec-notify --bench webhook_sink -- "127.0.0.1:$port" >/dev/null 2>&1 &
+cargo bench -q -p flowspec-notify --bench webhook_sink --no-run 2>/dev/null
+sink_bin=$(cargo bench -q -p flowspec-notify --bench webhook_sink --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
+"$sink_bin" "127.0.0.1:$port" >/dev/null 2>&1 &
 sink=$!
-trap 'kill -- -$sink 2>/dev/null || true' EXIT
+trap 'kill "$sink" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 for run in 1 2 3; do

@@ -30,7 +30,7 @@ print(json.dumps({
     "count": count,
     "delivered": ok,
     "seconds": seconds,
-    "per_sec": count / seconds,
+    "per_sec": ok / seconds,
     "cpu_seconds": cpu,
     "cpu_us_per_notification": cpu * 1e6 / count,
     "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

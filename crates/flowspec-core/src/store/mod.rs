@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 use thiserror::Error;
@@ -30,7 +30,9 @@ use thiserror::Error;
 use crate::report::HookStatus;
 
 mod changes;
+mod claims;
 mod connection_url;
+mod inline;
 mod leases;
 pub mod migrate;
 mod slots;
@@ -60,6 +62,18 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error(transparent)]
     Schema(#[from] migrate::MigrateError),
+    /// The in-line connection to the SQLite file could not be opened.
+    #[error("cannot open the state store {location}: {source}")]
+    OpenInline {
+        /// The path.
+        location: String,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// An in-line SQLite statement failed.
+    #[error("state store query failed: {0}")]
+    Inline(#[from] rusqlite::Error),
     /// The URL is not SQLite or PostgreSQL.
     #[error("unsupported state store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
@@ -102,6 +116,8 @@ pub struct Store {
     leases: Arc<leases::Leases>,
     /// PostgreSQL: the URL, for the connection that `LISTEN`s ([`Store::changes`]).
     listen_url: Option<Arc<secrecy::SecretString>>,
+    /// SQLite files: the connection for in-line statements ([`Store::inline`]).
+    inline: Option<Arc<inline::Inline>>,
     /// Told each time a claim starts waiting for another owner's run (tests only).
     #[cfg(test)]
     claim_waits: Arc<tokio::sync::Notify>,
@@ -302,13 +318,31 @@ impl Store {
                 }
             }
         }
-        let held = if backend == Backend::Sqlite {
+        let (held, inline) = if backend == Backend::Sqlite {
             // Detached: the pool may open another connection for code that still asks
             // it, and SQLite's busy timeout orders the two writers.
-            let conn = pool.acquire().await.map_err(open_err)?.detach();
-            Some(Arc::new(tokio::sync::Mutex::new(Some(conn))))
+            let mut conn = pool.acquire().await.map_err(open_err)?.detach();
+            // The file sqlx opened ("" for an in-memory database: no in-line lane).
+            let file: String = sqlx::query("PRAGMA database_list")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(open_err)?
+                .iter()
+                .find(|row| row.try_get::<String, _>(1).is_ok_and(|name| name == "main"))
+                .and_then(|row| row.try_get::<String, _>(2).ok())
+                .unwrap_or_default();
+            let inline = if file.is_empty() {
+                None
+            } else {
+                let opened = inline::Inline::open(Path::new(&file), durability);
+                Some(Arc::new(opened.map_err(|e| StoreError::OpenInline {
+                    location: location.to_owned(),
+                    source: e,
+                })?))
+            };
+            (Some(Arc::new(tokio::sync::Mutex::new(Some(conn)))), inline)
         } else {
-            None
+            (None, None)
         };
         let store = Store {
             pool,
@@ -317,6 +351,7 @@ impl Store {
             owner: Owner::current(),
             leases: leases::Leases::new(),
             listen_url: (backend == Backend::Postgres).then(|| Arc::new(url.into())),
+            inline,
             #[cfg(test)]
             claim_waits: Arc::default(),
         };
@@ -381,141 +416,11 @@ impl Store {
         self.backend
     }
 
-    /// Claims (event id, hook) for a run lasting at most `lease`.
-    ///
-    /// With `force`, a hook that already succeeded is claimed again. A claim held by
-    /// another live process is waited for (up to its lease), never run twice.
-    pub async fn claim(
-        &self,
-        event_id: &str,
-        hook: &str,
-        lease: Duration,
-        force: bool,
-    ) -> Result<Claim, StoreError> {
-        let lease = self.leases.lease_for(lease);
-        let mut waited = false;
-        let mut delay = Duration::from_millis(10);
-        loop {
-            let now = now_ms();
-            let inserted = sqlx::query(
-                "INSERT INTO hook_runs (event_id, hook_name, status, attempt, owner, lease_until, started_at)
-                 VALUES ($1, $2, 'running', 1, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(hook)
-            .bind(&self.owner.id)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .execute(&mut *self.conn().await?)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
-                return Ok(Claim::Run(self.token(event_id, hook, 1)));
-            }
-            let Some(row) = sqlx::query(
-                "SELECT status, attempt, owner, lease_until FROM hook_runs WHERE event_id = $1 AND hook_name = $2",
-            )
-            .bind(event_id)
-            .bind(hook)
-            .fetch_optional(&mut *self.conn().await?)
-            .await?
-            else {
-                continue; // Deleted in between; try the insert again.
-            };
-            let status: String = row.try_get("status")?;
-            let attempt = row.try_get::<i64, _>("attempt")? as u32;
-            let owner: String = row.try_get("owner")?;
-            let lease_until: i64 = row.try_get("lease_until")?;
-
-            let running = status == "running";
-            if running && lease_until > now && self.owner_alive(&owner) {
-                #[cfg(test)]
-                if !waited {
-                    self.claim_waits.notify_one();
-                }
-                waited = true;
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(250));
-                continue;
-            }
-            if waited && !running {
-                return Ok(Claim::RanElsewhere(parse_status(&status)));
-            }
-            if status == "success" && !force {
-                return Ok(Claim::AlreadySucceeded);
-            }
-            // Failed, timed out, abandoned by a dead owner, or forced: take it over,
-            // unless another process does so first (compare-and-swap on the row).
-            let taken = sqlx::query(
-                "UPDATE hook_runs SET status = 'running', attempt = $1, owner = $2, lease_until = $3,
-                        started_at = $4, finished_at = NULL, exit_code = NULL
-                 WHERE event_id = $5 AND hook_name = $6 AND status = $7 AND owner = $8 AND attempt = $9",
-            )
-            .bind(attempt as i64 + 1)
-            .bind(&self.owner.id)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .bind(event_id)
-            .bind(hook)
-            .bind(&status)
-            .bind(&owner)
-            .bind(attempt as i64)
-            .execute(&mut *self.conn().await?)
-            .await?
-            .rows_affected();
-            if taken == 1 {
-                return Ok(Claim::Run(self.token(event_id, hook, attempt + 1)));
-            }
-        }
-    }
-
-    /// Records the result of a claimed run.
-    pub async fn finish(
-        &self,
-        token: &ClaimToken,
-        status: HookStatus,
-        exit_code: Option<i32>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE hook_runs SET status = $1, exit_code = $2, finished_at = $3, lease_until = 0
-             WHERE event_id = $4 AND hook_name = $5 AND owner = $6 AND attempt = $7",
-        )
-        .bind(status.as_str())
-        .bind(exit_code.map(i64::from))
-        .bind(now_ms())
-        .bind(&token.event_id)
-        .bind(&token.hook)
-        .bind(&self.owner.id)
-        .bind(token.attempt as i64)
-        .execute(&mut *self.conn().await?)
-        .await?;
-        Ok(())
-    }
-
-    /// The recorded runs of an event, by hook name.
-    pub async fn hook_runs(&self, event_id: &str) -> Result<Vec<HookRunRecord>, StoreError> {
-        let rows: Vec<AnyRow> = sqlx::query(
-            "SELECT hook_name, status, attempt, exit_code FROM hook_runs WHERE event_id = $1 ORDER BY hook_name",
-        )
-        .bind(event_id)
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(HookRunRecord {
-                    hook: row.try_get("hook_name")?,
-                    status: row.try_get("status")?,
-                    attempt: row.try_get::<i64, _>("attempt")? as u32,
-                    exit_code: row
-                        .try_get::<Option<i64>, _>("exit_code")?
-                        .map(|c| c as i32),
-                })
-            })
-            .collect()
-    }
-
     /// Closes the connections.
     pub async fn close(&self) {
+        if let Some(inline) = &self.inline {
+            inline.close();
+        }
         if let Some(held) = &self.held
             && let Some(conn) = held.lock().await.take()
         {

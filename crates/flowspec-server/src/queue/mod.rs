@@ -15,9 +15,9 @@
 //! [`Durability::Synced`],
 //! a [`Queue::enqueue`] batch is one fsynced commit.
 
+mod hot;
 mod prune;
 
-use std::collections::HashSet;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -26,7 +26,7 @@ use sqlx::any::AnyRow;
 pub use prune::PruneScope;
 
 use flowspec_core::event::{Event, EventError};
-use flowspec_core::store::{Backend, Durability, Store, StoreError};
+use flowspec_core::store::{Durability, Store, StoreError};
 
 /// Now, in Unix milliseconds.
 fn now_ms() -> i64 {
@@ -284,228 +284,6 @@ impl Queue {
     /// The store underneath.
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// Stores a batch of requests in one transaction (one fsync with synced durability:
-    /// group commit) and says, per request, what was stored.
-    pub async fn enqueue(&self, batch: &[Incoming]) -> Result<Vec<Enqueued>, QueueError> {
-        let now = now_ms();
-        let synced =
-            self.durability == Durability::Synced && self.store.backend() == Backend::Sqlite;
-        let mut conn = self.store.conn().await?;
-        if synced {
-            sqlx::query("PRAGMA synchronous = FULL")
-                .execute(&mut *conn)
-                .await?;
-        }
-        let result = Queue::insert_all(&mut conn, batch, now).await;
-        if synced {
-            // Back to the store's cheaper commits for everything else on this connection.
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *conn)
-                .await?;
-        }
-        result
-    }
-
-    /// Inserts a batch with a few multi-row statements (each statement is a round trip
-    /// to the database, the main cost of a batch) and tells what was new: the first
-    /// request carrying a delivery id or event id wins, as if stored one by one.
-    async fn insert_all(
-        conn: &mut sqlx::AnyConnection,
-        batch: &[Incoming],
-        now: i64,
-    ) -> Result<Vec<Enqueued>, QueueError> {
-        use sqlx::Connection;
-        let mut tx = conn.begin().await?;
-
-        let deliveries: Vec<(usize, &str, &str)> = batch
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| Some((i, r.source.as_str(), r.delivery_id.as_deref()?)))
-            .collect();
-        let mut fresh: HashSet<(String, String)> = HashSet::new();
-        for chunk in deliveries.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO delivery_ids (source, delivery_id, received_at) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING source, delivery_id",
-                values(chunk.len(), 3, |n| format!(
-                    "(${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3
-                ))
-            );
-            // Only placeholders are generated; values are bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (_, source, delivery) in chunk {
-                query = query.bind(*source).bind(*delivery).bind(now);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                fresh.insert((row.try_get(0)?, row.try_get(1)?));
-            }
-        }
-        let mut replayed = vec![false; batch.len()];
-        for (i, source, delivery) in &deliveries {
-            // Only the first request with a fresh key takes it; later ones are replays.
-            replayed[*i] = !fresh.remove(&(source.to_string(), delivery.to_string()));
-        }
-
-        let events: Vec<(&Incoming, &Event)> = batch
-            .iter()
-            .zip(&replayed)
-            .filter(|(_, replayed)| !**replayed)
-            .flat_map(|(incoming, _)| incoming.events.iter().map(move |e| (incoming, e)))
-            .collect();
-        let mut accepted: HashSet<String> = HashSet::new();
-        for chunk in events.chunks(ROWS_PER_INSERT) {
-            let payloads: Vec<String> = chunk
-                .iter()
-                .map(|(_, event)| String::from_utf8(event.to_vec()).unwrap_or_default())
-                .collect();
-            let sql = format!(
-                "INSERT INTO event_queue (event_id, event_type, source, payload, status, attempts, force_rerun,
-                                          received_at, next_attempt_at, updated_at)
-                 VALUES {} ON CONFLICT DO NOTHING RETURNING event_id",
-                values(chunk.len(), 5, |n| {
-                    let at = n + 5; // received_at = next_attempt_at = updated_at
-                    format!(
-                        "(${}, ${}, ${}, ${}, 'pending', 0, 0, ${at}, ${at}, ${at})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4
-                    )
-                })
-            );
-            // Only placeholders are generated; values are bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for ((incoming, event), payload) in chunk.iter().zip(payloads) {
-                query = query
-                    .bind(event.id().as_str())
-                    .bind(event.event_type().as_str())
-                    .bind(incoming.source.as_str())
-                    .bind(payload)
-                    .bind(now);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                accepted.insert(row.try_get(0)?);
-            }
-        }
-        tx.commit().await?;
-
-        Ok(batch
-            .iter()
-            .zip(replayed)
-            .map(|(incoming, replayed)| {
-                if replayed {
-                    return Enqueued::Replayed;
-                }
-                let stored = incoming
-                    .events
-                    .iter()
-                    .map(|event| {
-                        if accepted.remove(event.id().as_str()) {
-                            Stored::Accepted
-                        } else {
-                            Stored::Duplicate
-                        }
-                    })
-                    .collect();
-                Enqueued::Stored(stored)
-            })
-            .collect())
-    }
-
-    /// Takes a pending event that is due (`event_id`, or the oldest due one) for this
-    /// process, with a lease of `lease_ms`. `None` when there is nothing to take (or
-    /// another worker took it first).
-    pub async fn take(
-        &self,
-        event_id: Option<&str>,
-        lease_ms: i64,
-    ) -> Result<Option<Lease>, QueueError> {
-        let now = now_ms();
-        let candidate: Option<String> = match event_id {
-            Some(id) => Some(id.to_owned()),
-            None => sqlx::query(
-                "SELECT event_id FROM event_queue WHERE status = 'pending' AND next_attempt_at <= $1
-                 ORDER BY received_at LIMIT 1",
-            )
-            .bind(now)
-            .fetch_optional(&mut *self.store.conn().await?)
-            .await?
-            .map(|row| row.try_get::<String, _>("event_id"))
-            .transpose()?,
-        };
-        let Some(id) = candidate else { return Ok(None) };
-        let taken = sqlx::query(
-            "UPDATE event_queue SET status = 'running', owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE event_id = $4 AND status = 'pending' AND next_attempt_at <= $5",
-        )
-        .bind(self.store.owner_id())
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(&id)
-        .bind(now)
-        .execute(&mut *self.store.conn().await?)
-        .await?
-        .rows_affected();
-        if taken == 0 {
-            return Ok(None);
-        }
-        let row = sqlx::query(
-            "SELECT payload, attempts, force_rerun FROM event_queue WHERE event_id = $1",
-        )
-        .bind(&id)
-        .fetch_one(&mut *self.store.conn().await?)
-        .await?;
-        let payload: String = row.try_get("payload")?;
-        let event =
-            Event::from_slice(payload.as_bytes()).map_err(|source| QueueError::Payload {
-                event_id: id.clone(),
-                source,
-            })?;
-        Ok(Some(Lease {
-            event,
-            attempt: row.try_get::<i64, _>("attempts")? as u32,
-            force: row.try_get::<i64, _>("force_rerun")? != 0,
-        }))
-    }
-
-    /// Records the result of a dispatch: `done`, or back to `pending` later, or `dead`.
-    /// Returns the new status.
-    pub async fn complete(
-        &self,
-        lease: &Lease,
-        outcome: &DispatchOutcome,
-    ) -> Result<QueueStatus, QueueError> {
-        let now = now_ms();
-        let (status, next, error) = match outcome {
-            DispatchOutcome::Done => (QueueStatus::Done, now, None),
-            DispatchOutcome::Failed { error } if lease.attempt >= self.schedule.max_attempts => {
-                (QueueStatus::Dead, now, Some(error.clone()))
-            }
-            DispatchOutcome::Failed { error } => {
-                let exp = lease.attempt.saturating_sub(1).min(20);
-                let delay = (self.schedule.base_delay_ms << exp).min(self.schedule.max_delay_ms);
-                (QueueStatus::Pending, now + delay, Some(error.clone()))
-            }
-        };
-        sqlx::query(
-            "UPDATE event_queue SET status = $1, next_attempt_at = $2, updated_at = $3, last_error = $4,
-                    owner = NULL, lease_until = NULL, force_rerun = 0
-             WHERE event_id = $5 AND owner = $6",
-        )
-        .bind(status.as_str())
-        .bind(next)
-        .bind(now)
-        .bind(error)
-        .bind(lease.event.id().as_str())
-        .bind(self.store.owner_id())
-        .execute(&mut *self.store.conn().await?)
-        .await?;
-        Ok(status)
     }
 
     /// Extends the lease of every event this process is dispatching to `lease_ms` from
