@@ -68,7 +68,7 @@ drain_until() { # target count_cmd...
 rate() { python3 -c "print(f'{$1 / ($3 - $2):.0f}')"; }
 
 echo "== raw spawn rate of /bin/true on this machine (direct std::process::Command)"
-cargo bench -q -p flowspec-core --bench hook_runs -- 2000 2>/dev/null | grep -E "direct|engine" || true
+cargo bench -q -p flowspec-core --bench hook_runs -- 2000 2>/dev/null | grep -v "^$"
 
 echo "== adnanh/webhook $(webhook -version 2>&1 | awk '{print $3}')"
 for mode in sync async; do

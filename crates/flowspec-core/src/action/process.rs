@@ -232,14 +232,16 @@ async fn write_stdin(stdin: Option<tokio::process::ChildStdin>, payload: &[u8]) 
 
 async fn pump<R: AsyncRead + Unpin>(reader: Option<R>, stream: Stream, sink: &OutputSink) {
     let Some(mut reader) = reader else { return };
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
+    // Read straight into the line buffer: no 8 KiB array in every hook's future.
+    let mut buf = Vec::with_capacity(8192);
     loop {
-        let n = match reader.read(&mut chunk).await {
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(8192);
+        }
+        match reader.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
+            Ok(_) => {}
+        }
         let mut start = 0;
         while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
             sink.line(stream, &buf[start..start + pos]);

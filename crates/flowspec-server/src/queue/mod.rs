@@ -18,7 +18,6 @@
 mod hot;
 mod prune;
 
-
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
