@@ -9,9 +9,13 @@
 //!   DOM) for the dialects people really produce — Maven Surefire/Failsafe, Gradle,
 //!   pytest, Jest, Mocha, Go, cargo-nextest, PHPUnit, .NET — in constant memory,
 //!   refusing entity expansion, keeping what it read before a syntax error.
+//! - [`trx::TrxReader`] (.NET TRX: MSTest, xUnit and NUnit adapters) and
+//!   [`gotest::GoTestReader`] (`go test -json`), streamed the same way.
 //! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
-//! - [`ReportBuilder`] → [`Report`]: several files into totals (each test counted
-//!   once however many reruns are listed), failures, slowest tests, suites, coverage.
+//! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
+//!   test merged into it, other repeats counted as executions of their own),
+//!   failures, slowest tests, suites, coverage; warnings where a suite's declared
+//!   counts disagree with its test cases.
 //! - [`store::ResultsStore`]: runs, suites, cases and coverage in the flowspec store
 //!   (SQLite or PostgreSQL), keyed by provider run id, attempt, commit and branch.
 //! - [`flaky`]: flaky (failed and passed on one commit, or passed on a rerun) versus
@@ -63,6 +67,7 @@ pub mod context;
 pub mod coverage;
 mod error;
 pub mod flaky;
+pub mod gotest;
 pub mod junit;
 pub mod model;
 pub mod quarantine;
@@ -70,6 +75,7 @@ mod report;
 pub mod store;
 #[cfg(any(test, feature = "proptest"))]
 pub mod testing;
+pub mod trx;
 mod xml;
 
 pub use error::{ParseError, ParseErrorKind, ResultsError};

@@ -2,7 +2,6 @@
 //! more than once, totals, failures, slowest tests, suites and coverage.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
@@ -12,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::gotest::GoTestReader;
 use crate::junit::{JunitEvent, JunitReader, Limits};
+use crate::trx::TrxReader;
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
 
 /// The formats read.
@@ -26,25 +27,54 @@ pub enum Format {
     Cobertura,
     /// LCOV tracefile.
     Lcov,
+    /// .NET TRX (Visual Studio test results).
+    Trx,
+    /// `go test -json` output.
+    GoTestJson,
 }
 
 impl Format {
-    /// `junit`, `cobertura` or `lcov`.
+    /// `junit`, `cobertura`, `lcov`, `trx` or `go-test-json`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Junit => "junit",
             Format::Cobertura => "cobertura",
             Format::Lcov => "lcov",
+            Format::Trx => "trx",
+            Format::GoTestJson => "go-test-json",
         }
     }
 
     /// Guesses the format from the first bytes of a file: the root element of an
-    /// XML document (`testsuites`/`testsuite` or `coverage`), or LCOV's `TN:`/`SF:`.
+    /// XML document (`testsuites`/`testsuite`, `coverage`, or `TestRun` in the
+    /// TeamTest namespace), LCOV's `TN:`/`SF:`, or a first line that is a JSON object
+    /// with an `"Action"` (`go test -json`).
+    ///
+    /// ```
+    /// use flowspec_results::Format;
+    ///
+    /// assert_eq!(Format::sniff(b"<testsuites>"), Some(Format::Junit));
+    /// assert_eq!(
+    ///     Format::sniff(br#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">"#),
+    ///     Some(Format::Trx)
+    /// );
+    /// assert_eq!(
+    ///     Format::sniff(br#"{"Time":"2025-01-01T00:00:00Z","Action":"start","Package":"x"}"#),
+    ///     Some(Format::GoTestJson)
+    /// );
+    /// ```
     pub fn sniff(head: &[u8]) -> Option<Format> {
         let text = String::from_utf8_lossy(head);
         let text = text.trim_start_matches('\u{feff}').trim_start();
         if text.starts_with("TN:") || text.starts_with("SF:") {
             return Some(Format::Lcov);
+        }
+        if text.starts_with('{') {
+            let line = text.lines().next().unwrap_or_default();
+            let is_event = serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .is_some_and(|v| v.get("Action").is_some_and(|a| a.is_string()));
+            return is_event.then_some(Format::GoTestJson);
         }
         let mut rest = text;
         // Skip the prolog: declarations, comments, DOCTYPE.
@@ -61,6 +91,11 @@ impl Format {
             return match local {
                 "testsuites" | "testsuite" => Some(Format::Junit),
                 "coverage" => Some(Format::Cobertura),
+                "TestRun" => {
+                    let tag = rest.split('>').next().unwrap_or(rest);
+                    tag.contains(crate::trx::TEAMTEST_NAMESPACE)
+                        .then_some(Format::Trx)
+                }
                 _ => None,
             };
         }
@@ -219,14 +254,26 @@ pub struct ReportBuilder {
     cases: Vec<TestCase>,
 }
 
-/// Test cases of the current top-level suite, merged by (suite, class, name).
+/// Test cases of the current top-level suite. A listing of a (suite, class, name)
+/// seen before is a retry, merged, when the latest execution with that key failed or
+/// errored; otherwise it is another execution, kept as `name#2`, `name#3`…
 struct Merger {
     // Boxed on purpose: a test case is ~350 bytes and arrives boxed from the reader;
     // moving the box is cheaper than moving the case in and out of the buffer.
     #[allow(clippy::vec_box)]
     buffer: Vec<Box<TestCase>>,
-    /// Key hash → position of the first case with it (collisions fall back to a scan).
-    index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    /// Key hash → the keys with that hash (more than one only on a collision).
+    index: HashMap<u64, Vec<Slot>, BuildHasherDefault<KeyHasher>>,
+}
+
+/// The executions of one key in the buffer.
+struct Slot {
+    /// The first execution: it still carries the key's own name.
+    first: usize,
+    /// The latest execution, which a retry merges into.
+    latest: usize,
+    /// Executions so far.
+    count: u32,
 }
 
 /// The keys are already hashes: pass them through.
@@ -279,25 +326,41 @@ impl Merger {
         }
     }
 
-    fn push(&mut self, case: Box<TestCase>) {
+    fn push(&mut self, mut case: Box<TestCase>) {
+        let buffer = &mut self.buffer;
+        let slots = self.index.entry(key_hash(&case)).or_default();
         let same = |known: &TestCase| {
             known.name == case.name
                 && known.classname == case.classname
                 && known.suite == case.suite
         };
-        let at = match self.index.entry(key_hash(&case)) {
-            Entry::Vacant(slot) => {
-                slot.insert(self.buffer.len());
-                None
-            }
-            Entry::Occupied(slot) if same(&self.buffer[*slot.get()]) => Some(*slot.get()),
-            // A hash collision: look through the buffer.
-            Entry::Occupied(_) => self.buffer.iter().position(|known| same(known)),
+        let Some(slot) = slots.iter_mut().find(|s| same(&buffer[s.first])) else {
+            slots.push(Slot {
+                first: buffer.len(),
+                latest: buffer.len(),
+                count: 1,
+            });
+            buffer.push(case);
+            return;
         };
-        match at {
-            Some(i) => self.buffer[i].merge(*case),
-            None => self.buffer.push(case),
+        let latest = &mut buffer[slot.latest];
+        if latest.status.is_failure() {
+            latest.merge(*case);
+        } else {
+            slot.count += 1;
+            case.name = format!("{}#{}", case.name, slot.count);
+            slot.latest = buffer.len();
+            buffer.push(case);
         }
+    }
+
+    /// The merged counts of the buffered cases of suite `name`.
+    fn totals_of(&self, name: &str) -> Totals {
+        let mut totals = Totals::default();
+        for case in self.buffer.iter().filter(|c| c.suite == name) {
+            totals.add(case);
+        }
+        totals
     }
 
     fn drain(&mut self) -> std::vec::Drain<'_, Box<TestCase>> {
@@ -363,12 +426,20 @@ impl ReportBuilder {
                 let parsed = read_lcov(reader);
                 self.add_coverage(parsed, label, Format::Lcov)
             }
+            Some(Format::Trx) => {
+                let mut trx = TrxReader::new(reader, self.options.limits);
+                self.add_cases_with(|| trx.next_case(), label, Format::Trx, sink)
+            }
+            Some(Format::GoTestJson) => {
+                let mut go = GoTestReader::new(reader, self.options.limits);
+                self.add_cases_with(|| go.next_case(), label, Format::GoTestJson, sink)
+            }
             None => {
                 let error = ParseError::new(
                     ParseErrorKind::UnknownFormat,
                     1,
                     1,
-                    "not a JUnit XML, Cobertura XML or LCOV report (the first element is neither <testsuites>, <testsuite> nor <coverage>, and no SF: record starts it)".to_owned(),
+                    "not a JUnit XML, TRX, Cobertura XML, LCOV or `go test -json` report (the first element is neither <testsuites>, <testsuite>, <TestRun> nor <coverage>, no SF: record starts it, and the first line is not a JSON event with an \"Action\")".to_owned(),
                 );
                 self.record_file(label.to_owned(), None, 0, Some(error))
             }
@@ -400,6 +471,9 @@ impl ReportBuilder {
                     }
                 }
                 Ok(Some(JunitEvent::Suite(suite))) => {
+                    if let Some(warning) = count_mismatch(&suite, &merger) {
+                        self.report.errors.push(warning.in_file(label));
+                    }
                     if suite.depth == 0 {
                         self.flush(&mut merger, sink);
                     }
@@ -415,6 +489,34 @@ impl ReportBuilder {
         };
         self.flush(&mut merger, sink);
         self.record_file(label.to_owned(), Some(Format::Junit), tests, error)
+    }
+
+    /// Test cases from a reader that yields them one by one (TRX, `go test -json`),
+    /// merged like JUnit test cases.
+    fn add_cases_with(
+        &mut self,
+        mut next: impl FnMut() -> Result<Option<Box<TestCase>>, ParseError>,
+        label: &str,
+        format: Format,
+        sink: &mut dyn CaseSink,
+    ) -> &FileResult {
+        let mut merger = Merger::new();
+        let mut tests = 0u64;
+        let error = loop {
+            match next() {
+                Ok(Some(case)) => {
+                    tests += 1;
+                    merger.push(case);
+                    if merger.buffer.len() >= MERGE_WINDOW {
+                        self.flush(&mut merger, sink);
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        self.flush(&mut merger, sink);
+        self.record_file(label.to_owned(), Some(format), tests, error)
     }
 
     fn add_coverage(&mut self, parsed: ParsedCoverage, label: &str, format: Format) -> &FileResult {
@@ -502,8 +604,39 @@ impl ReportBuilder {
     }
 }
 
+/// A warning when a suite's declared counts match neither its test case elements
+/// (each listing counted, as Gradle and Surefire count) nor its merged tests.
+fn count_mismatch(suite: &SuiteSummary, merger: &Merger) -> Option<ParseError> {
+    let declared = suite.declared?;
+    if declared.agrees_with(&suite.totals) || declared.agrees_with(&merger.totals_of(&suite.name))
+    {
+        return None;
+    }
+    let t = &suite.totals;
+    let name = if suite.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &suite.name
+    };
+    let (line, column) = suite.start;
+    Some(ParseError::new(
+        ParseErrorKind::CountMismatch,
+        line,
+        column,
+        format!(
+            "suite `{}` declares {} but holds tests={} failures={} errors={} skipped={}; the counts read from its test cases are used (was the report cut or edited, or written by a tool that miscounts?)",
+            crate::xml::text::truncate(name.to_owned(), 200),
+            declared.describe(),
+            t.tests,
+            t.failed,
+            t.errors,
+            t.skipped
+        ),
+    ))
+}
+
 /// The report files under `dir` (recursively, in name order): every file whose
-/// first bytes are JUnit XML, Cobertura XML or LCOV. Used on a CI run's downloaded
+/// first bytes are JUnit XML, TRX, Cobertura XML, LCOV or `go test -json` output. Used on a CI run's downloaded
 /// artifacts, where reports sit among logs and binaries.
 ///
 /// ```no_run

@@ -6,6 +6,7 @@ mod dialects;
 mod hostile;
 mod memory;
 mod postgres;
+mod repeats;
 mod retention;
 mod roundtrip;
 mod store;
