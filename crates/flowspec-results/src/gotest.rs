@@ -344,14 +344,22 @@ impl<R: Read> GoTestReader<R> {
                     "[package failed]"
                 };
                 let stack = build.or(package_output);
-                let message = build_message(stack.as_deref()).or_else(|| state.output.explanation());
+                let message = build_message(stack.as_deref())
+                    .or_else(|| state.output.explanation())
+                    .unwrap_or_else(|| {
+                        if build_failed {
+                            "the package did not build (the compiler's errors are in the output of `go test`, on stderr before Go 1.24)".to_owned()
+                        } else {
+                            "the package failed without a failing test (see its output)".to_owned()
+                        }
+                    });
                 let mut case = Box::new(TestCase::new(package, name));
                 case.status = Status::Error;
                 case.time = elapsed;
                 case.failure = Some(FailureDetail {
                     kind: FailureKind::Error,
                     failure_type: None,
-                    message: message.map(|m| truncate(m, self.limits.max_message_bytes)),
+                    message: Some(truncate(message, self.limits.max_message_bytes)),
                     stack,
                 });
                 Some(case)

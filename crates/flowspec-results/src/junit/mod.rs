@@ -11,7 +11,7 @@ mod reader;
 mod writer;
 
 pub use reader::{JunitEvent, JunitReader};
-pub(crate) use reader::{location_from_stack, message_or_first_line};
+pub(crate) use reader::location_from_stack;
 pub use writer::{WriteSuite, write};
 
 /// How many [`Rerun`](crate::model::Rerun)s of one test are kept (all are counted).

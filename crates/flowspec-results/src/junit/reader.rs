@@ -621,7 +621,7 @@ fn finish_case(frame: CaseFrame) -> Box<TestCase> {
 
 /// The message attribute, or the first meaningful line of the body when there is no
 /// attribute or only a placeholder (go-junit-report's `Failed`/`Skipped`).
-pub(crate) fn message_or_first_line(
+fn message_or_first_line(
     message: Option<String>,
     body: Option<&str>,
     max: usize,

@@ -3,6 +3,7 @@
 mod ci;
 mod coverage;
 mod dialects;
+mod formats;
 mod hostile;
 mod memory;
 mod postgres;
