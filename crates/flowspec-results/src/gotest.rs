@@ -51,7 +51,9 @@ impl Tail {
         self.bytes += line.len() + 1;
         self.lines.push_back(line);
         while self.lines.len() > MAX_OUTPUT_LINES || self.bytes > MAX_OUTPUT_BYTES {
-            let Some(old) = self.lines.pop_front() else { break };
+            let Some(old) = self.lines.pop_front() else {
+                break;
+            };
             self.bytes -= old.len() + 1;
             self.dropped += 1;
         }
@@ -83,9 +85,18 @@ impl Tail {
 }
 
 fn is_bookkeeping(line: &str) -> bool {
-    ["=== ", "--- ", "FAIL", "PASS", "ok ", "ok\t", "exit status", "coverage:"]
-        .iter()
-        .any(|p| line.starts_with(p))
+    [
+        "=== ",
+        "--- ",
+        "FAIL",
+        "PASS",
+        "ok ",
+        "ok\t",
+        "exit status",
+        "coverage:",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p))
 }
 
 #[derive(Default)]
@@ -234,7 +245,13 @@ impl<R: Read> GoTestReader<R> {
         }
         let package = event.package?;
         let Some(test) = event.test else {
-            return self.package_event(package, &event.action, event.output, event.elapsed, event.failed_build);
+            return self.package_event(
+                package,
+                &event.action,
+                event.output,
+                event.elapsed,
+                event.failed_build,
+            );
         };
         let key = (package, test);
         match event.action.as_str() {
@@ -335,9 +352,9 @@ impl<R: Read> GoTestReader<R> {
                     .and_then(|t| t.text());
                 let package_output = state.output.text();
                 let build_failed = failed_build.is_some()
-                    || package_output
-                        .as_deref()
-                        .is_some_and(|o| o.contains("[build failed]") || o.contains("[setup failed]"));
+                    || package_output.as_deref().is_some_and(|o| {
+                        o.contains("[build failed]") || o.contains("[setup failed]")
+                    });
                 let name = if build_failed {
                     "[build failed]"
                 } else {

@@ -13,8 +13,8 @@ use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::gotest::GoTestReader;
 use crate::junit::{JunitEvent, JunitReader, Limits};
-use crate::trx::TrxReader;
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
+use crate::trx::TrxReader;
 
 /// The formats read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -608,8 +608,7 @@ impl ReportBuilder {
 /// (each listing counted, as Gradle and Surefire count) nor its merged tests.
 fn count_mismatch(suite: &SuiteSummary, merger: &Merger) -> Option<ParseError> {
     let declared = suite.declared?;
-    if declared.agrees_with(&suite.totals) || declared.agrees_with(&merger.totals_of(&suite.name))
-    {
+    if declared.agrees_with(&suite.totals) || declared.agrees_with(&merger.totals_of(&suite.name)) {
         return None;
     }
     let t = &suite.totals;

@@ -397,7 +397,10 @@ impl<R: Read> TrxReader<R> {
                     "Timeout" => "timed out".to_owned(),
                     "Aborted" => "aborted".to_owned(),
                     "" => "no outcome recorded".to_owned(),
-                    other => format!("outcome `{}`", crate::xml::text::truncate(other.to_owned(), 64)),
+                    other => format!(
+                        "outcome `{}`",
+                        crate::xml::text::truncate(other.to_owned(), 64)
+                    ),
                 };
                 case.status = Status::Error;
                 case.failure = Some(failure(FailureKind::Error, message.or(Some(fallback))));
@@ -413,9 +416,12 @@ impl<R: Read> TrxReader<R> {
 
 /// The first `in Path:line N` of a .NET stack trace.
 fn location_from_trace(stack: &str) -> Option<(String, u32)> {
-    stack.lines().find_map(|l| {
-        let (_, rest) = l.split_once(" in ")?;
-        let (file, line) = rest.rsplit_once(":line ")?;
-        Some((file.trim().to_owned(), line.trim().parse().ok()?))
-    }).or_else(|| location_from_stack(stack))
+    stack
+        .lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once(" in ")?;
+            let (file, line) = rest.rsplit_once(":line ")?;
+            Some((file.trim().to_owned(), line.trim().parse().ok()?))
+        })
+        .or_else(|| location_from_stack(stack))
 }

@@ -10,8 +10,8 @@
 mod reader;
 mod writer;
 
-pub use reader::{JunitEvent, JunitReader};
 pub(crate) use reader::location_from_stack;
+pub use reader::{JunitEvent, JunitReader};
 pub use writer::{WriteSuite, write};
 
 /// How many [`Rerun`](crate::model::Rerun)s of one test are kept (all are counted).

@@ -7,7 +7,8 @@ use quick_xml::events::BytesStart;
 use super::Limits;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::model::{
-    DeclaredCounts, FailureDetail, FailureKind, Property, Rerun, RerunKind, Status, SuiteSummary, TestCase, Totals,
+    DeclaredCounts, FailureDetail, FailureKind, Property, Rerun, RerunKind, Status, SuiteSummary,
+    TestCase, Totals,
 };
 use crate::xml::text::{parse_time, truncate, unescape};
 use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
@@ -309,8 +310,11 @@ impl<R: Read> JunitReader<R> {
                     .iter()
                     .filter(|f| matches!(f, Frame::Suite(_)))
                     .count() as u32;
-                if let Some(Frame::Suite(parent)) =
-                    self.stack.iter_mut().rev().find(|f| matches!(f, Frame::Suite(_)))
+                if let Some(Frame::Suite(parent)) = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|f| matches!(f, Frame::Suite(_)))
                 {
                     parent.has_child_suites = true;
                 }

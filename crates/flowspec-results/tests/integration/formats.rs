@@ -24,7 +24,12 @@ fn sniff(relative: &str) -> Option<Format> {
 
 #[test]
 fn should_detect_trx_and_go_test_json_from_content() {
-    for trx in ["trx/mstest.trx", "trx/xunit.trx", "trx/nunit.trx", "trx/empty.trx"] {
+    for trx in [
+        "trx/mstest.trx",
+        "trx/xunit.trx",
+        "trx/nunit.trx",
+        "trx/empty.trx",
+    ] {
         assert_eq!(sniff(trx), Some(Format::Trx), "{trx}");
     }
     for go in ["gotest/subtests.json", "gotest/build-failure.json"] {
@@ -53,7 +58,13 @@ fn should_read_an_mstest_failure_and_data_driven_rows() {
         failure.message.as_deref(),
         Some("Assert.AreEqual failed. Expected:<Infinity>. Actual:<NaN>.")
     );
-    assert!(failure.stack.as_deref().unwrap().contains("CalculatorTests.cs:line 27"));
+    assert!(
+        failure
+            .stack
+            .as_deref()
+            .unwrap()
+            .contains("CalculatorTests.cs:line 27")
+    );
     assert_eq!(
         (divide.file.as_deref(), divide.line),
         (
@@ -81,8 +92,14 @@ fn should_read_xunit_names_without_the_repeated_class() {
         "Shop.Tests.CartTests::AppliesTax(price: 10, expected: 10.7)",
     );
     let message = failed.failure.as_ref().unwrap().message.as_deref().unwrap();
-    assert!(message.starts_with("Assert.Equal() Failure: Values differ"), "{message}");
-    assert!(message.contains("Actual:   10.699999999999999"), "{message}");
+    assert!(
+        message.starts_with("Assert.Equal() Failure: Values differ"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Actual:   10.699999999999999"),
+        "{message}"
+    );
     case(&cases, "Shop.Tests.CartTests::AddsItem");
 }
 
@@ -101,8 +118,14 @@ fn should_read_nunit_not_executed_as_skipped_and_timeout_as_error() {
     assert_eq!(timeout.status, Status::Error);
     assert_eq!(timeout.time, Some(5.001));
     let failure = timeout.failure.as_ref().unwrap();
-    assert_eq!((failure.kind, failure.message.as_deref()), (FailureKind::Error, Some("timed out")));
-    let format = case(&cases, "Time.Tests.FormatTests::FormatsDuration(90,\"1m30s\")");
+    assert_eq!(
+        (failure.kind, failure.message.as_deref()),
+        (FailureKind::Error, Some("timed out"))
+    );
+    let format = case(
+        &cases,
+        "Time.Tests.FormatTests::FormatsDuration(90,\"1m30s\")",
+    );
     assert_eq!(
         format.file.as_deref(),
         Some("C:\\agent\\_work\\1\\s\\Time.Tests\\FormatTests.cs")
@@ -112,7 +135,11 @@ fn should_read_nunit_not_executed_as_skipped_and_timeout_as_error() {
 #[test]
 fn should_read_an_empty_trx_run_as_no_tests_without_error() {
     let report = parse_fixtures(&["trx/empty.trx"]);
-    assert!(report.errors.is_empty() && !report.partial, "{:?}", report.errors);
+    assert!(
+        report.errors.is_empty() && !report.partial,
+        "{:?}",
+        report.errors
+    );
     assert_eq!(report.totals.tests, 0);
     assert_eq!(report.files[0].format, Some(Format::Trx));
 }
@@ -126,7 +153,13 @@ fn should_keep_a_trx_failure_without_a_message_as_failed() {
     let null = case(&cases, "Legacy.Tests.GuardTests::ThrowsOnNull");
     let failure = null.failure.as_ref().unwrap();
     assert_eq!(failure.message, None);
-    assert!(failure.stack.as_deref().unwrap().contains("GuardTests.cs:line 12"));
+    assert!(
+        failure
+            .stack
+            .as_deref()
+            .unwrap()
+            .contains("GuardTests.cs:line 12")
+    );
     let empty = case(&cases, "Legacy.Tests.GuardTests::ThrowsOnEmpty");
     assert_eq!(empty.status, Status::Failed);
     assert_eq!(report.failures.len(), 2);
@@ -141,7 +174,10 @@ fn should_keep_the_results_read_before_a_truncated_trx() {
     let report = builder.finish();
     assert!(report.partial);
     assert_eq!(report.errors[0].kind, ParseErrorKind::Truncated);
-    assert_eq!(report.totals.tests, 4, "results read before the cut are kept");
+    assert_eq!(
+        report.totals.tests, 4,
+        "results read before the cut are kept"
+    );
 }
 
 #[test]
@@ -158,9 +194,21 @@ fn should_read_go_test_json_with_a_skip_and_a_subtest_failure() {
         failure.message.as_deref(),
         Some("cart_test.go:41: Total() = 10.69, want 10.70")
     );
-    assert!(failure.stack.as_deref().unwrap().contains("--- FAIL: TestTotal/with_tax"));
-    assert_eq!((sub.file.as_deref(), sub.line), (Some("cart_test.go"), Some(41)));
-    assert_eq!(case(&cases, "example.com/shop/cart::TestTotal").status, Status::Failed);
+    assert!(
+        failure
+            .stack
+            .as_deref()
+            .unwrap()
+            .contains("--- FAIL: TestTotal/with_tax")
+    );
+    assert_eq!(
+        (sub.file.as_deref(), sub.line),
+        (Some("cart_test.go"), Some(41))
+    );
+    assert_eq!(
+        case(&cases, "example.com/shop/cart::TestTotal").status,
+        Status::Failed
+    );
     let skip = case(&cases, "example.com/shop/cart::TestCheckoutAgainstStripe");
     assert_eq!(skip.status, Status::Skipped);
     assert_eq!(
@@ -183,7 +231,13 @@ fn should_read_a_go_build_failure_as_an_error_case() {
         failure.message.as_deref(),
         Some("./charge.go:27:9: undefined: stripe.NewClient")
     );
-    assert!(failure.stack.as_deref().unwrap().contains("declared and not used: amount"));
+    assert!(
+        failure
+            .stack
+            .as_deref()
+            .unwrap()
+            .contains("declared and not used: amount")
+    );
     // Before Go 1.24 the compiler's errors went to stderr: the case says where to look.
     let legacy = case(&cases, "example.com/shop/legacy::[build failed]");
     let message = legacy.failure.as_ref().unwrap().message.as_deref().unwrap();
@@ -192,9 +246,7 @@ fn should_read_a_go_build_failure_as_an_error_case() {
 
 #[test]
 fn should_keep_only_the_last_output_lines_of_a_failing_go_test() {
-    let mut json = String::from(
-        "{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"TestNoisy\"}\n",
-    );
+    let mut json = String::from("{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"TestNoisy\"}\n");
     for i in 0..5000 {
         json.push_str(&format!(
             "{{\"Action\":\"output\",\"Package\":\"p\",\"Test\":\"TestNoisy\",\"Output\":\"line {i}\\n\"}}\n"
@@ -205,7 +257,11 @@ fn should_keep_only_the_last_output_lines_of_a_failing_go_test() {
     let cases = report.cases.unwrap();
     let failure = cases[0].failure.as_ref().unwrap();
     let stack = failure.stack.as_deref().unwrap();
-    assert!(stack.starts_with("… [4900 earlier lines omitted] …"), "{}", &stack[..80]);
+    assert!(
+        stack.starts_with("… [4900 earlier lines omitted] …"),
+        "{}",
+        &stack[..80]
+    );
     assert!(stack.ends_with("line 4999"));
     assert!(stack.len() <= flowspec_results::gotest::MAX_OUTPUT_BYTES + 100);
     assert_eq!(failure.message.as_deref(), Some("line 4999"));

@@ -28,11 +28,7 @@ fn should_agree_with_the_declared_counts_of_every_repeat_fixture() {
         "repeats/pytest-rerunfailures.xml",
     ] {
         let report = parse_fixtures(&[fixture]);
-        assert!(
-            report.errors.is_empty(),
-            "{fixture}: {:?}",
-            report.errors
-        );
+        assert!(report.errors.is_empty(), "{fixture}: {:?}", report.errors);
         assert!(!report.partial, "{fixture}");
     }
 }
@@ -44,7 +40,10 @@ fn should_count_two_testng_data_provider_rows_as_two_tests() {
     let cases = report.cases.unwrap();
     let first = case(&cases, "com.acme.pricing.DiscountTest::appliesDiscount");
     let second = case(&cases, "com.acme.pricing.DiscountTest::appliesDiscount#2");
-    assert_eq!((first.status, second.status), (Status::Skipped, Status::Failed));
+    assert_eq!(
+        (first.status, second.status),
+        (Status::Skipped, Status::Failed)
+    );
     assert_eq!(
         second.failure.as_ref().unwrap().message.as_deref(),
         Some("expected [90.0] but found [100.0]")
@@ -149,7 +148,10 @@ fn should_warn_when_a_suite_declares_other_counts_than_it_holds() {
     let report = parse_text(
         "<testsuites>\n  <testsuite name=\"com.acme.CartTest\" tests=\"3\" failures=\"0\" skipped=\"0\">\n    <testcase classname=\"com.acme.CartTest\" name=\"adds\"/>\n    <testcase classname=\"com.acme.CartTest\" name=\"removes\"><failure message=\"no\"/></testcase>\n  </testsuite>\n</testsuites>",
     );
-    assert!(!report.partial, "a warning does not make the report partial");
+    assert!(
+        !report.partial,
+        "a warning does not make the report partial"
+    );
     assert_eq!(report.totals.tests, 2, "the parsed counts are used");
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     let warning = &report.errors[0];
@@ -158,8 +160,14 @@ fn should_warn_when_a_suite_declares_other_counts_than_it_holds() {
     let text = warning.to_string();
     assert!(text.starts_with("inline.xml: line 2"), "{text}");
     assert!(text.contains("`com.acme.CartTest`"), "{text}");
-    assert!(text.contains("declares tests=3 failures=0 skipped=0"), "{text}");
-    assert!(text.contains("holds tests=2 failures=1 errors=0 skipped=0"), "{text}");
+    assert!(
+        text.contains("declares tests=3 failures=0 skipped=0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("holds tests=2 failures=1 errors=0 skipped=0"),
+        "{text}"
+    );
 }
 
 #[test]
