@@ -262,10 +262,10 @@ impl<R: Read> GoTestReader<R> {
                 None
             }
             "output" => {
-                if let Some(output) = &event.output {
-                    if let Some(tail) = self.tests.get_mut(&key) {
-                        tail.push(output);
-                    }
+                if let Some(output) = &event.output
+                    && let Some(tail) = self.tests.get_mut(&key)
+                {
+                    tail.push(output);
                 }
                 None
             }
