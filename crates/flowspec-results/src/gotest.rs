@@ -18,8 +18,8 @@ pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 /// A longer line is cut (the rest of it skipped).
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Tests or packages running at once beyond this are not tracked (their output is
-/// dropped; their results are still counted).
-const MAX_OPEN: usize = 10_000;
+/// dropped; their results are still counted). With 64 KiB each, at most 64 MiB.
+const MAX_OPEN: usize = 1000;
 
 /// One test2json event.
 #[derive(Deserialize)]

@@ -71,9 +71,12 @@ impl Format {
         }
         if text.starts_with('{') {
             let line = text.lines().next().unwrap_or_default();
-            let is_event = serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .is_some_and(|v| v.get("Action").is_some_and(|a| a.is_string()));
+            // A first line longer than the head is cut: look for the key instead.
+            let cut = !text.contains('\n');
+            let is_event = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => v.get("Action").is_some_and(|a| a.is_string()),
+                Err(_) => cut && line.contains("\"Action\":"),
+            };
             return is_event.then_some(Format::GoTestJson);
         }
         let mut rest = text;
