@@ -10,7 +10,9 @@
 //!   pytest, Jest, Mocha, Go, cargo-nextest, PHPUnit, .NET — in constant memory,
 //!   refusing entity expansion, keeping what it read before a syntax error.
 //! - [`trx::TrxReader`] (.NET TRX: MSTest, xUnit and NUnit adapters) and
-//!   [`gotest::GoTestReader`] (`go test -json`), streamed the same way.
+//!   [`gotest::GoTestReader`] (`go test -json`), [`nunit::NunitReader`] (NUnit 3
+//!   and 2.5 XML) and [`xunit::XunitReader`] (xUnit.net v2 XML), streamed the same
+//!   way; each file's format is detected from its content ([`Format::sniff`]).
 //! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
 //!   test merged into it, other repeats counted as executions of their own),
@@ -67,9 +69,11 @@ pub mod context;
 pub mod coverage;
 mod error;
 pub mod flaky;
+mod format;
 pub mod gotest;
 pub mod junit;
 pub mod model;
+pub mod nunit;
 pub mod quarantine;
 mod report;
 pub mod store;
@@ -77,6 +81,7 @@ pub mod store;
 pub mod testing;
 pub mod trx;
 mod xml;
+pub mod xunit;
 
 pub use error::{ParseError, ParseErrorKind, ResultsError};
 pub use report::{CaseSink, FileResult, Format, ParseOptions, Report, ReportBuilder, find_reports};

@@ -469,6 +469,26 @@ pub struct SuiteSummary {
     pub(crate) start: (u64, u64),
 }
 
+impl SuiteSummary {
+    /// A top-level suite with no tests counted yet.
+    pub(crate) fn named(name: String) -> Self {
+        SuiteSummary {
+            name,
+            depth: 0,
+            totals: Totals::default(),
+            time: None,
+            timestamp: None,
+            hostname: None,
+            file: None,
+            properties: Vec::new(),
+            system_out: None,
+            system_err: None,
+            declared: None,
+            start: (1, 1),
+        }
+    }
+}
+
 /// The `tests=`, `failures=`, `errors=` and `skipped=` attributes of a
 /// `<testsuite>`, as written (absent ones are `None`).
 ///

@@ -11,100 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
 use crate::error::{ParseError, ParseErrorKind};
+pub use crate::format::Format;
 use crate::gotest::GoTestReader;
 use crate::junit::{JunitEvent, JunitReader, Limits};
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
+use crate::nunit::NunitReader;
 use crate::trx::TrxReader;
-
-/// The formats read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Format {
-    /// JUnit XML (any dialect).
-    Junit,
-    /// Cobertura XML coverage.
-    Cobertura,
-    /// LCOV tracefile.
-    Lcov,
-    /// .NET TRX (Visual Studio test results).
-    Trx,
-    /// `go test -json` output.
-    GoTestJson,
-}
-
-impl Format {
-    /// `junit`, `cobertura`, `lcov`, `trx` or `go-test-json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Junit => "junit",
-            Format::Cobertura => "cobertura",
-            Format::Lcov => "lcov",
-            Format::Trx => "trx",
-            Format::GoTestJson => "go-test-json",
-        }
-    }
-
-    /// Guesses the format from the first bytes of a file: the root element of an
-    /// XML document (`testsuites`/`testsuite`, `coverage`, or `TestRun` in the
-    /// TeamTest namespace), LCOV's `TN:`/`SF:`, or a first line that is a JSON object
-    /// with an `"Action"` (`go test -json`).
-    ///
-    /// ```
-    /// use flowspec_results::Format;
-    ///
-    /// assert_eq!(Format::sniff(b"<testsuites>"), Some(Format::Junit));
-    /// assert_eq!(
-    ///     Format::sniff(br#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">"#),
-    ///     Some(Format::Trx)
-    /// );
-    /// assert_eq!(
-    ///     Format::sniff(br#"{"Time":"2025-01-01T00:00:00Z","Action":"start","Package":"x"}"#),
-    ///     Some(Format::GoTestJson)
-    /// );
-    /// ```
-    pub fn sniff(head: &[u8]) -> Option<Format> {
-        let text = String::from_utf8_lossy(head);
-        let text = text.trim_start_matches('\u{feff}').trim_start();
-        if text.starts_with("TN:") || text.starts_with("SF:") {
-            return Some(Format::Lcov);
-        }
-        if text.starts_with('{') {
-            let line = text.lines().next().unwrap_or_default();
-            // A first line longer than the head is cut: look for the key instead.
-            let cut = !text.contains('\n');
-            let is_event = match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(v) => v.get("Action").is_some_and(|a| a.is_string()),
-                Err(_) => cut && line.contains("\"Action\":"),
-            };
-            return is_event.then_some(Format::GoTestJson);
-        }
-        let mut rest = text;
-        // Skip the prolog: declarations, comments, DOCTYPE.
-        while let Some(i) = rest.find('<') {
-            rest = &rest[i + 1..];
-            if rest.starts_with('?') || rest.starts_with('!') {
-                continue;
-            }
-            let name: String = rest
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-                .collect();
-            let local = name.rsplit(':').next().unwrap_or(&name);
-            return match local {
-                "testsuites" | "testsuite" => Some(Format::Junit),
-                "coverage" => Some(Format::Cobertura),
-                "TestRun" => {
-                    let tag = rest.split('>').next().unwrap_or(rest);
-                    tag.contains(crate::trx::TEAMTEST_NAMESPACE)
-                        .then_some(Format::Trx)
-                }
-                _ => None,
-            };
-        }
-        None
-    }
-}
+use crate::xunit::XunitReader;
 
 /// What was read from one file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -255,6 +168,9 @@ pub struct ReportBuilder {
     options: ParseOptions,
     report: Report,
     cases: Vec<TestCase>,
+    /// While a format without suite elements of its own is read: suite name → its
+    /// index in the report's suites, so that each case's suite is counted.
+    case_suites: Option<HashMap<String, usize>>,
 }
 
 /// Test cases of the current top-level suite. A listing of a (suite, class, name)
@@ -379,6 +295,7 @@ impl ReportBuilder {
             options,
             report: Report::default(),
             cases: Vec::new(),
+            case_suites: None,
         }
     }
 
@@ -437,12 +354,23 @@ impl ReportBuilder {
                 let mut go = GoTestReader::new(reader, self.options.limits);
                 self.add_cases_with(|| go.next_case(), label, Format::GoTestJson, sink)
             }
+            Some(Format::Nunit) => {
+                let mut nunit = NunitReader::new(reader, self.options.limits);
+                self.add_cases_with(|| nunit.next_case(), label, Format::Nunit, sink)
+            }
+            Some(Format::Xunit) => {
+                let mut xunit = XunitReader::new(reader, self.options.limits);
+                self.add_cases_with(|| xunit.next_case(), label, Format::Xunit, sink)
+            }
             None => {
                 let error = ParseError::new(
                     ParseErrorKind::UnknownFormat,
                     1,
                     1,
-                    "not a JUnit XML, TRX, Cobertura XML, LCOV or `go test -json` report (the first element is neither <testsuites>, <testsuite>, <TestRun> nor <coverage>, no SF: record starts it, and the first line is not a JSON event with an \"Action\")".to_owned(),
+                    format!(
+                        "not a report of a known format ({}): recognised by their content, not their file names",
+                        crate::format::KNOWN
+                    ),
                 );
                 self.record_file(label.to_owned(), None, 0, Some(error))
             }
@@ -494,8 +422,8 @@ impl ReportBuilder {
         self.record_file(label.to_owned(), Some(Format::Junit), tests, error)
     }
 
-    /// Test cases from a reader that yields them one by one (TRX, `go test -json`),
-    /// merged like JUnit test cases.
+    /// Test cases from a reader that yields them one by one (TRX, `go test -json`,
+    /// NUnit…), merged like JUnit test cases; each case's suite is summarised.
     fn add_cases_with(
         &mut self,
         mut next: impl FnMut() -> Result<Option<Box<TestCase>>, ParseError>,
@@ -503,6 +431,7 @@ impl ReportBuilder {
         format: Format,
         sink: &mut dyn CaseSink,
     ) -> &FileResult {
+        self.case_suites = Some(HashMap::new());
         let mut merger = Merger::new();
         let mut tests = 0u64;
         let error = loop {
@@ -519,6 +448,7 @@ impl ReportBuilder {
             }
         };
         self.flush(&mut merger, sink);
+        self.case_suites = None;
         self.record_file(label.to_owned(), Some(format), tests, error)
     }
 
@@ -539,10 +469,14 @@ impl ReportBuilder {
             options,
             report,
             cases,
+            case_suites,
         } = self;
         for case in merger.drain() {
             sink.case(&case);
             report.totals.add(&case);
+            if let Some(known) = case_suites {
+                count_in_suite(report, known, options.max_suites, &case);
+            }
             if case.status.is_failure() {
                 if report.failures.len() < options.max_failures {
                     report.failures.extend(FailedTest::from_case(&case));
@@ -607,6 +541,36 @@ impl ReportBuilder {
     }
 }
 
+/// Counts `case` in the summary of its suite, adding the suite when it is new.
+fn count_in_suite(
+    report: &mut Report,
+    known: &mut HashMap<String, usize>,
+    max_suites: usize,
+    case: &TestCase,
+) {
+    let index = match known.get(&case.suite) {
+        Some(&i) => i,
+        None if report.suites.len() < max_suites => {
+            report.suites.push(SuiteSummary::named(case.suite.clone()));
+            known.insert(case.suite.clone(), report.suites.len() - 1);
+            report.suites.len() - 1
+        }
+        None => {
+            if known.len() < max_suites * 2 {
+                known.insert(case.suite.clone(), usize::MAX);
+                report.suites_omitted += 1;
+            }
+            return;
+        }
+    };
+    if let Some(suite) = report.suites.get_mut(index) {
+        suite.totals.add(case);
+        if let Some(t) = case.time {
+            suite.time = Some(((suite.time.unwrap_or(0.0) + t) * 1e6).round() / 1e6);
+        }
+    }
+}
+
 /// A warning when a suite's declared counts match neither its test case elements
 /// (each listing counted, as Gradle and Surefire count) nor its merged tests.
 fn count_mismatch(suite: &SuiteSummary, merger: &Merger) -> Option<ParseError> {
@@ -638,7 +602,7 @@ fn count_mismatch(suite: &SuiteSummary, merger: &Merger) -> Option<ParseError> {
 }
 
 /// The report files under `dir` (recursively, in name order): every file whose
-/// first bytes are JUnit XML, TRX, Cobertura XML, LCOV or `go test -json` output. Used on a CI run's downloaded
+/// first bytes are a report of a known format ([`Format::sniff`]). Used on a CI run's downloaded
 /// artifacts, where reports sit among logs and binaries.
 ///
 /// ```no_run

@@ -415,7 +415,7 @@ impl<R: Read> TrxReader<R> {
 }
 
 /// The first `in Path:line N` of a .NET stack trace.
-fn location_from_trace(stack: &str) -> Option<(String, u32)> {
+pub(crate) fn location_from_trace(stack: &str) -> Option<(String, u32)> {
     stack
         .lines()
         .find_map(|l| {

@@ -1,26 +1,9 @@
 //! .NET TRX and `go test -json`: detected from content, read into the same model.
 
-use flowspec_results::model::{FailureKind, Status, TestCase};
+use flowspec_results::model::{FailureKind, Status};
 use flowspec_results::{Format, ParseErrorKind};
 
-use crate::{fixture, parse_fixtures};
-
-fn totals(report: &flowspec_results::Report) -> (u64, u64, u64, u64, u64) {
-    let t = &report.totals;
-    (t.tests, t.passed, t.failed, t.errors, t.skipped)
-}
-
-fn case<'a>(cases: &'a [TestCase], id: &str) -> &'a TestCase {
-    cases.iter().find(|c| c.id() == id).unwrap_or_else(|| {
-        let ids: Vec<String> = cases.iter().map(TestCase::id).collect();
-        panic!("no case {id} among {ids:?}")
-    })
-}
-
-fn sniff(relative: &str) -> Option<Format> {
-    let bytes = std::fs::read(fixture(relative)).expect("fixture");
-    Format::sniff(&bytes[..bytes.len().min(4096)])
-}
+use crate::{case, fixture, parse_fixtures, sniff, totals};
 
 #[test]
 fn should_detect_trx_and_go_test_json_from_content() {

@@ -1,0 +1,119 @@
+//! Which format a report is in, from its first bytes (never its file name).
+
+use serde::{Deserialize, Serialize};
+
+/// The formats read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Format {
+    /// JUnit XML (any dialect).
+    Junit,
+    /// Cobertura XML coverage.
+    Cobertura,
+    /// LCOV tracefile.
+    Lcov,
+    /// .NET TRX (Visual Studio test results).
+    Trx,
+    /// `go test -json` output.
+    GoTestJson,
+    /// NUnit 3 (`<test-run>`) or NUnit 2.5 (`<test-results>`) XML.
+    Nunit,
+    /// xUnit.net v2 XML (`<assemblies>`).
+    Xunit,
+}
+
+impl Format {
+    /// `junit`, `cobertura`, `lcov`, `trx`, `go-test-json`, `nunit` or `xunit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Junit => "junit",
+            Format::Cobertura => "cobertura",
+            Format::Lcov => "lcov",
+            Format::Trx => "trx",
+            Format::GoTestJson => "go-test-json",
+            Format::Nunit => "nunit",
+            Format::Xunit => "xunit",
+        }
+    }
+
+    /// Guesses the format from the first bytes of a file: the root element of an
+    /// XML document (`testsuites`/`testsuite`, `coverage`, `TestRun` in the
+    /// TeamTest namespace, `test-run`/`test-results`, `assemblies`), LCOV's
+    /// `TN:`/`SF:`, or a first line that is a JSON object with an `"Action"`
+    /// (`go test -json`).
+    ///
+    /// ```
+    /// use flowspec_results::Format;
+    ///
+    /// assert_eq!(Format::sniff(b"<testsuites>"), Some(Format::Junit));
+    /// assert_eq!(
+    ///     Format::sniff(br#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">"#),
+    ///     Some(Format::Trx)
+    /// );
+    /// assert_eq!(
+    ///     Format::sniff(br#"{"Time":"2025-01-01T00:00:00Z","Action":"start","Package":"x"}"#),
+    ///     Some(Format::GoTestJson)
+    /// );
+    /// assert_eq!(Format::sniff(br#"<test-run id="2">"#), Some(Format::Nunit));
+    /// ```
+    pub fn sniff(head: &[u8]) -> Option<Format> {
+        let text = String::from_utf8_lossy(head);
+        let text = text.trim_start_matches('\u{feff}').trim_start();
+        if text.starts_with("TN:") || text.starts_with("SF:") {
+            return Some(Format::Lcov);
+        }
+        if text.starts_with('{') {
+            return sniff_json(text);
+        }
+        if text.starts_with('<') {
+            return sniff_xml(text);
+        }
+        None
+    }
+}
+
+/// A JSON document or a stream of JSON lines.
+fn sniff_json(text: &str) -> Option<Format> {
+    let line = text.lines().next().unwrap_or_default();
+    // A first line longer than the head is cut: look for the key instead.
+    let cut = !text.contains('\n');
+    let is_event = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(v) => v.get("Action").is_some_and(|a| a.is_string()),
+        Err(_) => cut && line.contains("\"Action\":"),
+    };
+    is_event.then_some(Format::GoTestJson)
+}
+
+/// The root element, after the prolog (declarations, comments, DOCTYPE).
+fn sniff_xml(text: &str) -> Option<Format> {
+    let mut rest = text;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        if rest.starts_with('?') || rest.starts_with('!') {
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+            .collect();
+        let local = name.rsplit(':').next().unwrap_or(&name);
+        return match local {
+            "testsuites" | "testsuite" => Some(Format::Junit),
+            "coverage" => Some(Format::Cobertura),
+            "TestRun" => {
+                let tag = rest.split('>').next().unwrap_or(rest);
+                tag.contains(crate::trx::TEAMTEST_NAMESPACE)
+                    .then_some(Format::Trx)
+            }
+            "test-run" | "test-results" => Some(Format::Nunit),
+            "assemblies" => Some(Format::Xunit),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The formats recognised, for messages about a file that is none of them.
+pub(crate) const KNOWN: &str =
+    "JUnit XML, NUnit XML, xUnit.net XML, TRX, `go test -json`, Cobertura XML, LCOV";
