@@ -21,10 +21,12 @@ pub enum Format {
     Nunit,
     /// xUnit.net v2 XML (`<assemblies>`).
     Xunit,
+    /// CTRF JSON (`{"results": {"tool": …, "tests": […]}}`).
+    Ctrf,
 }
 
 impl Format {
-    /// `junit`, `cobertura`, `lcov`, `trx`, `go-test-json`, `nunit` or `xunit`.
+    /// The name used in messages and JSON: `junit`, `nunit`, `ctrf`…
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Junit => "junit",
@@ -34,6 +36,7 @@ impl Format {
             Format::GoTestJson => "go-test-json",
             Format::Nunit => "nunit",
             Format::Xunit => "xunit",
+            Format::Ctrf => "ctrf",
         }
     }
 
@@ -73,8 +76,19 @@ impl Format {
     }
 }
 
+/// Whether `"key"` followed by a colon occurs in `text` (a JSON object's key,
+/// whatever the spacing).
+fn has_key(text: &str, key: &str) -> bool {
+    let quoted = format!("\"{key}\"");
+    text.match_indices(&quoted)
+        .any(|(at, _)| text[at + quoted.len()..].trim_start().starts_with(':'))
+}
+
 /// A JSON document or a stream of JSON lines.
 fn sniff_json(text: &str) -> Option<Format> {
+    if has_key(text, "results") && (has_key(text, "tool") || text.contains("\"CTRF\"")) {
+        return Some(Format::Ctrf);
+    }
     let line = text.lines().next().unwrap_or_default();
     // A first line longer than the head is cut: look for the key instead.
     let cut = !text.contains('\n');

@@ -13,6 +13,7 @@
 //!   [`gotest::GoTestReader`] (`go test -json`), [`nunit::NunitReader`] (NUnit 3
 //!   and 2.5 XML) and [`xunit::XunitReader`] (xUnit.net v2 XML), streamed the same
 //!   way; each file's format is detected from its content ([`Format::sniff`]).
+//! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
 //! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
 //!   test merged into it, other repeats counted as executions of their own),
@@ -67,6 +68,7 @@ pub mod ci;
 pub mod config;
 pub mod context;
 pub mod coverage;
+pub mod ctrf;
 mod error;
 pub mod flaky;
 mod format;

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
+use crate::ctrf::CtrfReader;
 use crate::error::{ParseError, ParseErrorKind};
 pub use crate::format::Format;
 use crate::gotest::GoTestReader;
@@ -358,6 +359,15 @@ impl ReportBuilder {
                 let mut nunit = NunitReader::new(reader, self.options.limits);
                 self.add_cases_with(|| nunit.next_case(), label, Format::Nunit, sink)
             }
+            Some(Format::Ctrf) => match CtrfReader::new(reader, self.options.limits) {
+                Ok(mut ctrf) => {
+                    if let Some(warning) = ctrf.count_mismatch() {
+                        self.report.errors.push(warning.clone().in_file(label));
+                    }
+                    self.add_cases_with(|| Ok(ctrf.next_case()), label, Format::Ctrf, sink)
+                }
+                Err(e) => self.record_file(label.to_owned(), Some(Format::Ctrf), 0, Some(e)),
+            },
             Some(Format::Xunit) => {
                 let mut xunit = XunitReader::new(reader, self.options.limits);
                 self.add_cases_with(|| xunit.next_case(), label, Format::Xunit, sink)

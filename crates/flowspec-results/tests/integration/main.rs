@@ -2,6 +2,7 @@
 
 mod ci;
 mod coverage;
+mod ctrf;
 mod dialects;
 mod formats;
 mod hostile;
