@@ -23,6 +23,8 @@ pub enum Format {
     Xunit,
     /// CTRF JSON (`{"results": {"tool": …, "tests": […]}}`).
     Ctrf,
+    /// TAP (Test Anything Protocol) output.
+    Tap,
 }
 
 impl Format {
@@ -37,6 +39,7 @@ impl Format {
             Format::Nunit => "nunit",
             Format::Xunit => "xunit",
             Format::Ctrf => "ctrf",
+            Format::Tap => "tap",
         }
     }
 
@@ -69,11 +72,39 @@ impl Format {
         if text.starts_with('{') {
             return sniff_json(text);
         }
+        if is_tap(text) {
+            return Some(Format::Tap);
+        }
         if text.starts_with('<') {
             return sniff_xml(text);
         }
         None
     }
+}
+
+/// `TAP version 13`, or (TAP 12, no version line) a first line that is a plan
+/// `1..N` or a test point `ok`/`not ok` followed by more TAP.
+fn is_tap(text: &str) -> bool {
+    let first = text.lines().next().unwrap_or_default().trim_end();
+    if let Some(version) = first.strip_prefix("TAP version ") {
+        return version.trim().parse::<u32>().is_ok();
+    }
+    let plan = first
+        .strip_prefix("1..")
+        .and_then(|n| n.split_whitespace().next())
+        .is_some_and(|n| n.parse::<u64>().is_ok());
+    let point = |line: &str| {
+        let rest = line
+            .strip_prefix("not ok")
+            .or_else(|| line.strip_prefix("ok"));
+        rest.is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+    };
+    plan || (point(first)
+        && text
+            .lines()
+            .skip(1)
+            .take(5)
+            .any(|l| point(l) || l.starts_with("1..")))
 }
 
 /// Whether `"key"` followed by a colon occurs in `text` (a JSON object's key,

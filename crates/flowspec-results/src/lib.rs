@@ -13,6 +13,7 @@
 //!   [`gotest::GoTestReader`] (`go test -json`), [`nunit::NunitReader`] (NUnit 3
 //!   and 2.5 XML) and [`xunit::XunitReader`] (xUnit.net v2 XML), streamed the same
 //!   way; each file's format is detected from its content ([`Format::sniff`]).
+//! - [`tap::TapReader`]: TAP 13/14 output (YAML diagnostics, subtests, `Bail out!`).
 //! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
 //! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
@@ -74,11 +75,13 @@ pub mod flaky;
 mod format;
 pub mod gotest;
 pub mod junit;
+mod lines;
 pub mod model;
 pub mod nunit;
 pub mod quarantine;
 mod report;
 pub mod store;
+pub mod tap;
 #[cfg(any(test, feature = "proptest"))]
 pub mod testing;
 pub mod trx;

@@ -17,6 +17,7 @@ use crate::gotest::GoTestReader;
 use crate::junit::{JunitEvent, JunitReader, Limits};
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
 use crate::nunit::NunitReader;
+use crate::tap::TapReader;
 use crate::trx::TrxReader;
 use crate::xunit::XunitReader;
 
@@ -368,6 +369,10 @@ impl ReportBuilder {
                 }
                 Err(e) => self.record_file(label.to_owned(), Some(Format::Ctrf), 0, Some(e)),
             },
+            Some(Format::Tap) => {
+                let mut tap = TapReader::new(reader, self.options.limits);
+                self.add_cases_with(|| tap.next_case(), label, Format::Tap, sink)
+            }
             Some(Format::Xunit) => {
                 let mut xunit = XunitReader::new(reader, self.options.limits);
                 self.add_cases_with(|| xunit.next_case(), label, Format::Xunit, sink)

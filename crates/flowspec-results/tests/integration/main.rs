@@ -13,6 +13,7 @@ mod repeats;
 mod retention;
 mod roundtrip;
 mod store;
+mod tap;
 mod xunit;
 
 use std::path::PathBuf;
