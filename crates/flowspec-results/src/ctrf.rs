@@ -11,12 +11,11 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ParseError, ParseErrorKind};
+pub use crate::json_doc::MAX_JSON_REPORT_BYTES;
+use crate::json_doc::read_json;
 use crate::junit::Limits;
 use crate::model::{DeclaredCounts, FailureDetail, FailureKind, Status, TestCase, Totals};
 use crate::xml::text::truncate;
-
-/// A larger CTRF file is refused (it is read whole).
-pub const MAX_CTRF_BYTES: u64 = 512 * 1024 * 1024;
 
 #[derive(Deserialize)]
 struct Document {
@@ -98,7 +97,8 @@ struct Test {
     stderr: Vec<String>,
 }
 
-/// Reads a CTRF JSON report (read whole, at most [`MAX_CTRF_BYTES`]) as test cases.
+/// Reads a CTRF JSON report (read whole, at most
+/// [`MAX_JSON_REPORT_BYTES`]) as test cases.
 ///
 /// Statuses: `passed` → passed, `failed` → failed, `skipped` and `pending` →
 /// skipped, `other` → skipped with the raw status as the message. A passed test with
@@ -132,38 +132,9 @@ impl CtrfReader {
     /// Reads and parses the whole document.
     ///
     /// # Errors
-    /// A file over [`MAX_CTRF_BYTES`], invalid JSON, or JSON without `results`.
+    /// A file over 512 MiB, invalid JSON, or JSON without `results`.
     pub fn new<R: Read>(input: R, limits: Limits) -> Result<Self, ParseError> {
-        let mut bytes = Vec::new();
-        input
-            .take(MAX_CTRF_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| ParseError::new(ParseErrorKind::Io, 1, 1, format!("cannot read: {e}")))?;
-        if bytes.len() as u64 > MAX_CTRF_BYTES {
-            return Err(ParseError::new(
-                ParseErrorKind::TooLarge,
-                1,
-                1,
-                format!(
-                    "the CTRF report is larger than {} MiB; split the run into several reports",
-                    MAX_CTRF_BYTES / (1024 * 1024)
-                ),
-            ));
-        }
-        let document: Document = serde_json::from_slice(&bytes).map_err(|e| {
-            let kind = if e.is_eof() {
-                ParseErrorKind::Truncated
-            } else {
-                ParseErrorKind::Syntax
-            };
-            ParseError::new(
-                kind,
-                e.line() as u64,
-                e.column() as u64,
-                format!("not a valid CTRF report: {e}"),
-            )
-        })?;
-        drop(bytes);
+        let document: Document = read_json(input, "CTRF")?;
         let results = document.results;
         let tool = results
             .tool

@@ -25,6 +25,14 @@ pub enum Format {
     Ctrf,
     /// TAP (Test Anything Protocol) output.
     Tap,
+    /// Jest's `--json` output.
+    JestJson,
+    /// mocha's `json` reporter.
+    MochaJson,
+    /// RSpec's `json` formatter.
+    RspecJson,
+    /// `dart test --reporter json` / `flutter test --machine` events.
+    DartJson,
 }
 
 impl Format {
@@ -40,6 +48,10 @@ impl Format {
             Format::Xunit => "xunit",
             Format::Ctrf => "ctrf",
             Format::Tap => "tap",
+            Format::JestJson => "jest-json",
+            Format::MochaJson => "mocha-json",
+            Format::RspecJson => "rspec-json",
+            Format::DartJson => "dart-json",
         }
     }
 
@@ -120,14 +132,34 @@ fn sniff_json(text: &str) -> Option<Format> {
     if has_key(text, "results") && (has_key(text, "tool") || text.contains("\"CTRF\"")) {
         return Some(Format::Ctrf);
     }
+    if has_key(text, "numTotalTests") || has_key(text, "assertionResults") {
+        return Some(Format::JestJson);
+    }
+    if has_key(text, "stats") && (has_key(text, "passes") || has_key(text, "tests")) {
+        return Some(Format::MochaJson);
+    }
+    if has_key(text, "examples") && (has_key(text, "version") || has_key(text, "seed")) {
+        return Some(Format::RspecJson);
+    }
     let line = text.lines().next().unwrap_or_default();
     // A first line longer than the head is cut: look for the key instead.
     let cut = !text.contains('\n');
-    let is_event = match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(v) => v.get("Action").is_some_and(|a| a.is_string()),
-        Err(_) => cut && line.contains("\"Action\":"),
-    };
-    is_event.then_some(Format::GoTestJson)
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(v) if v.get("Action").is_some_and(|a| a.is_string()) => Some(Format::GoTestJson),
+        Ok(v) if is_dart_event(&v) => Some(Format::DartJson),
+        Ok(_) => None,
+        Err(_) if cut && line.contains("\"Action\":") => Some(Format::GoTestJson),
+        Err(_) => None,
+    }
+}
+
+/// The first event of `dart test --reporter json`: `{"protocolVersion": …, "type":
+/// "start"}` (or any event of its protocol when the start is missing).
+fn is_dart_event(v: &serde_json::Value) -> bool {
+    let kind = v.get("type").and_then(|t| t.as_str());
+    v.get("protocolVersion").is_some() && kind == Some("start")
+        || matches!(kind, Some("suite" | "testStart" | "allSuites"))
+            && v.get("time").is_some_and(|t| t.is_number())
 }
 
 /// The root element, after the prolog (declarations, comments, DOCTYPE).

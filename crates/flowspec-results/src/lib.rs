@@ -14,6 +14,8 @@
 //!   and 2.5 XML) and [`xunit::XunitReader`] (xUnit.net v2 XML), streamed the same
 //!   way; each file's format is detected from its content ([`Format::sniff`]).
 //! - [`tap::TapReader`]: TAP 13/14 output (YAML diagnostics, subtests, `Bail out!`).
+//! - [`json_reports`]: Jest `--json`, mocha's and RSpec's JSON reports;
+//!   [`dart::DartReader`]: `dart test --reporter json` events.
 //! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
 //! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
@@ -70,10 +72,13 @@ pub mod config;
 pub mod context;
 pub mod coverage;
 pub mod ctrf;
+pub mod dart;
 mod error;
 pub mod flaky;
 mod format;
 pub mod gotest;
+mod json_doc;
+pub mod json_reports;
 pub mod junit;
 mod lines;
 pub mod model;

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
 use crate::ctrf::CtrfReader;
+use crate::dart::DartReader;
 use crate::error::{ParseError, ParseErrorKind};
 pub use crate::format::Format;
 use crate::gotest::GoTestReader;
+use crate::json_reports::{read_jest, read_mocha, read_rspec};
 use crate::junit::{JunitEvent, JunitReader, Limits};
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
 use crate::nunit::NunitReader;
@@ -369,6 +371,24 @@ impl ReportBuilder {
                 }
                 Err(e) => self.record_file(label.to_owned(), Some(Format::Ctrf), 0, Some(e)),
             },
+            Some(format @ (Format::JestJson | Format::MochaJson | Format::RspecJson)) => {
+                let read = match format {
+                    Format::JestJson => read_jest(reader, self.options.limits),
+                    Format::MochaJson => read_mocha(reader, self.options.limits),
+                    _ => read_rspec(reader, self.options.limits),
+                };
+                match read {
+                    Ok(cases) => {
+                        let mut cases = cases.into_iter();
+                        self.add_cases_with(|| Ok(cases.next()), label, format, sink)
+                    }
+                    Err(e) => self.record_file(label.to_owned(), Some(format), 0, Some(e)),
+                }
+            }
+            Some(Format::DartJson) => {
+                let mut dart = DartReader::new(reader, self.options.limits);
+                self.add_cases_with(|| dart.next_case(), label, Format::DartJson, sink)
+            }
             Some(Format::Tap) => {
                 let mut tap = TapReader::new(reader, self.options.limits);
                 self.add_cases_with(|| tap.next_case(), label, Format::Tap, sink)

@@ -12,6 +12,7 @@ mod postgres;
 mod repeats;
 mod retention;
 mod roundtrip;
+mod runners;
 mod store;
 mod tap;
 mod xunit;
