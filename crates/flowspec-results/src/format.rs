@@ -33,6 +33,10 @@ pub enum Format {
     RspecJson,
     /// `dart test --reporter json` / `flutter test --machine` events.
     DartJson,
+    /// JaCoCo XML coverage.
+    Jacoco,
+    /// Go cover profile (`go test -coverprofile`).
+    GoCover,
 }
 
 impl Format {
@@ -52,6 +56,8 @@ impl Format {
             Format::MochaJson => "mocha-json",
             Format::RspecJson => "rspec-json",
             Format::DartJson => "dart-json",
+            Format::Jacoco => "jacoco",
+            Format::GoCover => "go-cover",
         }
     }
 
@@ -80,6 +86,10 @@ impl Format {
         let text = text.trim_start_matches('\u{feff}').trim_start();
         if text.starts_with("TN:") || text.starts_with("SF:") {
             return Some(Format::Lcov);
+        }
+        if let Some(mode) = text.strip_prefix("mode:") {
+            let mode = mode.lines().next().unwrap_or_default().trim();
+            return matches!(mode, "set" | "count" | "atomic").then_some(Format::GoCover);
         }
         if text.starts_with('{') {
             return sniff_json(text);
@@ -185,6 +195,10 @@ fn sniff_xml(text: &str) -> Option<Format> {
             }
             "test-run" | "test-results" => Some(Format::Nunit),
             "assemblies" => Some(Format::Xunit),
+            // JaCoCo declares its DTD; its first child is the session info.
+            "report" if text.contains("//JACOCO//") || rest.contains("<sessioninfo") => {
+                Some(Format::Jacoco)
+            }
             _ => None,
         };
     }

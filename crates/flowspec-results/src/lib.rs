@@ -17,7 +17,8 @@
 //! - [`json_reports`]: Jest `--json`, mocha's and RSpec's JSON reports;
 //!   [`dart::DartReader`]: `dart test --reporter json` events.
 //! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
-//! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
+//! - [`coverage`]: Cobertura XML, LCOV, JaCoCo XML and Go cover profiles, per file
+//!   and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
 //!   test merged into it, other repeats counted as executions of their own),
 //!   failures, slowest tests, suites, coverage; warnings where a suite's declared

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
+use crate::coverage::{
+    Coverage, ParsedCoverage, read_cobertura, read_go_cover, read_jacoco, read_lcov,
+};
 use crate::ctrf::CtrfReader;
 use crate::dart::DartReader;
 use crate::error::{ParseError, ParseErrorKind};
@@ -345,6 +347,14 @@ impl ReportBuilder {
             Some(Format::Cobertura) => {
                 let parsed = read_cobertura(reader, self.options.limits);
                 self.add_coverage(parsed, label, Format::Cobertura)
+            }
+            Some(Format::Jacoco) => {
+                let parsed = read_jacoco(reader, self.options.limits);
+                self.add_coverage(parsed, label, Format::Jacoco)
+            }
+            Some(Format::GoCover) => {
+                let parsed = read_go_cover(reader);
+                self.add_coverage(parsed, label, Format::GoCover)
             }
             Some(Format::Lcov) => {
                 let parsed = read_lcov(reader);
