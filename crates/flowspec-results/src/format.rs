@@ -61,6 +61,21 @@ impl Format {
         }
     }
 
+    /// Whether the format holds coverage, not test results.
+    ///
+    /// ```
+    /// use flowspec_results::Format;
+    ///
+    /// assert!(Format::Lcov.is_coverage());
+    /// assert!(!Format::Junit.is_coverage());
+    /// ```
+    pub fn is_coverage(self) -> bool {
+        matches!(
+            self,
+            Format::Cobertura | Format::Lcov | Format::Jacoco | Format::GoCover
+        )
+    }
+
     /// Guesses the format from the first bytes of a file: the root element of an
     /// XML document (`testsuites`/`testsuite`, `coverage`, `TestRun` in the
     /// TeamTest namespace, `test-run`/`test-results`, `assemblies`), LCOV's
