@@ -69,6 +69,19 @@ pub struct Summary {
     pub flaky: Vec<FlakyTest>,
     /// Flaky tests beyond the list.
     pub flaky_omitted: u64,
+    /// Each suite's counts over its final test results (a retried test once), in
+    /// the order first seen, up to the report's suite limit.
+    pub suite_totals: Vec<SuiteTotals>,
+}
+
+/// The counts of one suite's tests, each test once.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct SuiteTotals {
+    /// The suite's name.
+    pub name: String,
+    /// Its tests' counts.
+    pub totals: Totals,
 }
 
 /// A test that passed after failing.
@@ -96,10 +109,28 @@ pub struct FlakyTest {
 /// ```
 pub fn summarize(files: &[PathBuf], options: ParseOptions) -> Result<Summary> {
     check_readable(files)?;
+    let max_suites = options.max_suites;
     let mut builder = ReportBuilder::new(options);
     let mut flaky = Vec::new();
     let mut flaky_omitted = 0u64;
+    let mut suite_totals: Vec<SuiteTotals> = Vec::new();
+    let mut suite_index: std::collections::HashMap<String, usize> = Default::default();
     let mut sink = |case: &TestCase| {
+        let index = match suite_index.get(&case.suite) {
+            Some(&i) => Some(i),
+            None if suite_totals.len() < max_suites => {
+                suite_index.insert(case.suite.clone(), suite_totals.len());
+                suite_totals.push(SuiteTotals {
+                    name: case.suite.clone(),
+                    totals: Totals::default(),
+                });
+                Some(suite_totals.len() - 1)
+            }
+            None => None,
+        };
+        if let Some(i) = index {
+            suite_totals[i].totals.add(case);
+        }
         if !case.flaky {
             return;
         }
@@ -121,6 +152,7 @@ pub fn summarize(files: &[PathBuf], options: ParseOptions) -> Result<Summary> {
         report: builder.finish(),
         flaky,
         flaky_omitted,
+        suite_totals,
     })
 }
 

@@ -173,7 +173,7 @@ pub fn summary_markdown(
         );
     }
     files_table(&mut out, r, &show_path);
-    suites_table(&mut out, r);
+    suites_table(&mut out, summary);
     failed_tests(&mut out, r, max_failures);
     if !summary.flaky.is_empty() {
         line!(out, "### Flaky tests ({})\n", t.flaky);
@@ -200,7 +200,7 @@ fn files_table(mut out: &mut String, r: &Report, show_path: &impl Fn(&str) -> St
     if r.files.is_empty() {
         return;
     }
-    line!(out, "| Report | Format | Tests | Read |");
+    line!(out, "| Report | Format | Test cases | Read |");
     line!(out, "|---|---|---:|---|");
     for f in &r.files {
         let read = match &f.error {
@@ -218,16 +218,17 @@ fn files_table(mut out: &mut String, r: &Report, show_path: &impl Fn(&str) -> St
     out.push('\n');
 }
 
-fn suites_table(mut out: &mut String, r: &Report) {
-    if r.suites.is_empty() {
+fn suites_table(mut out: &mut String, summary: &Summary) {
+    let suites = &summary.suite_totals;
+    if suites.is_empty() {
         return;
     }
     line!(
         out,
-        "| Suite | Tests | Passed | Failed | Errors | Skipped | Time |"
+        "| Suite | Tests | Passed | Failed | Errors | Skipped | Flaky | Time |"
     );
-    line!(out, "|---|---:|---:|---:|---:|---:|---:|");
-    for s in r.suites.iter().take(MAX_SUITE_ROWS) {
+    line!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for s in suites.iter().take(MAX_SUITE_ROWS) {
         let t = &s.totals;
         let mark = if t.failing() > 0 { "❌ " } else { "" };
         let name = if s.name.is_empty() {
@@ -237,19 +238,19 @@ fn suites_table(mut out: &mut String, r: &Report) {
         };
         line!(
             out,
-            "| {mark}{} | {} | {} | {} | {} | {} | {} |",
+            "| {mark}{} | {} | {} | {} | {} | {} | {} | {} |",
             md_code(name, true),
             t.tests,
             t.passed,
             t.failed,
             t.errors,
             t.skipped,
-            seconds(s.time.unwrap_or(t.time))
+            t.flaky,
+            seconds(t.time)
         );
     }
-    let more = r.suites.len().saturating_sub(MAX_SUITE_ROWS) as u64 + r.suites_omitted;
-    if more > 0 {
-        line!(out, "| …and {more} more suites | | | | | | |");
+    if suites.len() > MAX_SUITE_ROWS {
+        line!(out, "\n…and {} more suites.", suites.len() - MAX_SUITE_ROWS);
     }
     out.push('\n');
 }
