@@ -13,9 +13,9 @@ use crate::lines::LineReader;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::xml::text::truncate;
 
-/// Tests running at once beyond this are not tracked (counted when done, without
-/// their output).
-const MAX_OPEN: usize = 1000;
+/// Tests running at once beyond this are not tracked, and not counted (only a
+/// stream that starts tests and never finishes them gets there).
+const MAX_OPEN: usize = 10_000;
 /// Suites (test files) remembered by id.
 const MAX_SUITES: usize = 100_000;
 /// Printed lines kept per test: the last ones.
@@ -126,6 +126,8 @@ pub struct DartReader<R: Read> {
     limits: Limits,
     suites: HashMap<u64, String>,
     open: HashMap<u64, Open>,
+    /// At the end: the tests that never finished, as error cases.
+    unfinished: VecDeque<Box<TestCase>>,
     seen_event: bool,
     done: bool,
 }
@@ -138,6 +140,7 @@ impl<R: Read> DartReader<R> {
             limits,
             suites: HashMap::new(),
             open: HashMap::new(),
+            unfinished: VecDeque::new(),
             seen_event: false,
             done: false,
         }
@@ -176,18 +179,26 @@ impl<R: Read> DartReader<R> {
         Ok(self.unfinished())
     }
 
+    /// The next test that started but never finished (the run stopped), as an error.
     fn unfinished(&mut self) -> Option<Box<TestCase>> {
-        let id = *self.open.keys().min()?;
-        let open = self.open.remove(&id)?;
-        let mut case = self.case_of(open, None, false);
-        if case.status == Status::Passed {
-            case.status = Status::Error;
-            case.failure = Some(FailureDetail::new(
-                FailureKind::Error,
-                Some("the test started but never finished (the run stopped)".to_owned()),
-            ));
+        if !self.open.is_empty() {
+            let mut open: Vec<(u64, Open)> = self.open.drain().collect();
+            open.sort_by_key(|(id, _)| *id);
+            for (_, test) in open {
+                let mut case = self.case_of(test, None, false);
+                // An error it reported explains it better than the stop.
+                let failure = case.failure.take().unwrap_or_else(|| {
+                    FailureDetail::new(
+                        FailureKind::Error,
+                        Some("the test started but never finished (the run stopped)".to_owned()),
+                    )
+                });
+                case.status = failure.kind.status();
+                case.failure = Some(failure);
+                self.unfinished.push_back(case);
+            }
         }
-        Some(case)
+        self.unfinished.pop_front()
     }
 
     fn event(&mut self, event: Event) -> Option<Box<TestCase>> {

@@ -237,3 +237,35 @@ fn should_say_where_a_runner_report_stops_being_valid_json() {
         report.errors[0]
     );
 }
+
+#[test]
+fn should_stay_bounded_on_hostile_dart_events() {
+    // Thousands of tests that never finish, and a flood of prints for one that does.
+    let mut events = String::from(
+        "{\"protocolVersion\":\"0.1.1\",\"type\":\"start\",\"time\":0}\n{\"suite\":{\"id\":0,\"path\":\"test/a_test.dart\"},\"type\":\"suite\",\"time\":0}\n",
+    );
+    events.push_str("{\"test\":{\"id\":1,\"name\":\"prints\",\"suiteID\":0},\"type\":\"testStart\",\"time\":1}\n");
+    for _ in 0..5000 {
+        events.push_str(&format!(
+            "{{\"testID\":1,\"message\":\"{}\",\"type\":\"print\",\"time\":2}}\n",
+            "p".repeat(200)
+        ));
+    }
+    events.push_str(
+        "{\"testID\":1,\"result\":\"success\",\"hidden\":false,\"type\":\"testDone\",\"time\":3}\n",
+    );
+    for id in 2..3000 {
+        events.push_str(&format!(
+            "{{\"test\":{{\"id\":{id},\"name\":\"t{id}\",\"suiteID\":0}},\"type\":\"testStart\",\"time\":4}}\n"
+        ));
+    }
+    let mut builder = ReportBuilder::new(ParseOptions::default().keep_cases(true));
+    builder.add_reader(events.as_bytes(), "dart.json");
+    let report = builder.finish();
+    // The ones that never finished are errors; the prints kept are bounded.
+    assert_eq!(report.totals.passed, 1);
+    assert_eq!(report.totals.errors, 2998);
+    let cases = report.cases.unwrap();
+    let out = cases[0].system_out.as_deref().unwrap();
+    assert!(out.len() <= 9000, "{}", out.len());
+}

@@ -133,3 +133,22 @@ fn should_report_fewer_tests_than_planned_as_truncated() {
     );
     assert_eq!(totals(&report), (3, 2, 1, 0, 0));
 }
+
+#[test]
+fn should_stay_bounded_on_hostile_tap() {
+    // A line indented a megabyte deep, a YAML block of 2 MB, a 10 KB description.
+    let mut tap = String::from("TAP version 14\n1..2\n");
+    tap.push_str(&" ".repeat(1 << 20));
+    tap.push_str("ok 1 - lost in the margin\n");
+    tap.push_str(&format!("not ok 1 - {}\n  ---\n", "n".repeat(10_000)));
+    for i in 0..40_000 {
+        tap.push_str(&format!("  line{i}: {}\n", "x".repeat(40)));
+    }
+    tap.push_str("  ...\nok 2 - after\n");
+    let report = parse_text(&tap);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(totals(&report), (2, 1, 1, 0, 0));
+    let failure = &report.failures[0];
+    assert!(failure.name.len() <= 4200, "{}", failure.name.len());
+    assert!(failure.stack.as_deref().unwrap_or("").len() <= 9000);
+}
