@@ -23,12 +23,19 @@ pub enum ParseErrorKind {
     Encoding,
     /// The file could not be read.
     Io,
-    /// Neither JUnit XML, Cobertura XML nor LCOV.
+    /// Not a report of a known format.
     UnknownFormat,
+    /// A report read whole (CTRF, Jest, mocha, RSpec JSON) is larger than the limit.
+    TooLarge,
+    /// A warning, not a stop: a suite's `tests=`/`failures=`/`errors=`/`skipped=`
+    /// attributes disagree with the test cases it holds. Everything was read.
+    CountMismatch,
 }
 
 /// A report that could not be read to its end, with where it stopped. What was
-/// read before the error is kept (the report is marked `partial`).
+/// read before the error is kept (the report is marked `partial`). Kind
+/// [`CountMismatch`](ParseErrorKind::CountMismatch) is a warning about a file read
+/// to its end (the report is not marked `partial`).
 #[derive(Clone, Debug, Error, PartialEq, Eq, Serialize, Deserialize)]
 #[error("{}line {line}, column {column}: {message}", file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
 #[non_exhaustive]

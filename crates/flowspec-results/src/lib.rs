@@ -9,9 +9,20 @@
 //!   DOM) for the dialects people really produce — Maven Surefire/Failsafe, Gradle,
 //!   pytest, Jest, Mocha, Go, cargo-nextest, PHPUnit, .NET — in constant memory,
 //!   refusing entity expansion, keeping what it read before a syntax error.
-//! - [`coverage`]: Cobertura XML and LCOV, per file and in total.
-//! - [`ReportBuilder`] → [`Report`]: several files into totals (each test counted
-//!   once however many reruns are listed), failures, slowest tests, suites, coverage.
+//! - [`trx::TrxReader`] (.NET TRX: MSTest, xUnit and NUnit adapters) and
+//!   [`gotest::GoTestReader`] (`go test -json`), [`nunit::NunitReader`] (NUnit 3
+//!   and 2.5 XML) and [`xunit::XunitReader`] (xUnit.net v2 XML), streamed the same
+//!   way; each file's format is detected from its content ([`Format::sniff`]).
+//! - [`tap::TapReader`]: TAP 13/14 output (YAML diagnostics, subtests, `Bail out!`).
+//! - [`json_reports`]: Jest `--json`, mocha's and RSpec's JSON reports;
+//!   [`dart::DartReader`]: `dart test --reporter json` events.
+//! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
+//! - [`coverage`]: Cobertura XML, LCOV, JaCoCo XML and Go cover profiles, per file
+//!   and in total.
+//! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed
+//!   test merged into it, other repeats counted as executions of their own),
+//!   failures, slowest tests, suites, coverage; warnings where a suite's declared
+//!   counts disagree with its test cases.
 //! - [`store::ResultsStore`]: runs, suites, cases and coverage in the flowspec store
 //!   (SQLite or PostgreSQL), keyed by provider run id, attempt, commit and branch.
 //! - [`flaky`]: flaky (failed and passed on one commit, or passed on a rerun) versus
@@ -61,16 +72,27 @@ pub mod ci;
 pub mod config;
 pub mod context;
 pub mod coverage;
+pub mod ctrf;
+pub mod dart;
 mod error;
 pub mod flaky;
+mod format;
+pub mod gotest;
+mod json_doc;
+pub mod json_reports;
 pub mod junit;
+mod lines;
 pub mod model;
+pub mod nunit;
 pub mod quarantine;
 mod report;
 pub mod store;
+pub mod tap;
 #[cfg(any(test, feature = "proptest"))]
 pub mod testing;
+pub mod trx;
 mod xml;
+pub mod xunit;
 
 pub use error::{ParseError, ParseErrorKind, ResultsError};
 pub use report::{CaseSink, FileResult, Format, ParseOptions, Report, ReportBuilder, find_reports};

@@ -1,9 +1,12 @@
 //! The normalized model every dialect is read into.
 //!
-//! One [`TestCase`] per test however many times the report lists it: reruns inside a
-//! test case (`flakyFailure`, `rerunFailure`…) become [`Rerun`]s, and a test case
-//! listed again in the same suite (Gradle's test-retry without `mergeReruns`) is
-//! merged into the first (see [`TestCase::merge`]).
+//! One [`TestCase`] per test execution: reruns inside a test case (`flakyFailure`,
+//! `rerunFailure`…) become [`Rerun`]s, and a test case listed again in the same suite
+//! after it failed or errored (Gradle's test-retry without `mergeReruns`,
+//! pytest-rerunfailures) is a retry merged into that listing (see
+//! [`TestCase::merge`]). Listed again after it passed or was skipped, it is another
+//! execution (a data-provider row, a name shared by two `describe` blocks): counted on
+//! its own, named `name#2`, `name#3`…
 
 use serde::{Deserialize, Serialize};
 
@@ -457,4 +460,81 @@ pub struct SuiteSummary {
     pub system_out: Option<String>,
     /// Suite-level standard error, bounded.
     pub system_err: Option<String>,
+    /// The counts the suite's own attributes declare, when it carries `tests=` and
+    /// holds no nested suite (a parent's counts include its children's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<DeclaredCounts>,
+    /// 1-based line and column of the suite's start tag, for messages about it.
+    #[serde(skip)]
+    pub(crate) start: (u64, u64),
+}
+
+impl SuiteSummary {
+    /// A top-level suite with no tests counted yet.
+    pub(crate) fn named(name: String) -> Self {
+        SuiteSummary {
+            name,
+            depth: 0,
+            totals: Totals::default(),
+            time: None,
+            timestamp: None,
+            hostname: None,
+            file: None,
+            properties: Vec::new(),
+            system_out: None,
+            system_err: None,
+            declared: None,
+            start: (1, 1),
+        }
+    }
+}
+
+/// The `tests=`, `failures=`, `errors=` and `skipped=` attributes of a
+/// `<testsuite>`, as written (absent ones are `None`).
+///
+/// ```
+/// use flowspec_results::model::{DeclaredCounts, Totals};
+///
+/// let declared = DeclaredCounts { tests: Some(2), failures: Some(1), errors: None, skipped: Some(1) };
+/// let mut parsed = Totals::default();
+/// parsed.tests = 2;
+/// parsed.failed = 1;
+/// parsed.skipped = 1;
+/// assert!(declared.agrees_with(&parsed));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredCounts {
+    /// `tests=`.
+    pub tests: Option<u64>,
+    /// `failures=`.
+    pub failures: Option<u64>,
+    /// `errors=`.
+    pub errors: Option<u64>,
+    /// `skipped=` (`skips=` in old pytest reports).
+    pub skipped: Option<u64>,
+}
+
+impl DeclaredCounts {
+    /// Whether every declared count equals the parsed one.
+    pub fn agrees_with(&self, parsed: &Totals) -> bool {
+        let same = |declared: Option<u64>, parsed: u64| declared.is_none_or(|d| d == parsed);
+        same(self.tests, parsed.tests)
+            && same(self.failures, parsed.failed)
+            && same(self.errors, parsed.errors)
+            && same(self.skipped, parsed.skipped)
+    }
+
+    /// `tests=2 failures=1 skipped=1`: the declared attributes, in that order.
+    pub fn describe(&self) -> String {
+        [
+            ("tests", self.tests),
+            ("failures", self.failures),
+            ("errors", self.errors),
+            ("skipped", self.skipped),
+        ]
+        .iter()
+        .filter_map(|(name, n)| n.map(|n| format!("{name}={n}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
 }

@@ -2,7 +2,6 @@
 //! more than once, totals, failures, slowest tests, suites and coverage.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
@@ -10,63 +9,21 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::{Coverage, ParsedCoverage, read_cobertura, read_lcov};
+use crate::coverage::{
+    Coverage, ParsedCoverage, read_cobertura, read_go_cover, read_jacoco, read_lcov,
+};
+use crate::ctrf::CtrfReader;
+use crate::dart::DartReader;
 use crate::error::{ParseError, ParseErrorKind};
+pub use crate::format::Format;
+use crate::gotest::GoTestReader;
+use crate::json_reports::{read_jest, read_mocha, read_rspec};
 use crate::junit::{JunitEvent, JunitReader, Limits};
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
-
-/// The formats read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Format {
-    /// JUnit XML (any dialect).
-    Junit,
-    /// Cobertura XML coverage.
-    Cobertura,
-    /// LCOV tracefile.
-    Lcov,
-}
-
-impl Format {
-    /// `junit`, `cobertura` or `lcov`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Junit => "junit",
-            Format::Cobertura => "cobertura",
-            Format::Lcov => "lcov",
-        }
-    }
-
-    /// Guesses the format from the first bytes of a file: the root element of an
-    /// XML document (`testsuites`/`testsuite` or `coverage`), or LCOV's `TN:`/`SF:`.
-    pub fn sniff(head: &[u8]) -> Option<Format> {
-        let text = String::from_utf8_lossy(head);
-        let text = text.trim_start_matches('\u{feff}').trim_start();
-        if text.starts_with("TN:") || text.starts_with("SF:") {
-            return Some(Format::Lcov);
-        }
-        let mut rest = text;
-        // Skip the prolog: declarations, comments, DOCTYPE.
-        while let Some(i) = rest.find('<') {
-            rest = &rest[i + 1..];
-            if rest.starts_with('?') || rest.starts_with('!') {
-                continue;
-            }
-            let name: String = rest
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-                .collect();
-            let local = name.rsplit(':').next().unwrap_or(&name);
-            return match local {
-                "testsuites" | "testsuite" => Some(Format::Junit),
-                "coverage" => Some(Format::Cobertura),
-                _ => None,
-            };
-        }
-        None
-    }
-}
+use crate::nunit::NunitReader;
+use crate::tap::TapReader;
+use crate::trx::TrxReader;
+use crate::xunit::XunitReader;
 
 /// What was read from one file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -217,16 +174,31 @@ pub struct ReportBuilder {
     options: ParseOptions,
     report: Report,
     cases: Vec<TestCase>,
+    /// While a format without suite elements of its own is read: suite name → its
+    /// index in the report's suites, so that each case's suite is counted.
+    case_suites: Option<HashMap<String, usize>>,
 }
 
-/// Test cases of the current top-level suite, merged by (suite, class, name).
+/// Test cases of the current top-level suite. A listing of a (suite, class, name)
+/// seen before is a retry, merged, when the latest execution with that key failed or
+/// errored; otherwise it is another execution, kept as `name#2`, `name#3`…
 struct Merger {
     // Boxed on purpose: a test case is ~350 bytes and arrives boxed from the reader;
     // moving the box is cheaper than moving the case in and out of the buffer.
     #[allow(clippy::vec_box)]
     buffer: Vec<Box<TestCase>>,
-    /// Key hash → position of the first case with it (collisions fall back to a scan).
-    index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    /// Key hash → the keys with that hash (more than one only on a collision).
+    index: HashMap<u64, Vec<Slot>, BuildHasherDefault<KeyHasher>>,
+}
+
+/// The executions of one key in the buffer.
+struct Slot {
+    /// The first execution: it still carries the key's own name.
+    first: usize,
+    /// The latest execution, which a retry merges into.
+    latest: usize,
+    /// Executions so far.
+    count: u32,
 }
 
 /// The keys are already hashes: pass them through.
@@ -279,25 +251,41 @@ impl Merger {
         }
     }
 
-    fn push(&mut self, case: Box<TestCase>) {
+    fn push(&mut self, mut case: Box<TestCase>) {
+        let buffer = &mut self.buffer;
+        let slots = self.index.entry(key_hash(&case)).or_default();
         let same = |known: &TestCase| {
             known.name == case.name
                 && known.classname == case.classname
                 && known.suite == case.suite
         };
-        let at = match self.index.entry(key_hash(&case)) {
-            Entry::Vacant(slot) => {
-                slot.insert(self.buffer.len());
-                None
-            }
-            Entry::Occupied(slot) if same(&self.buffer[*slot.get()]) => Some(*slot.get()),
-            // A hash collision: look through the buffer.
-            Entry::Occupied(_) => self.buffer.iter().position(|known| same(known)),
+        let Some(slot) = slots.iter_mut().find(|s| same(&buffer[s.first])) else {
+            slots.push(Slot {
+                first: buffer.len(),
+                latest: buffer.len(),
+                count: 1,
+            });
+            buffer.push(case);
+            return;
         };
-        match at {
-            Some(i) => self.buffer[i].merge(*case),
-            None => self.buffer.push(case),
+        let latest = &mut buffer[slot.latest];
+        if latest.status.is_failure() {
+            latest.merge(*case);
+        } else {
+            slot.count += 1;
+            case.name = format!("{}#{}", case.name, slot.count);
+            slot.latest = buffer.len();
+            buffer.push(case);
         }
+    }
+
+    /// The merged counts of the buffered cases of suite `name`.
+    fn totals_of(&self, name: &str) -> Totals {
+        let mut totals = Totals::default();
+        for case in self.buffer.iter().filter(|c| c.suite == name) {
+            totals.add(case);
+        }
+        totals
     }
 
     fn drain(&mut self) -> std::vec::Drain<'_, Box<TestCase>> {
@@ -313,6 +301,7 @@ impl ReportBuilder {
             options,
             report: Report::default(),
             cases: Vec::new(),
+            case_suites: None,
         }
     }
 
@@ -359,16 +348,74 @@ impl ReportBuilder {
                 let parsed = read_cobertura(reader, self.options.limits);
                 self.add_coverage(parsed, label, Format::Cobertura)
             }
+            Some(Format::Jacoco) => {
+                let parsed = read_jacoco(reader, self.options.limits);
+                self.add_coverage(parsed, label, Format::Jacoco)
+            }
+            Some(Format::GoCover) => {
+                let parsed = read_go_cover(reader);
+                self.add_coverage(parsed, label, Format::GoCover)
+            }
             Some(Format::Lcov) => {
                 let parsed = read_lcov(reader);
                 self.add_coverage(parsed, label, Format::Lcov)
+            }
+            Some(Format::Trx) => {
+                let mut trx = TrxReader::new(reader, self.options.limits);
+                self.add_cases_with(|| trx.next_case(), label, Format::Trx, sink)
+            }
+            Some(Format::GoTestJson) => {
+                let mut go = GoTestReader::new(reader, self.options.limits);
+                self.add_cases_with(|| go.next_case(), label, Format::GoTestJson, sink)
+            }
+            Some(Format::Nunit) => {
+                let mut nunit = NunitReader::new(reader, self.options.limits);
+                self.add_cases_with(|| nunit.next_case(), label, Format::Nunit, sink)
+            }
+            Some(Format::Ctrf) => match CtrfReader::new(reader, self.options.limits) {
+                Ok(mut ctrf) => {
+                    if let Some(warning) = ctrf.count_mismatch() {
+                        self.report.errors.push(warning.clone().in_file(label));
+                    }
+                    self.add_cases_with(|| Ok(ctrf.next_case()), label, Format::Ctrf, sink)
+                }
+                Err(e) => self.record_file(label.to_owned(), Some(Format::Ctrf), 0, Some(e)),
+            },
+            Some(format @ (Format::JestJson | Format::MochaJson | Format::RspecJson)) => {
+                let read = match format {
+                    Format::JestJson => read_jest(reader, self.options.limits),
+                    Format::MochaJson => read_mocha(reader, self.options.limits),
+                    _ => read_rspec(reader, self.options.limits),
+                };
+                match read {
+                    Ok(cases) => {
+                        let mut cases = cases.into_iter();
+                        self.add_cases_with(|| Ok(cases.next()), label, format, sink)
+                    }
+                    Err(e) => self.record_file(label.to_owned(), Some(format), 0, Some(e)),
+                }
+            }
+            Some(Format::DartJson) => {
+                let mut dart = DartReader::new(reader, self.options.limits);
+                self.add_cases_with(|| dart.next_case(), label, Format::DartJson, sink)
+            }
+            Some(Format::Tap) => {
+                let mut tap = TapReader::new(reader, self.options.limits);
+                self.add_cases_with(|| tap.next_case(), label, Format::Tap, sink)
+            }
+            Some(Format::Xunit) => {
+                let mut xunit = XunitReader::new(reader, self.options.limits);
+                self.add_cases_with(|| xunit.next_case(), label, Format::Xunit, sink)
             }
             None => {
                 let error = ParseError::new(
                     ParseErrorKind::UnknownFormat,
                     1,
                     1,
-                    "not a JUnit XML, Cobertura XML or LCOV report (the first element is neither <testsuites>, <testsuite> nor <coverage>, and no SF: record starts it)".to_owned(),
+                    format!(
+                        "not a report of a known format ({}): recognised by their content, not their file names",
+                        crate::format::KNOWN
+                    ),
                 );
                 self.record_file(label.to_owned(), None, 0, Some(error))
             }
@@ -400,6 +447,9 @@ impl ReportBuilder {
                     }
                 }
                 Ok(Some(JunitEvent::Suite(suite))) => {
+                    if let Some(warning) = count_mismatch(&suite, &merger) {
+                        self.report.errors.push(warning.in_file(label));
+                    }
                     if suite.depth == 0 {
                         self.flush(&mut merger, sink);
                     }
@@ -415,6 +465,36 @@ impl ReportBuilder {
         };
         self.flush(&mut merger, sink);
         self.record_file(label.to_owned(), Some(Format::Junit), tests, error)
+    }
+
+    /// Test cases from a reader that yields them one by one (TRX, `go test -json`,
+    /// NUnit…), merged like JUnit test cases; each case's suite is summarised.
+    fn add_cases_with(
+        &mut self,
+        mut next: impl FnMut() -> Result<Option<Box<TestCase>>, ParseError>,
+        label: &str,
+        format: Format,
+        sink: &mut dyn CaseSink,
+    ) -> &FileResult {
+        self.case_suites = Some(HashMap::new());
+        let mut merger = Merger::new();
+        let mut tests = 0u64;
+        let error = loop {
+            match next() {
+                Ok(Some(case)) => {
+                    tests += 1;
+                    merger.push(case);
+                    if merger.buffer.len() >= MERGE_WINDOW {
+                        self.flush(&mut merger, sink);
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        self.flush(&mut merger, sink);
+        self.case_suites = None;
+        self.record_file(label.to_owned(), Some(format), tests, error)
     }
 
     fn add_coverage(&mut self, parsed: ParsedCoverage, label: &str, format: Format) -> &FileResult {
@@ -434,10 +514,14 @@ impl ReportBuilder {
             options,
             report,
             cases,
+            case_suites,
         } = self;
         for case in merger.drain() {
             sink.case(&case);
             report.totals.add(&case);
+            if let Some(known) = case_suites {
+                count_in_suite(report, known, options.max_suites, &case);
+            }
             if case.status.is_failure() {
                 if report.failures.len() < options.max_failures {
                     report.failures.extend(FailedTest::from_case(&case));
@@ -502,8 +586,68 @@ impl ReportBuilder {
     }
 }
 
+/// Counts `case` in the summary of its suite, adding the suite when it is new.
+fn count_in_suite(
+    report: &mut Report,
+    known: &mut HashMap<String, usize>,
+    max_suites: usize,
+    case: &TestCase,
+) {
+    let index = match known.get(&case.suite) {
+        Some(&i) => i,
+        None if report.suites.len() < max_suites => {
+            report.suites.push(SuiteSummary::named(case.suite.clone()));
+            known.insert(case.suite.clone(), report.suites.len() - 1);
+            report.suites.len() - 1
+        }
+        None => {
+            if known.len() < max_suites * 2 {
+                known.insert(case.suite.clone(), usize::MAX);
+                report.suites_omitted += 1;
+            }
+            return;
+        }
+    };
+    if let Some(suite) = report.suites.get_mut(index) {
+        suite.totals.add(case);
+        if let Some(t) = case.time {
+            suite.time = Some(((suite.time.unwrap_or(0.0) + t) * 1e6).round() / 1e6);
+        }
+    }
+}
+
+/// A warning when a suite's declared counts match neither its test case elements
+/// (each listing counted, as Gradle and Surefire count) nor its merged tests.
+fn count_mismatch(suite: &SuiteSummary, merger: &Merger) -> Option<ParseError> {
+    let declared = suite.declared?;
+    if declared.agrees_with(&suite.totals) || declared.agrees_with(&merger.totals_of(&suite.name)) {
+        return None;
+    }
+    let t = &suite.totals;
+    let name = if suite.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &suite.name
+    };
+    let (line, column) = suite.start;
+    Some(ParseError::new(
+        ParseErrorKind::CountMismatch,
+        line,
+        column,
+        format!(
+            "suite `{}` declares {} but holds tests={} failures={} errors={} skipped={}; the counts read from its test cases are used (was the report cut or edited, or written by a tool that miscounts?)",
+            crate::xml::text::truncate(name.to_owned(), 200),
+            declared.describe(),
+            t.tests,
+            t.failed,
+            t.errors,
+            t.skipped
+        ),
+    ))
+}
+
 /// The report files under `dir` (recursively, in name order): every file whose
-/// first bytes are JUnit XML, Cobertura XML or LCOV. Used on a CI run's downloaded
+/// first bytes are a report of a known format ([`Format::sniff`]). Used on a CI run's downloaded
 /// artifacts, where reports sit among logs and binaries.
 ///
 /// ```no_run

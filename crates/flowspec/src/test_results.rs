@@ -16,10 +16,11 @@
 //! ```
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use flowspec_results::flaky::FlakyReport;
-use flowspec_results::model::Totals;
+use flowspec_results::junit::WriteSuite;
+use flowspec_results::model::{TestCase, Totals};
 use flowspec_results::quarantine::{self, CheckOutcome, Quarantine};
 use flowspec_results::store::{RunInfo, RunMeta, RunSelector};
 use flowspec_results::{ParseOptions, Report, ReportBuilder, ResultsError};
@@ -42,8 +43,8 @@ pub fn check_readable(files: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Reads `files` (JUnit XML, Cobertura XML, LCOV; the format of each is detected) into
-/// one report, storing nothing. A report cut short is kept as far as it was read
+/// Reads `files` (any format [`flowspec_results::Format`] knows, detected from each
+/// file's content) into one report, storing nothing. A report cut short is kept as far as it was read
 /// (`partial`); a missing file is an error.
 pub fn parse(files: &[PathBuf], options: ParseOptions) -> Result<Report> {
     check_readable(files)?;
@@ -52,6 +53,201 @@ pub fn parse(files: &[PathBuf], options: ParseOptions) -> Result<Report> {
         builder.add_file(file);
     }
     Ok(builder.finish())
+}
+
+/// Flaky tests named at most in a [`Summary`].
+pub const MAX_FLAKY_LISTED: usize = 100;
+
+/// A report with its flaky tests named: what a CI job summary shows.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// The report (totals, failures, suites, coverage, files, errors).
+    #[serde(flatten)]
+    pub report: Report,
+    /// Tests that passed after failing (retries, reruns), up to [`MAX_FLAKY_LISTED`].
+    pub flaky: Vec<FlakyTest>,
+    /// Flaky tests beyond the list.
+    pub flaky_omitted: u64,
+    /// Each suite's counts over its final test results (a retried test once), in
+    /// the order first seen, up to the report's suite limit.
+    pub suite_totals: Vec<SuiteTotals>,
+}
+
+/// The counts of one suite's tests, each test once.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct SuiteTotals {
+    /// The suite's name.
+    pub name: String,
+    /// Its tests' counts.
+    pub totals: Totals,
+}
+
+/// A test that passed after failing.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct FlakyTest {
+    /// `classname::name` (see [`TestCase::id`]).
+    pub id: String,
+    /// How many times it ran.
+    pub attempts: u32,
+    /// Source file, when the report names it.
+    pub file: Option<String>,
+    /// Source line.
+    pub line: Option<u32>,
+}
+
+/// Reads `files` like [`parse`], naming the flaky tests on the way (the cases
+/// themselves are not kept).
+///
+/// ```no_run
+/// let files = vec!["target/junit.xml".into()];
+/// let summary = flowspec::test_results::summarize(&files, Default::default())?;
+/// println!("{} flaky", summary.report.totals.flaky);
+/// # Ok::<(), flowspec::Error>(())
+/// ```
+pub fn summarize(files: &[PathBuf], options: ParseOptions) -> Result<Summary> {
+    check_readable(files)?;
+    let max_suites = options.max_suites;
+    let mut builder = ReportBuilder::new(options);
+    let mut flaky = Vec::new();
+    let mut flaky_omitted = 0u64;
+    let mut suite_totals: Vec<SuiteTotals> = Vec::new();
+    let mut suite_index: std::collections::HashMap<String, usize> = Default::default();
+    let mut sink = |case: &TestCase| {
+        let index = match suite_index.get(&case.suite) {
+            Some(&i) => Some(i),
+            None if suite_totals.len() < max_suites => {
+                suite_index.insert(case.suite.clone(), suite_totals.len());
+                suite_totals.push(SuiteTotals {
+                    name: case.suite.clone(),
+                    totals: Totals::default(),
+                });
+                Some(suite_totals.len() - 1)
+            }
+            None => None,
+        };
+        if let Some(i) = index {
+            suite_totals[i].totals.add(case);
+        }
+        if !case.flaky {
+            return;
+        }
+        if flaky.len() < MAX_FLAKY_LISTED {
+            flaky.push(FlakyTest {
+                id: case.id(),
+                attempts: case.attempts,
+                file: case.file.clone(),
+                line: case.line,
+            });
+        } else {
+            flaky_omitted += 1;
+        }
+    };
+    for file in files {
+        builder.add_file_with(file, &mut sink);
+    }
+    Ok(Summary {
+        report: builder.finish(),
+        flaky,
+        flaky_omitted,
+        suite_totals,
+    })
+}
+
+/// Appends `markdown` to the job summary file (`$GITHUB_STEP_SUMMARY` on GitHub
+/// Actions), creating it if needed.
+pub fn append_step_summary(path: &Path, markdown: &str) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::Io {
+        what: format!("cannot append the job summary to {}", path.display()),
+        source: e,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(markdown.as_bytes()).map_err(io)?;
+    if !markdown.ends_with('\n') {
+        file.write_all(b"\n").map_err(io)?;
+    }
+    Ok(())
+}
+
+/// What [`convert`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertTo {
+    /// JUnit XML, one `<testsuite>` per suite.
+    Junit,
+    /// CTRF JSON.
+    Ctrf,
+}
+
+/// Reads `files` (any test result format) and writes their test cases to `out` as
+/// JUnit XML or CTRF JSON; returns the report read. Coverage files hold no tests and
+/// are refused when nothing else is given.
+///
+/// ```no_run
+/// use flowspec::test_results::{ConvertTo, convert};
+///
+/// let files = vec!["TestResults/run.trx".into()];
+/// let report = convert(&files, ConvertTo::Junit, &mut std::io::stdout())?;
+/// # Ok::<(), flowspec::Error>(())
+/// ```
+pub fn convert(files: &[PathBuf], to: ConvertTo, out: &mut dyn std::io::Write) -> Result<Report> {
+    check_readable(files)?;
+    let mut builder = ReportBuilder::new(ParseOptions::default().keep_cases(true));
+    for file in files {
+        builder.add_file(file);
+    }
+    let mut report = builder.finish();
+    let has_tests = report
+        .files
+        .iter()
+        .any(|f| f.format.is_some_and(|format| !format.is_coverage()));
+    if !has_tests {
+        let read: Vec<String> = report
+            .files
+            .iter()
+            .map(|f| match f.format {
+                Some(format) => format!("{} ({})", f.path, format.as_str()),
+                None => format!("{} (not a report)", f.path),
+            })
+            .collect();
+        return Err(Error::Results(ResultsError::NoReports(format!(
+            "no test results to convert in {}: coverage reports hold no tests",
+            read.join(", ")
+        ))));
+    }
+    let cases = report.cases.take().unwrap_or_default();
+    let io = |e: std::io::Error| Error::Io {
+        what: "cannot write the converted report".to_owned(),
+        source: e,
+    };
+    match to {
+        ConvertTo::Ctrf => {
+            flowspec_results::ctrf::write(&mut *out, "flowspec", &cases).map_err(io)?
+        }
+        ConvertTo::Junit => {
+            // One suite per run of cases with the same suite, in report order.
+            let mut suites = Vec::new();
+            let mut start = 0;
+            for i in 1..=cases.len() {
+                if i == cases.len() || cases[i].suite != cases[start].suite {
+                    suites.push(WriteSuite {
+                        name: &cases[start].suite,
+                        cases: &cases[start..i],
+                    });
+                    start = i;
+                }
+            }
+            flowspec_results::junit::write(&mut *out, &suites).map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(report)
 }
 
 /// Which run `ingest` stores the reports as.

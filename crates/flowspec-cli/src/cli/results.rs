@@ -2,17 +2,21 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use flowspec_results::store::RunSelector;
 
 use super::docs;
 
 pub const AFTER_HELP: &str = concat!("\
 Reports: JUnit XML (Maven Surefire/Failsafe, Gradle, pytest, Jest, Mocha, Go, cargo-nextest,
-PHPUnit, .NET), Cobertura XML and LCOV; the format of each file is detected.
+PHPUnit, .NET), NUnit and xUnit.net XML, TRX, CTRF, TAP, Jest/mocha/RSpec JSON, `go test
+-json`, `dart test --reporter json`; coverage: Cobertura XML, JaCoCo XML, LCOV, Go cover
+profiles. The format of each file is detected from its content.
 
 Examples:
   flowspec results parse target/nextest/ci/junit.xml --json
+  flowspec results summary build/test-results/**/*.xml --step-summary --annotations
+  flowspec results convert TestResults/*.trx --to junit --output junit.xml
   flowspec results ingest build/test-results/**/*.xml coverage.xml --run 9876543210
   flowspec results show                      the latest run: totals, failures, slowest, coverage
   flowspec results flaky --last 30           flaky (failed and passed on one commit) and broken tests
@@ -47,6 +51,27 @@ Examples:
   flowspec results parse junit.xml
   flowspec results parse junit.xml lcov.info --json")]
     Parse(ParseArgs),
+    /// A CI job summary of reports: totals, suites, failed and flaky tests, coverage.
+    #[command(after_help = "\
+Markdown by default, for GitHub's job summary page: --step-summary appends it to the file
+in $GITHUB_STEP_SUMMARY (done anyway when GITHUB_ACTIONS=true and the variable is set).
+--annotations prints `::error file=F,line=L,title=T::MESSAGE` workflow commands, so that
+GitHub marks each failed test in the diff (files under $GITHUB_WORKSPACE made relative).
+
+Examples:
+  flowspec results summary target/surefire-reports/*.xml
+  flowspec results summary junit.xml coverage.xml --step-summary --annotations
+  flowspec results summary report.trx --format text")]
+    Summary(SummaryArgs),
+    /// Convert test reports to JUnit XML or CTRF JSON.
+    #[command(after_help = "\
+Reads any test report format flowspec knows (several files become one report) and
+writes JUnit XML (one <testsuite> per suite) or CTRF JSON, to stdout or --output.
+
+Examples:
+  flowspec results convert TestResults/run.trx --to junit --output junit.xml
+  flowspec results convert jest.json rspec.json --to ctrf > ctrf-report.json")]
+    Convert(ConvertArgs),
     /// Flaky tests (failed and passed on one commit, or passed on a rerun), ranked by
     /// flip rate; broken tests (always failing) apart; outage runs ignored.
     #[command(after_help = "\
@@ -84,7 +109,7 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Report files (JUnit XML, Cobertura XML, LCOV).
+    /// Report files (any test or coverage format).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// The CI provider's run id (default: a local id).
@@ -155,6 +180,58 @@ pub struct ParseArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `results summary` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// For a terminal.
+    Text,
+    /// The report, with the flaky tests named.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Report files (any test or coverage format).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = SummaryFormat::Markdown)]
+    pub format: SummaryFormat,
+    /// Append the Markdown summary to the file named by $GITHUB_STEP_SUMMARY.
+    #[arg(long)]
+    pub step_summary: bool,
+    /// Print GitHub Actions `::error` commands for the failed tests.
+    #[arg(long)]
+    pub annotations: bool,
+    /// Failed tests shown (and annotated) at most.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub failures: usize,
+}
+
+/// What `results convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConvertFormat {
+    /// JUnit XML.
+    Junit,
+    /// CTRF JSON.
+    Ctrf,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Test report files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The format to write.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub to: ConvertFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

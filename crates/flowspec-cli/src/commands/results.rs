@@ -1,5 +1,5 @@
-//! `flowspec results`: parse, ingest, show, flaky, check, quarantine, through
-//! `flowspec::test_results` and `flowspec::quarantine`; this file renders.
+//! `flowspec results`: parse, ingest, show, summary, convert, flaky, check, quarantine,
+//! through `flowspec::test_results` and `flowspec::quarantine`; this file renders.
 
 use std::path::Path;
 
@@ -8,7 +8,9 @@ use flowspec::test_results::{self, CheckRequest, IngestRequest};
 use flowspec_results::{ParseOptions, Report};
 
 use super::{Context, Failure, OrFail, print_json};
-use crate::cli::results::{QuarantineCommand, ResultsCommand};
+use crate::cli::results::{
+    ConvertArgs, ConvertFormat, QuarantineCommand, ResultsCommand, SummaryArgs, SummaryFormat,
+};
 use crate::exit_code;
 use crate::output::{outln, write_str};
 
@@ -74,6 +76,8 @@ pub async fn run(cx: &Context<'_>, command: ResultsCommand) -> Result<u8, Failur
             }
             Ok(exit_code::OK)
         }
+        ResultsCommand::Summary(args) => summary(cx, args),
+        ResultsCommand::Convert(args) => convert(cx, args),
         ResultsCommand::Flaky(args) => {
             let project = cx.project()?;
             let (window, report) = test_results::flaky(&project, args.last, args.branch.as_deref())
@@ -162,6 +166,63 @@ async fn quarantine(cx: &Context<'_>, command: QuarantineCommand) -> Result<u8, 
         }
     }
     Ok(exit_code::OK)
+}
+
+/// `results summary`: the chosen format on stdout, the Markdown appended to the job
+/// summary file, annotations after it.
+fn summary(cx: &Context<'_>, args: SummaryArgs) -> Result<u8, Failure> {
+    let options = ParseOptions::default().max_failures(args.failures.max(1000));
+    let summary = test_results::summarize(&args.files, options).or_fail(cx)?;
+    let show = |f: &str| cx.show_path(Path::new(f));
+    let markdown = || render::results::summary_markdown(&summary, args.failures, show);
+    match args.format {
+        SummaryFormat::Markdown => write_str(&markdown()),
+        SummaryFormat::Text => write_str(&render::results::summary_text(
+            cx.out,
+            &summary,
+            args.failures,
+        )),
+        SummaryFormat::Json => print_json(&summary)?,
+    }
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
+    let on_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    match step_summary {
+        Some(path) if args.step_summary || on_actions => {
+            test_results::append_step_summary(Path::new(&path), &markdown()).or_fail(cx)?;
+        }
+        None if args.step_summary => {
+            return Err(Failure::new(
+                exit_code::USAGE,
+                "--step-summary needs GITHUB_STEP_SUMMARY, the job summary file GitHub Actions sets; outside Actions, redirect the Markdown on stdout instead",
+            ));
+        }
+        _ => {}
+    }
+    if args.annotations {
+        let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+        write_str(&render::results::annotations(
+            &summary.report,
+            workspace.as_deref(),
+            args.failures,
+        ));
+    }
+    Ok(finish(cx, &summary.report))
+}
+
+/// `results convert`: the converted report to stdout or --output.
+fn convert(cx: &Context<'_>, args: ConvertArgs) -> Result<u8, Failure> {
+    let to = match args.to {
+        ConvertFormat::Junit => test_results::ConvertTo::Junit,
+        ConvertFormat::Ctrf => test_results::ConvertTo::Ctrf,
+    };
+    let mut out = Vec::new();
+    let report = test_results::convert(&args.files, to, &mut out).or_fail(cx)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &out)
+            .map_err(|e| Failure::error(format!("cannot write {}: {e}", path.display())))?,
+        None => write_str(&String::from_utf8_lossy(&out)),
+    }
+    Ok(finish(cx, &report))
 }
 
 /// Reading errors as warnings on stderr; exit 11 when a report was cut short.

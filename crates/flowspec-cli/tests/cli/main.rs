@@ -18,6 +18,7 @@ mod notify;
 mod notify_replay;
 mod prune;
 mod results;
+mod results_summary;
 mod runtime;
 mod safety;
 mod serve;

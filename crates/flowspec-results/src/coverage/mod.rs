@@ -1,7 +1,10 @@
-//! Coverage reports: Cobertura XML ([`read_cobertura`]) and LCOV ([`read_lcov`]),
-//! both streamed, into one per-file model.
+//! Coverage reports: Cobertura XML ([`read_cobertura`]), LCOV ([`read_lcov`]),
+//! JaCoCo XML ([`read_jacoco`]) and Go cover profiles ([`read_go_cover`]), all
+//! streamed, into one per-file model.
 
 mod cobertura;
+mod gocover;
+mod jacoco;
 mod lcov;
 
 use std::collections::HashMap;
@@ -9,6 +12,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 pub use cobertura::read_cobertura;
+pub use gocover::read_go_cover;
+pub use jacoco::read_jacoco;
 pub use lcov::read_lcov;
 
 use crate::error::ParseError;

@@ -10,6 +10,7 @@
 mod reader;
 mod writer;
 
+pub(crate) use reader::location_from_stack;
 pub use reader::{JunitEvent, JunitReader};
 pub use writer::{WriteSuite, write};
 

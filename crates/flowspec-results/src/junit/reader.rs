@@ -7,7 +7,8 @@ use quick_xml::events::BytesStart;
 use super::Limits;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::model::{
-    FailureDetail, FailureKind, Property, Rerun, RerunKind, Status, SuiteSummary, TestCase, Totals,
+    DeclaredCounts, FailureDetail, FailureKind, Property, Rerun, RerunKind, Status, SuiteSummary,
+    TestCase, Totals,
 };
 use crate::xml::text::{parse_time, truncate, unescape};
 use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
@@ -103,6 +104,7 @@ struct Attrs {
     value: Option<String>,
     timestamp: Option<String>,
     hostname: Option<String>,
+    counts: DeclaredCounts,
 }
 
 fn read_attrs(tag: &BytesStart<'_>) -> Result<Attrs, String> {
@@ -116,6 +118,17 @@ fn read_attrs(tag: &BytesStart<'_>) -> Result<Attrs, String> {
             }
             b"line" => {
                 attrs.line = attr.value.trim().parse().ok();
+                continue;
+            }
+            key @ (b"tests" | b"failures" | b"errors" | b"skipped" | b"skips") => {
+                let count = attr.value.trim().parse().ok();
+                let counts = &mut attrs.counts;
+                match key {
+                    b"tests" => counts.tests = count,
+                    b"failures" => counts.failures = count,
+                    b"errors" => counts.errors = count,
+                    _ => counts.skipped = count,
+                }
                 continue;
             }
             b"name" => &mut attrs.name,
@@ -145,6 +158,10 @@ struct SuiteFrame {
     system_out: Option<String>,
     system_err: Option<String>,
     totals: Totals,
+    declared: DeclaredCounts,
+    /// Holds a nested suite: its declared counts then include the children's.
+    has_child_suites: bool,
+    start: (u64, u64),
 }
 
 struct CaseFrame {
@@ -293,6 +310,14 @@ impl<R: Read> JunitReader<R> {
                     .iter()
                     .filter(|f| matches!(f, Frame::Suite(_)))
                     .count() as u32;
+                if let Some(Frame::Suite(parent)) = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|f| matches!(f, Frame::Suite(_)))
+                {
+                    parent.has_child_suites = true;
+                }
                 Frame::Suite(Box::new(SuiteFrame {
                     name: attrs.name.unwrap_or_default(),
                     depth,
@@ -304,6 +329,9 @@ impl<R: Read> JunitReader<R> {
                     system_out: None,
                     system_err: None,
                     totals: Totals::default(),
+                    declared: attrs.counts,
+                    has_child_suites: false,
+                    start: self.xml.mark_position(),
                 }))
             }
             Element::Testcase => {
@@ -406,6 +434,9 @@ impl<R: Read> JunitReader<R> {
                     properties: suite.properties,
                     system_out: suite.system_out,
                     system_err: suite.system_err,
+                    declared: (suite.declared.tests.is_some() && !suite.has_child_suites)
+                        .then_some(suite.declared),
+                    start: suite.start,
                 }))
             }),
             Frame::Outcome(outcome) => {
@@ -639,7 +670,7 @@ fn first_meaningful_line(body: &str) -> Option<&str> {
 /// src/lib.rs:40:9:`), a Go test line (`cart_test.go:41: ...`), a pytest summary
 /// line (`tests/test_x.py:18: AssertionError`). One search per marker over the whole
 /// body: this runs for every failure.
-fn location_from_stack(stack: &str) -> Option<(String, u32)> {
+pub(crate) fn location_from_stack(stack: &str) -> Option<(String, u32)> {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     const PANIC: &str = "' panicked at ";

@@ -488,6 +488,8 @@ impl ResultsStore {
                 file: row.try_get("file")?,
                 properties: Vec::new(),
                 system_out: None,
+                declared: None,
+                start: (0, 0),
                 system_err: None,
             });
         }

@@ -295,6 +295,12 @@ impl<R: Read> XmlPull<R> {
         }
     }
 
+    /// 1-based line and column of the current tag's start.
+    pub(crate) fn mark_position(&self) -> (u64, u64) {
+        let source = self.reader.get_ref();
+        source.position(source.mark())
+    }
+
     pub(crate) fn fail_at_mark(&self, kind: ParseErrorKind, message: String) -> ParseError {
         error_at_mark(self.reader.get_ref(), kind, message)
     }

@@ -1,4 +1,4 @@
-//! Cobertura and LCOV.
+//! Cobertura, LCOV, JaCoCo and Go cover profiles.
 
 use crate::parse_fixtures;
 
@@ -57,5 +57,101 @@ fn should_keep_the_records_before_a_malformed_lcov_line() {
         report.coverage.unwrap().files.len(),
         2,
         "b.rs was read up to the error"
+    );
+}
+
+#[test]
+fn should_read_jacoco_line_and_branch_counters_per_source_file() {
+    assert_eq!(
+        crate::sniff("coverage/jacoco.xml"),
+        Some(flowspec_results::Format::Jacoco)
+    );
+    let report = parse_fixtures(&["coverage/jacoco.xml"]);
+    assert!(!report.partial, "{:?}", report.errors);
+    let coverage = report.coverage.unwrap();
+    let files: Vec<_> = coverage
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.as_str(),
+                f.lines_covered,
+                f.lines_valid,
+                f.branches_covered,
+                f.branches_valid,
+            )
+        })
+        .collect();
+    // Class and method counters repeat the source files' and are not added again.
+    assert_eq!(
+        files,
+        [
+            ("com/example/shop/Cart.java", 8, 9, 3, 4),
+            ("com/example/shop/Discount.java", 0, 4, 0, 2),
+            ("com/example/shop/util/Money.java", 2, 2, 0, 0),
+        ]
+    );
+    let t = &coverage.totals;
+    assert_eq!(
+        (t.lines_covered, t.lines_valid, t.branch_rate),
+        (10, 15, Some(0.5))
+    );
+}
+
+#[test]
+fn should_read_an_empty_jacoco_report_without_error() {
+    let report = parse_fixtures(&["coverage/jacoco-empty.xml"]);
+    assert!(!report.partial, "{:?}", report.errors);
+    let coverage = report.coverage.unwrap();
+    assert!(coverage.files.is_empty());
+    assert_eq!(coverage.totals.line_rate, None);
+}
+
+#[test]
+fn should_count_go_cover_statements_once_per_block() {
+    assert_eq!(
+        crate::sniff("coverage/go-cover.out"),
+        Some(flowspec_results::Format::GoCover)
+    );
+    let report = parse_fixtures(&["coverage/go-cover.out", "coverage/go-cover-empty.out"]);
+    assert!(!report.partial, "{:?}", report.errors);
+    let coverage = report.coverage.unwrap();
+    let files: Vec<_> = coverage
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.lines_covered, f.lines_valid))
+        .collect();
+    // The block listed twice ran in its second listing.
+    assert_eq!(
+        files,
+        [
+            ("github.com/acme/shop/cart/cart.go", 4, 4),
+            ("github.com/acme/shop/cart/discount.go", 3, 5),
+        ]
+    );
+    assert_eq!(
+        coverage.totals.branch_rate, None,
+        "Go profiles have no branches"
+    );
+}
+
+#[test]
+fn should_say_which_line_of_a_go_cover_profile_is_malformed() {
+    let mut builder = flowspec_results::ReportBuilder::new(Default::default());
+    builder.add_reader(
+        "mode: set\na.go:1.1,2.2 1 1\na.go 1 1\n".as_bytes(),
+        "cover.out",
+    );
+    let report = builder.finish();
+    assert!(report.partial);
+    let error = &report.errors[0];
+    assert_eq!(
+        (error.kind, error.line),
+        (flowspec_results::ParseErrorKind::Syntax, 3)
+    );
+    assert_eq!(
+        report.coverage.unwrap().totals.lines_valid,
+        1,
+        "what was read is kept"
     );
 }

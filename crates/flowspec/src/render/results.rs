@@ -1,5 +1,12 @@
 //! Test results for people: a report's totals, failed and slowest tests, coverage,
-//! flaky tests, a check's verdict, and reading errors as warnings.
+//! flaky tests, a check's verdict, and reading errors as warnings; a CI job's
+//! Markdown summary and failure annotations.
+
+mod summary;
+
+pub use summary::{
+    MAX_SUMMARY_BYTES, annotations, md_code, md_fence, md_text, summary_markdown, summary_text,
+};
 
 use flowspec_results::flaky::FlakyReport;
 use flowspec_results::model::{FailedTest, Totals};
