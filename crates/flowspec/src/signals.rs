@@ -33,7 +33,9 @@ impl Signals {
     /// Starts counting on the current tokio runtime.
     pub fn listen() -> Signals {
         let (tx, count) = watch::channel(0u32);
+        // Both handlers in place before this returns (not at the task's first poll).
         let mut terminate = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
         tokio::spawn(async move {
             loop {
                 let term = async {
@@ -44,8 +46,16 @@ impl Signals {
                         None => std::future::pending::<()>().await,
                     }
                 };
+                let int = async {
+                    match interrupt.as_mut() {
+                        Some(signal) => {
+                            signal.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    () = int => {}
                     () = term => {}
                 }
                 if tx.is_closed() {

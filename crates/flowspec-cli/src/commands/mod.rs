@@ -267,12 +267,24 @@ fn block_on_threads<F: Future<Output = Result<u8, Failure>>>(future: F) -> Resul
 }
 
 /// Waits for Ctrl-C; used to stop a dispatch (running hooks' process groups are killed).
-pub async fn interrupted() -> Failure {
-    let _ = tokio::signal::ctrl_c().await;
-    Failure::new(
-        exit_code::INTERRUPTED,
-        "interrupted: running hooks were stopped",
-    )
+/// The handler is in place when this returns, before the future is first polled: a
+/// dispatch can start a hook without ever yielding, and a Ctrl-C then must not find
+/// the default action (which kills flowspec and leaves the hook running).
+pub fn interrupted() -> impl Future<Output = Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        match interrupt.as_mut() {
+            Some(interrupt) => {
+                interrupt.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+        Failure::new(
+            exit_code::INTERRUPTED,
+            "interrupted: running hooks were stopped",
+        )
+    }
 }
 
 /// Prints JSON to stdout.
