@@ -1,5 +1,5 @@
 //! CTRF (Common Test Report Format) JSON: [`CtrfReader`] reads a report into the
-//! common model, [`write`] writes the model as one.
+//! common model, [`write()`] writes the model as one.
 //!
 //! A CTRF report is one JSON document: `results.tool.name`, `results.summary` (the
 //! counts the tool declares) and `results.tests[]` (name, status, duration in
