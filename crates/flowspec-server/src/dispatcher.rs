@@ -143,19 +143,24 @@ impl Dispatcher {
             }
             Err(error) => tracing::warn!(message = "Cannot read due events.", %error),
         }
-        if let Ok(counts) = self.queue.counts().await {
-            for status in [
-                QueueStatus::Pending,
-                QueueStatus::Running,
-                QueueStatus::Done,
-                QueueStatus::Dead,
-            ] {
-                let n = counts
-                    .iter()
-                    .find(|(s, _)| *s == status)
-                    .map_or(0, |(_, n)| *n);
-                self.metrics.queue_depth(status.as_str(), n);
-            }
+        refresh_depth(&self.queue, &self.metrics).await;
+    }
+}
+
+/// Sets the queue-depth gauges from the queue (at start, then every sweep).
+pub(crate) async fn refresh_depth(queue: &Queue, metrics: &Metrics) {
+    if let Ok(counts) = queue.counts().await {
+        for status in [
+            QueueStatus::Pending,
+            QueueStatus::Running,
+            QueueStatus::Done,
+            QueueStatus::Dead,
+        ] {
+            let n = counts
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n);
+            metrics.queue_depth(status.as_str(), n);
         }
     }
 }

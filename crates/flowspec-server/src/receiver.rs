@@ -71,6 +71,8 @@ impl Receiver {
             .await?
             .with_durability(Durability::Synced);
         let recovered = queue.recover().await?;
+        // The gauges are there from the first scrape on.
+        crate::dispatcher::refresh_depth(&queue, &metrics).await;
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         let (intake, intake_task) = Intake::start(queue.clone(), accepted_tx);
         let ready = Arc::new(AtomicBool::new(false));
