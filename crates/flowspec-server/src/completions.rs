@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use flowspec_core::event::{Event, FieldValue};
+use flowspec_core::event::Event;
 use flowspec_core::provider::RunId;
 use flowspec_core::provider::signal::{CompletionSignal, PushedCompletion};
 use flowspec_core::store::Store;
@@ -76,12 +76,15 @@ impl StoredCompletions {
             let Ok(event) = Event::from_slice(payload.as_bytes()) else {
                 continue;
             };
-            let same_run = text(&event, "run_id").is_some_and(|id| id == run.as_str());
+            let same_run = event
+                .field_text("run_id")
+                .is_some_and(|id| id == run.as_str());
             // Custom CIs may leave the provider out.
-            let same_provider = text(&event, "provider").is_none_or(|p| p == provider);
+            let same_provider = event.field_text("provider").is_none_or(|p| p == provider);
             if same_run && same_provider {
-                let conclusion = text(&event, "conclusion")
-                    .or_else(|| text(&event, "status"))
+                let conclusion = event
+                    .field_text("conclusion")
+                    .or_else(|| event.field_text("status"))
                     .unwrap_or_else(|| "unknown".to_owned());
                 return Ok(Some(PushedCompletion::new(conclusion, event.id().as_str())));
             }
@@ -116,15 +119,5 @@ impl CompletionSignal for StoredCompletions {
                 changes.next().await;
             }
         }
-    }
-}
-
-/// A field as text (`run_id` may be a JSON number).
-fn text(event: &Event, path: &str) -> Option<String> {
-    match event.field(path)? {
-        FieldValue::Str(s) => Some(s.to_owned()),
-        FieldValue::Json(serde_json::Value::String(s)) => Some(s.clone()),
-        FieldValue::Json(serde_json::Value::Number(n)) => Some(n.to_string()),
-        FieldValue::Json(_) => None,
     }
 }

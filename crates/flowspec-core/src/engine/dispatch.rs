@@ -33,7 +33,7 @@ use super::{Engine, EngineError, Protection};
 use crate::action::{ActionContext, ActionOutcome, ActionResult};
 use crate::audit::AuditRecord;
 use crate::config::suggest;
-use crate::event::{Event, FieldValue};
+use crate::event::Event;
 use crate::output::OutputSink;
 use crate::report::{DispatchReport, HookReport, HookStatus, SkipReason};
 use crate::spec::{FailMode, HookSpec};
@@ -104,7 +104,7 @@ impl Engine {
                 let key = limit
                     .key
                     .as_deref()
-                    .map(|k| field_text(&event, k))
+                    .and_then(|k| event.field_text(k))
                     .unwrap_or_default();
                 tickets.insert(
                     hook.name().to_owned(),
@@ -297,7 +297,7 @@ impl Engine {
                 let key = limit
                     .key
                     .as_deref()
-                    .map(|k| field_text(event, k))
+                    .and_then(|k| event.field_text(k))
                     .unwrap_or_default();
                 Some(
                     store
@@ -476,16 +476,6 @@ impl Engine {
             }
         }
         self.inner.reporter.hook_finished(event, report);
-    }
-}
-
-/// The text of an event field for a concurrency key (missing fields share "").
-fn field_text(event: &Event, path: &str) -> String {
-    match event.field(path) {
-        Some(FieldValue::Str(s)) => s.to_owned(),
-        Some(FieldValue::Json(serde_json::Value::String(s))) => s.clone(),
-        Some(FieldValue::Json(other)) => other.to_string(),
-        None => String::new(),
     }
 }
 

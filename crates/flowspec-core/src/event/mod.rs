@@ -356,6 +356,22 @@ impl Event {
         }
     }
 
+    /// A field as text: strings as they are, other JSON values (numbers, `true`,
+    /// objects) as JSON text. For comparisons and keys (`run_id` may be a number).
+    ///
+    /// ```
+    /// let event = flowspec_core::Event::builder("ci.completed").field("run_id", 42).build().unwrap();
+    /// assert_eq!(event.field_text("run_id").as_deref(), Some("42"));
+    /// assert_eq!(event.field_text("missing"), None);
+    /// ```
+    pub fn field_text(&self, path: &str) -> Option<String> {
+        Some(match self.field(path)? {
+            FieldValue::Str(s) => s.to_owned(),
+            FieldValue::Json(serde_json::Value::String(s)) => s.clone(),
+            FieldValue::Json(other) => other.to_string(),
+        })
+    }
+
     /// Looks up a field by name or dotted path (`environment`, `repo.name`,
     /// `commits.0.id`). A top-level key containing dots wins over a path.
     pub fn field(&self, path: &str) -> Option<FieldValue<'_>> {
