@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of the hooks engine and the CLI (issue 2). Results go to docs/benchmarks.md.
+# Benchmarks of the hooks engine and the CLI. Results go to docs/benchmarks.md.
 #   benches/core.sh            # everything
 # Needs hyperfine (apt-get install hyperfine). Run on an otherwise idle machine.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Notification delivery benchmark (issue 4); results go to docs/benchmarks.md.
+# Notification delivery benchmark; results go to docs/benchmarks.md.
 #   benches/notify.sh [COUNT] [IN_FLIGHT]       # default 1000 64
 # Delivers COUNT notifications through flowspec's webhook notifier (full delivery path:
 # routing, message, JSON, HMAC + Standard Webhooks signatures, POST, one audit line

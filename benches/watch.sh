@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `flowspec watch` (issue 5): latency from rename(2) into the watched
+# Benchmark of `flowspec watch`: latency from rename(2) into the watched
 # directory to the start of the hook process, with inotify and with polling, and the
 # throughput of a burst. Results go to docs/benchmarks.md (watcher section).
 #   benches/watch.sh            # everything (about 10 minutes, most of it polling at 1 s)
