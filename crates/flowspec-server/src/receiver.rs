@@ -67,6 +67,7 @@ impl Receiver {
     ) -> Result<Receiver, ServerError> {
         let store = engine.store().cloned().ok_or(ServerError::NoStore)?;
         let engine_retention = engine.settings().state.retention.clone();
+        store.use_long_wal();
         let queue = Queue::open(store, config.retry)
             .await?
             .with_durability(Durability::Synced);
@@ -145,6 +146,9 @@ impl Receiver {
         self.heartbeat.abort();
         let _ = self.janitor.await;
         self.intake_task.abort();
+        if let Err(error) = self.state.queue.store().checkpoint().await {
+            tracing::warn!(message = "Cannot checkpoint the store's WAL.", %error);
+        }
     }
 }
 

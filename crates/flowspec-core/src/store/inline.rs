@@ -19,8 +19,11 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Durability, Store, StoreError};
 
-/// Checkpoint the WAL once it holds this many pages.
+/// Checkpoint the WAL once it holds this many pages (short commands).
 pub(super) const WAL_PAGES: i64 = 64;
+
+/// The same for a long-lived process that commits often ([`Store::use_long_wal`]).
+const LONG_WAL_PAGES: i64 = 1000;
 
 /// How long a busy database is retried before the call fails.
 const BUSY_LIMIT: Duration = Duration::from_secs(30);
@@ -50,6 +53,13 @@ impl Inline {
         // reads the whole WAL to rebuild its index: with SQLite's default of 1,000
         // pages that is hundreds of reads at every `flowspec emit`.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)?;
+        // When this is the file's last connection, closing it would checkpoint and
+        // delete the WAL, with two fsyncs: tens of ms at the end of every short
+        // command. The short WAL stays for the next process instead.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         conn.pragma_update(
             None,
             "synchronous",
@@ -61,6 +71,33 @@ impl Inline {
         Ok(Inline {
             conn: Mutex::new(Some(conn)),
         })
+    }
+
+    /// Whether the file is in WAL mode and `component`'s tables are at version `known`
+    /// (false on any error: the caller then takes the full, locked path).
+    pub(super) fn is_current(&self, component: &str, known: usize) -> bool {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(conn) = conn.as_ref() else {
+            return false;
+        };
+        let wal = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+            .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"));
+        wal && conn
+            .prepare_cached(
+                "SELECT COALESCE(MAX(version), 0) FROM flowspec_schema WHERE component = ?1",
+            )
+            .and_then(|mut query| query.query_row([component], |row| row.get::<_, i64>(0)))
+            .is_ok_and(|version| version == known as i64)
+    }
+
+    fn pragma(&self, name: &str, value: i64) {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(conn) = conn.as_ref()
+            && let Err(error) = conn.pragma_update(None, name, value)
+        {
+            tracing::warn!(message = "Cannot set an SQLite pragma.", pragma = name, %error);
+        }
     }
 
     /// Closes the connection; later calls fail as on a closed pool.
@@ -77,6 +114,28 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 impl Store {
+    /// For a long-lived process that commits many times a second (the receiver):
+    /// checkpoint the WAL every 1,000 pages instead of 64. A checkpoint syncs the WAL
+    /// and the database file, and with four commits an event a 64-page WAL fills every
+    /// few events. [`Store::checkpoint`] before closing leaves a short WAL again.
+    pub fn use_long_wal(&self) {
+        if let Some(inline) = &self.inline {
+            inline.pragma("wal_autocheckpoint", LONG_WAL_PAGES);
+        }
+    }
+
+    /// Copies the WAL into the database file and truncates it, so that the next process
+    /// opening the file does not read a long WAL first. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        match self
+            .inline(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+            .await
+        {
+            Some(result) => result,
+            None => Ok(()),
+        }
+    }
+
     /// Whether [`Store::inline`] runs statements in-line (SQLite files); on PostgreSQL
     /// (and in-memory SQLite) use [`Store::conn`].
     pub fn has_inline(&self) -> bool {

@@ -110,7 +110,7 @@ pub struct Store {
     // pooled connection costs two more round trips to sqlx's SQLite thread per
     // statement (the checkout, and a ping when it is returned): 381 µs against 156 µs
     // for a claim and a finish (docs/benchmarks.md). `None` once closed.
-    held: Option<Arc<tokio::sync::Mutex<Option<AnyConnection>>>>,
+    held: Option<Arc<tokio::sync::Mutex<Held>>>,
     backend: Backend,
     owner: Owner,
     leases: Arc<leases::Leases>,
@@ -128,8 +128,26 @@ pub struct Store {
 pub struct StoreConn<'a>(ConnInner<'a>);
 
 enum ConnInner<'a> {
-    Held(tokio::sync::MutexGuard<'a, Option<AnyConnection>>),
+    Held(tokio::sync::MutexGuard<'a, Held>),
     Pooled(PoolConnection<Any>),
+}
+
+/// SQLite's held sqlx connection. A store opened on a file whose schema is current
+/// opens it only when first asked for: the hot statements run in-line, and a short
+/// command (`flowspec emit`) then never starts sqlx's SQLite thread.
+enum Held {
+    Unopened,
+    Open(AnyConnection),
+    Closed,
+}
+
+impl Held {
+    fn conn(&mut self) -> &mut AnyConnection {
+        match self {
+            Held::Open(conn) => conn,
+            _ => unreachable!("Store::conn opens the connection before handing it out"),
+        }
+    }
 }
 
 impl Deref for StoreConn<'_> {
@@ -137,7 +155,10 @@ impl Deref for StoreConn<'_> {
 
     fn deref(&self) -> &AnyConnection {
         match &self.0 {
-            ConnInner::Held(guard) => guard.as_ref().expect("checked open in Store::conn"),
+            ConnInner::Held(guard) => match &**guard {
+                Held::Open(conn) => conn,
+                _ => unreachable!("Store::conn opens the connection before handing it out"),
+            },
             ConnInner::Pooled(conn) => conn,
         }
     }
@@ -146,7 +167,7 @@ impl Deref for StoreConn<'_> {
 impl DerefMut for StoreConn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.0 {
-            ConnInner::Held(guard) => guard.as_mut().expect("checked open in Store::conn"),
+            ConnInner::Held(guard) => guard.conn(),
             ConnInner::Pooled(conn) => conn,
         }
     }
@@ -233,6 +254,30 @@ const MIGRATIONS: &[migrate::Migration] = &[
 
 static DRIVERS: Once = Once::new();
 
+/// The pool's options: one connection for SQLite, eight for PostgreSQL.
+fn pool_options(backend: Backend, durability: Durability) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        // SQLite has one writer: one connection queues writes in-process instead of
+        // making them sleep in SQLite's busy handler.
+        .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
+        .min_connections(0)
+        // A local SQLite file needs no ping before each use, and the ping is one more
+        // round trip to sqlx's SQLite thread on every statement (a third of the cost).
+        .test_before_acquire(backend != Backend::Sqlite)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(match durability {
+                        Durability::Normal => "PRAGMA synchronous = NORMAL",
+                        Durability::Synced => "PRAGMA synchronous = FULL",
+                    })
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite store at `path`.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
@@ -250,7 +295,46 @@ impl Store {
                 source: sqlx::Error::Io(e),
             })?;
         }
-        Store::connect(&sqlite_url(path), &path.display().to_string(), durability).await
+        let url = sqlite_url(path);
+        let location = path.display().to_string();
+        if let Some(store) = Store::open_current(&url, path, &location, durability)? {
+            return Ok(store);
+        }
+        Store::connect(&url, &location, durability).await
+    }
+
+    /// The quick open of an existing SQLite file whose hook tables are current: the
+    /// in-line connection alone, with sqlx's connection opened when first needed.
+    /// `None` when the file is missing, not in WAL mode yet or its schema is behind.
+    fn open_current(
+        url: &str,
+        path: &Path,
+        location: &str,
+        durability: Durability,
+    ) -> Result<Option<Store>, StoreError> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let Ok(inline) = inline::Inline::open(path, durability) else {
+            return Ok(None); // The full open reports what is wrong.
+        };
+        if !inline.is_current("hooks", MIGRATIONS.len()) {
+            return Ok(None);
+        }
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let pool = pool_options(Backend::Sqlite, durability)
+            .connect_lazy(url)
+            .map_err(|source| StoreError::Open {
+                location: location.to_owned(),
+                source,
+            })?;
+        Ok(Some(Store::assemble(
+            pool,
+            Backend::Sqlite,
+            Some(Held::Unopened),
+            Some(Arc::new(inline)),
+            None,
+        )))
     }
 
     /// Opens a store by URL: `sqlite://PATH` or `postgres://...`.
@@ -280,26 +364,7 @@ impl Store {
             location: location.to_owned(),
             source,
         };
-        let pool = AnyPoolOptions::new()
-            // SQLite has one writer: one connection queues writes in-process instead of
-            // making them sleep in SQLite's busy handler.
-            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
-            .min_connections(0)
-            // A local SQLite file needs no ping before each use, and the ping is one more
-            // round trip to sqlx's SQLite thread on every statement (a third of the cost).
-            .test_before_acquire(backend != Backend::Sqlite)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(match durability {
-                            Durability::Normal => "PRAGMA synchronous = NORMAL",
-                            Durability::Synced => "PRAGMA synchronous = FULL",
-                        })
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(backend, durability)
             .connect(url)
             .await
             .map_err(open_err)?;
@@ -340,23 +405,34 @@ impl Store {
                     source: e,
                 })?))
             };
-            (Some(Arc::new(tokio::sync::Mutex::new(Some(conn)))), inline)
+            (Some(Held::Open(conn)), inline)
         } else {
             (None, None)
         };
-        let store = Store {
+        let listen_url = (backend == Backend::Postgres).then(|| url.into());
+        let store = Store::assemble(pool, backend, held, inline, listen_url);
+        store.migrate("hooks", MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    fn assemble(
+        pool: AnyPool,
+        backend: Backend,
+        held: Option<Held>,
+        inline: Option<Arc<inline::Inline>>,
+        listen_url: Option<secrecy::SecretString>,
+    ) -> Store {
+        Store {
             pool,
-            held,
+            held: held.map(|held| Arc::new(tokio::sync::Mutex::new(held))),
             backend,
             owner: Owner::current(),
             leases: leases::Leases::new(),
-            listen_url: (backend == Backend::Postgres).then(|| Arc::new(url.into())),
+            listen_url: listen_url.map(Arc::new),
             inline,
             #[cfg(test)]
             claim_waits: Arc::default(),
-        };
-        store.migrate("hooks", MIGRATIONS).await?;
-        Ok(store)
+        }
     }
 
     /// Brings the tables of `component` up to date: each of `migrations` is applied
@@ -367,6 +443,12 @@ impl Store {
         component: &str,
         migrations: &[migrate::Migration],
     ) -> Result<u32, StoreError> {
+        // Already current (every open after the first): one in-line read.
+        if let Some(inline) = &self.inline
+            && inline.is_current(component, migrations.len())
+        {
+            return Ok(migrations.len() as u32);
+        }
         let mut conn = self.conn().await?;
         Ok(migrate::apply(&mut conn, component, migrations).await?)
     }
@@ -394,9 +476,15 @@ impl Store {
     pub async fn conn(&self) -> Result<StoreConn<'_>, StoreError> {
         match &self.held {
             Some(held) => {
-                let guard = held.lock().await;
-                if guard.is_none() {
-                    return Err(StoreError::Query(sqlx::Error::PoolClosed));
+                let mut guard = held.lock().await;
+                match &*guard {
+                    Held::Open(_) => {}
+                    Held::Closed => return Err(StoreError::Query(sqlx::Error::PoolClosed)),
+                    Held::Unopened => {
+                        // Detached: the pool may open another connection for code
+                        // that asks it directly; SQLite's busy timeout orders the two.
+                        *guard = Held::Open(self.pool.acquire().await?.detach());
+                    }
                 }
                 Ok(StoreConn(ConnInner::Held(guard)))
             }
@@ -422,7 +510,7 @@ impl Store {
             inline.close();
         }
         if let Some(held) = &self.held
-            && let Some(conn) = held.lock().await.take()
+            && let Held::Open(conn) = std::mem::replace(&mut *held.lock().await, Held::Closed)
         {
             let _ = conn.close().await;
         }

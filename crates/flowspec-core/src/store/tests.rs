@@ -358,3 +358,94 @@ async fn should_hold_a_concurrency_slot_until_released_or_its_holder_is_gone() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn should_reopen_a_current_store_and_still_serve_every_kind_of_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/flowspec.db");
+    let first = Store::open_sqlite(&path).await.unwrap();
+    first.close().await;
+
+    // Reopened on the quick path: in-line claims, then statements through sqlx,
+    // then a component's first migration, all on the same file.
+    let store = Store::open_sqlite(&path).await.unwrap();
+    let Claim::Run(token) = store
+        .claim("e", "h", Duration::from_secs(30), false)
+        .await
+        .unwrap()
+    else {
+        panic!("the first claim runs")
+    };
+    store
+        .finish(&token, HookStatus::Failed, Some(3))
+        .await
+        .unwrap();
+    let runs = store.hook_runs("e").await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "failed");
+    const NOTES: &[migrate::Migration] = &[&["CREATE TABLE notes (id TEXT PRIMARY KEY)"]];
+    assert_eq!(store.migrate("notes", NOTES).await.unwrap(), 1);
+    sqlx::query("INSERT INTO notes (id) VALUES ($1)")
+        .bind("n1")
+        .execute(&mut *store.conn().await.unwrap())
+        .await
+        .unwrap();
+    store.close().await;
+    assert!(
+        store.conn().await.is_err(),
+        "a closed store refuses statements"
+    );
+
+    // A newer schema than this build knows is refused, not skipped by the quick path.
+    let store = Store::open_sqlite(&path).await.unwrap();
+    sqlx::query(
+        "INSERT INTO flowspec_schema (component, version, applied_at) VALUES ('hooks', 99, 0)",
+    )
+    .execute(&mut *store.conn().await.unwrap())
+    .await
+    .unwrap();
+    store.close().await;
+    let error = Store::open_sqlite(&path).await.unwrap_err().to_string();
+    assert!(error.contains("99"), "{error}");
+}
+
+#[tokio::test]
+async fn should_leave_an_empty_wal_after_a_checkpoint_and_keep_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/flowspec.db");
+    let store = Store::open_sqlite(&path).await.unwrap();
+    store.use_long_wal();
+    for i in 0..200 {
+        let Claim::Run(token) = store
+            .claim(&format!("e{i}"), "h", Duration::from_secs(30), false)
+            .await
+            .unwrap()
+        else {
+            panic!("a new event's claim runs")
+        };
+        store
+            .finish(&token, HookStatus::Success, Some(0))
+            .await
+            .unwrap();
+    }
+    let wal = path.with_file_name("flowspec.db-wal");
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > 0,
+        "commits went to the WAL"
+    );
+    store.checkpoint().await.unwrap();
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        0,
+        "the WAL is truncated"
+    );
+    store.close().await;
+    let again = Store::open_sqlite(&path).await.unwrap();
+    assert_eq!(
+        again
+            .claim("e199", "h", Duration::from_secs(30), false)
+            .await
+            .unwrap(),
+        Claim::AlreadySucceeded
+    );
+}
