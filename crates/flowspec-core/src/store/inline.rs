@@ -25,6 +25,10 @@ pub(super) const WAL_PAGES: i64 = 64;
 /// The same for a long-lived process that commits often ([`Store::use_long_wal`]).
 const LONG_WAL_PAGES: i64 = 1000;
 
+/// After this many in-line calls a process counts as long-lived and gets the longer WAL
+/// (a short command makes a handful).
+const LONG_LIVED_CALLS: u32 = 256;
+
 /// How long a busy database is retried before the call fails.
 const BUSY_LIMIT: Duration = Duration::from_secs(30);
 
@@ -32,6 +36,8 @@ const BUSY_LIMIT: Duration = Duration::from_secs(30);
 pub(super) struct Inline {
     /// `None` once closed.
     conn: Mutex<Option<Connection>>,
+    /// In-line calls so far, up to [`LONG_LIVED_CALLS`].
+    calls: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Inline {
@@ -70,6 +76,7 @@ impl Inline {
         )?;
         Ok(Inline {
             conn: Mutex::new(Some(conn)),
+            calls: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -89,6 +96,17 @@ impl Inline {
             )
             .and_then(|mut query| query.query_row([component], |row| row.get::<_, i64>(0)))
             .is_ok_and(|version| version == known as i64)
+    }
+
+    /// Moves a process that keeps writing to the longer WAL: a checkpoint syncs the WAL
+    /// and the file, and at 64 pages a busy writer would pay that every few events.
+    fn count_call(&self) {
+        use std::sync::atomic::Ordering;
+        if self.calls.load(Ordering::Relaxed) < LONG_LIVED_CALLS
+            && self.calls.fetch_add(1, Ordering::Relaxed) + 1 == LONG_LIVED_CALLS
+        {
+            self.pragma("wal_autocheckpoint", LONG_WAL_PAGES);
+        }
     }
 
     fn pragma(&self, name: &str, value: i64) {
@@ -117,7 +135,8 @@ impl Store {
     /// For a long-lived process that commits many times a second (the receiver):
     /// checkpoint the WAL every 1,000 pages instead of 64. A checkpoint syncs the WAL
     /// and the database file, and with four commits an event a 64-page WAL fills every
-    /// few events. [`Store::checkpoint`] before closing leaves a short WAL again.
+    /// few events. A process gets it by itself after 256 in-line calls; the receiver
+    /// asks at once. [`Store::checkpoint`] before closing leaves a short WAL again.
     pub fn use_long_wal(&self) {
         if let Some(inline) = &self.inline {
             inline.pragma("wal_autocheckpoint", LONG_WAL_PAGES);
@@ -166,6 +185,7 @@ impl Store {
         mut f: impl FnMut(&mut Connection) -> rusqlite::Result<T>,
     ) -> Option<Result<T, StoreError>> {
         let inline = self.inline.as_ref()?;
+        inline.count_call();
         let started = std::time::Instant::now();
         let mut delay = Duration::from_micros(50);
         loop {
