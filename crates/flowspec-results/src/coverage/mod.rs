@@ -142,6 +142,25 @@ impl Coverage {
     }
 }
 
+/// Files of one report in the order first seen, each listed once.
+#[derive(Default)]
+pub(crate) struct Files {
+    pub(crate) files: Vec<FileCoverage>,
+    index: HashMap<String, usize>,
+}
+
+impl Files {
+    /// The index of `path`'s entry, added when new.
+    pub(crate) fn index_of(&mut self, path: String) -> usize {
+        if let Some(&i) = self.index.get(&path) {
+            return i;
+        }
+        self.files.push(FileCoverage::new(path.clone()));
+        self.index.insert(path, self.files.len() - 1);
+        self.files.len() - 1
+    }
+}
+
 /// A coverage report read as far as possible.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
