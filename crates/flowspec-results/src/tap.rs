@@ -123,27 +123,7 @@ fn parse_point(text: &str) -> Option<ParsedPoint> {
     let rest = rest
         .strip_prefix("- ")
         .unwrap_or(rest.strip_prefix('-').unwrap_or(rest));
-    // The first `#` not escaped as `\#` starts the directive.
-    let mut description = String::new();
-    let mut comment = None;
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some((_, next @ ('#' | '\\'))) => description.push(next),
-                Some((_, next)) => {
-                    description.push('\\');
-                    description.push(next);
-                }
-                None => description.push('\\'),
-            },
-            '#' => {
-                comment = Some(rest[i + 1..].trim());
-                break;
-            }
-            c => description.push(c),
-        }
-    }
+    let (description, comment) = split_directive(rest);
     let mut directive = Directive::None;
     let mut time = None;
     if let Some(comment) = comment {
@@ -164,6 +144,40 @@ fn parse_point(text: &str) -> Option<ParsedPoint> {
         }
     }
     Some((ok, number, description.trim().to_owned(), directive, time))
+}
+
+/// The description and the directive comment: the first `#` not escaped as `\#`
+/// starts the comment.
+fn split_directive(rest: &str) -> (String, Option<&str>) {
+    match memchr::memchr2(b'#', b'\\', rest.as_bytes()) {
+        None => return (rest.to_owned(), None),
+        // Nothing escaped before the `#`: the description is a slice.
+        Some(i) if rest.as_bytes()[i] == b'#' => {
+            return (rest[..i].to_owned(), Some(rest[i + 1..].trim()));
+        }
+        Some(_) => {}
+    }
+    let mut description = String::new();
+    let mut comment = None;
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, next @ ('#' | '\\'))) => description.push(next),
+                Some((_, next)) => {
+                    description.push('\\');
+                    description.push(next);
+                }
+                None => description.push('\\'),
+            },
+            '#' => {
+                comment = Some(rest[i + 1..].trim());
+                break;
+            }
+            c => description.push(c),
+        }
+    }
+    (description, comment)
 }
 
 /// `12ms`, `1.5s`, `12` (milliseconds) → seconds.
@@ -245,7 +259,13 @@ impl<R: Read> TapReader<R> {
     }
 
     fn line(&mut self) {
-        let text = self.lines.text().into_owned();
+        // The line's buffer is lent out while the line is handled (no copy of it).
+        let buf = std::mem::take(&mut self.lines.buf);
+        self.handle_line(&String::from_utf8_lossy(&buf));
+        self.lines.buf = buf;
+    }
+
+    fn handle_line(&mut self, text: &str) {
         let indent = text.len() - text.trim_start_matches(' ').len();
         let content = text[indent..].trim_end();
         if let Some((yaml_indent, block)) = &mut self.yaml {

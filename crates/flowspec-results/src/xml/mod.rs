@@ -500,3 +500,100 @@ fn quick_xml_error<R: Read>(
     };
     ParseError::new(kind, line, column, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that returns a few bytes at a time, so that tags straddle reads and
+    /// go through quick-xml while the others are read in place.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    const LIMITS: XmlLimits = XmlLimits {
+        max_depth: 8,
+        max_tag_bytes: 1024,
+    };
+
+    /// Every event as text: `<name attrs>`, `<name attrs/>`, `</>`, or the error.
+    fn events(input: impl Read) -> Vec<String> {
+        let mut xml = XmlPull::new(input, LIMITS);
+        let mut out = Vec::new();
+        loop {
+            match xml.next(None) {
+                Ok(XmlEvent::Start { tag, empty }) => {
+                    let attrs: Vec<String> = tag
+                        .attributes()
+                        .map(|a| a.map_or_else(|e| e, |(k, v)| format!("{k}={v}")))
+                        .collect();
+                    let slash = if empty { "/" } else { "" };
+                    out.push(format!("<{} {}{slash}>", tag.name(), attrs.join(",")));
+                }
+                Ok(XmlEvent::End) => out.push("</>".to_owned()),
+                Ok(XmlEvent::Eof) => return out,
+                Err(e) => {
+                    out.push(e.to_string());
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn should_read_tags_in_place_as_quick_xml_reads_them() {
+        let doc = "<?xml version=\"1.0\"?>\n<r a=\"1\">\n <t:x n='a>b' m=\"c'd\" /><y\tk = \"v\"\n>text</y ><z/></r>";
+        let whole = events(doc.as_bytes());
+        assert_eq!(
+            whole,
+            [
+                "<r a=1>",
+                "<t:x n=a>b,m=c'd/>",
+                "<y k=v>",
+                "</>",
+                "<z />",
+                "</>"
+            ]
+        );
+        for step in [1, 2, 3, 7] {
+            assert_eq!(
+                events(Trickle(doc.as_bytes(), step)),
+                whole,
+                "{step} bytes a read"
+            );
+        }
+    }
+
+    #[test]
+    fn should_name_a_mismatched_or_unmatched_end_tag_either_way() {
+        for step in [1, 4096] {
+            let got = events(Trickle(b"<r>\n<a></b></r>", step));
+            assert_eq!(
+                got.last().unwrap(),
+                "line 2, column 4: </b> closes <a>",
+                "{got:?}"
+            );
+            let got = events(Trickle(b"<r></r></r>", step));
+            assert!(
+                got.last().unwrap().ends_with("</r> closes nothing"),
+                "{got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn should_refuse_invalid_utf8_and_deep_nesting_in_place() {
+        let got = events(&b"<r><a n=\"\xff\"/></r>"[..]);
+        assert!(got.last().unwrap().contains("not valid UTF-8"), "{got:?}");
+        let deep = "<a>".repeat(9);
+        let got = events(deep.as_bytes());
+        assert!(got.last().unwrap().contains("more than 8 deep"), "{got:?}");
+    }
+}
