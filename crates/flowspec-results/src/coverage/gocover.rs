@@ -99,9 +99,7 @@ pub fn read_go_cover<R: Read>(input: R) -> ParsedCoverage {
         }
     }
     let mut coverage = Coverage::default();
-    for file in files {
-        coverage.add_file(file);
-    }
+    coverage.add_files(files);
     ParsedCoverage { coverage, error }
 }
 

@@ -93,6 +93,11 @@ impl Coverage {
         self.merge_files(std::iter::once(file));
     }
 
+    /// Adds files (merged as [`add_file`](Self::add_file) does), in one pass.
+    pub(crate) fn add_files(&mut self, files: Vec<FileCoverage>) {
+        self.merge_files(files);
+    }
+
     /// Adds every file of another report.
     pub fn absorb(&mut self, other: Coverage) {
         self.merge_files(other.files);

@@ -154,7 +154,7 @@ impl<R: Read> Source<R> {
             let first = memchr::memchr(b'>', bytes)?;
             let head = &bytes[..first];
             let end = if memchr::memchr(b'\'', head).is_none()
-                && memchr::memchr_iter(b'"', head).count() % 2 == 0
+                && memchr::memchr_iter(b'"', head).count().is_multiple_of(2)
             {
                 first
             } else {
