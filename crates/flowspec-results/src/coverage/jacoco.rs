@@ -111,9 +111,10 @@ impl Elements for Jacoco {
                     },
                 };
                 // A sourcefile is listed once; several listings (merged reports) add up.
+                // Saturating: counters near u64::MAX must not overflow.
                 if let Some((valid, hit)) = totals {
-                    *valid += missed + covered;
-                    *hit += covered;
+                    *valid = valid.saturating_add(missed.saturating_add(covered));
+                    *hit = hit.saturating_add(covered);
                 }
                 El::Other
             }

@@ -155,3 +155,30 @@ fn should_say_which_line_of_a_go_cover_profile_is_malformed() {
         "what was read is kept"
     );
 }
+
+#[test]
+fn should_saturate_jacoco_counters_near_the_largest_count() {
+    let xml = r#"<report name="r"><package name="p"><sourcefile name="A.java">
+      <counter type="LINE" missed="18446744073709551615" covered="18446744073709551615"/>
+      <counter type="LINE" missed="1" covered="1"/>
+    </sourcefile></package></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert!(parsed.error.is_none(), "{:?}", parsed.error);
+    let file = &parsed.coverage.files[0];
+    assert_eq!((file.lines_valid, file.lines_covered), (u64::MAX, u64::MAX));
+}
+
+#[test]
+fn should_merge_many_coverage_files_in_linear_time() {
+    // 20,000 source files: merging them one by one rebuilt an index per file.
+    let mut xml = String::from(r#"<report name="r"><package name="p">"#);
+    for i in 0..20_000 {
+        xml.push_str(&format!(
+            r#"<sourcefile name="F{i}.java"><counter type="LINE" missed="1" covered="3"/></sourcefile>"#
+        ));
+    }
+    xml.push_str("</package></report>");
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.files.len(), 20_000);
+    assert_eq!(parsed.coverage.totals.lines_valid, 80_000);
+}
