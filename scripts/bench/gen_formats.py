@@ -40,6 +40,22 @@ def cases(suites, per_suite):
             yield s, cls, name, seconds, failure
 
 
+def grouped(w, suites, per, open_group, close_group):
+    """cases(), with `open_group(s, cls)` written before each suite's first case and
+    `close_group` after its last."""
+    current = None
+    for case in cases(suites, per):
+        s, cls = case[0], case[1]
+        if s != current:
+            if current is not None:
+                w(close_group)
+            current = s
+            w(open_group(s, cls))
+        yield case
+    if current is not None:
+        w(close_group)
+
+
 def esc(text):
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
@@ -76,13 +92,8 @@ def nunit(out, suites, per):
     w = out.write
     w('<?xml version="1.0" encoding="utf-8"?>\n<test-run id="2" testcasecount="0" result="Failed">\n'
       '  <test-suite type="Assembly" name="Tests.dll" fullname="/src/bin/Tests.dll">\n')
-    current = None
-    for s, cls, name, secs, failure in cases(suites, per):
-        if s != current:
-            if current is not None:
-                w("    </test-suite>\n")
-            current = s
-            w(f'    <test-suite type="TestFixture" name="Component{s}Tests" fullname="{cls}" classname="{cls}">\n')
+    fixture = lambda s, cls: f'    <test-suite type="TestFixture" name="Component{s}Tests" fullname="{cls}" classname="{cls}">\n'
+    for s, cls, name, secs, failure in grouped(w, suites, per, fixture, "    </test-suite>\n"):
         result = 'result="Failed"' if failure else 'result="Passed"'
         w(f'      <test-case id="{s}-{name}" name="{name}" fullname="{cls}.{name}" methodname="{name}" '
           f'classname="{cls}" runstate="Runnable" {result} duration="{secs}" asserts="1"')
@@ -92,20 +103,15 @@ def nunit(out, suites, per):
               f"</failure><output><![CDATA[{output}]]></output></test-case>\n")
         else:
             w("/>\n")
-    w("    </test-suite>\n  </test-suite>\n</test-run>\n")
+    w("  </test-suite>\n</test-run>\n")
 
 
 def xunit(out, suites, per):
     w = out.write
     w('<?xml version="1.0" encoding="utf-8"?>\n<assemblies>\n  <assembly name="/src/bin/Tests.dll" '
       'environment="64-bit .NET" test-framework="xUnit.net 2.9.0">\n')
-    current = None
-    for s, cls, name, secs, failure in cases(suites, per):
-        if s != current:
-            if current is not None:
-                w("    </collection>\n")
-            current = s
-            w(f'    <collection name="Test collection for {cls}" time="1.0">\n')
+    collection = lambda s, cls: f'    <collection name="Test collection for {cls}" time="1.0">\n'
+    for s, cls, name, secs, failure in grouped(w, suites, per, collection, "    </collection>\n"):
         result = "Fail" if failure else "Pass"
         w(f'      <test name="{cls}.{name}" type="{cls}" method="{name}" time="{secs}" result="{result}"')
         if failure:
@@ -114,7 +120,7 @@ def xunit(out, suites, per):
               f"<stack-trace><![CDATA[{stack}]]></stack-trace></failure><output><![CDATA[{output}]]></output></test>\n")
         else:
             w("/>\n")
-    w("    </collection>\n  </assembly>\n</assemblies>\n")
+    w("  </assembly>\n</assemblies>\n")
 
 
 def gotest(out, suites, per):

@@ -7,7 +7,6 @@
 //! under `<test-results>`; a `<test-case>` has a fully qualified `name`, `executed`,
 //! `result` and `success`.
 
-use std::collections::VecDeque;
 use std::io::Read;
 
 use crate::error::ParseError;
@@ -15,7 +14,7 @@ use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
 use crate::xml::Tag;
-use crate::xml::elements::{ElementReader, Elements, TextSlot, Texts};
+use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
 use crate::xml::text::{parse_time, truncate};
 
 /// Which NUnit format the root element announced.
@@ -65,7 +64,6 @@ pub struct NunitReader<R: Read> {
 struct Nunit {
     limits: Limits,
     version: Option<Version>,
-    ready: VecDeque<Box<TestCase>>,
 }
 
 /// A `<test-case>` as read.
@@ -107,7 +105,6 @@ impl<R: Read> NunitReader<R> {
         let format = Nunit {
             limits,
             version: None,
-            ready: VecDeque::new(),
         };
         NunitReader {
             reader: ElementReader::new(input, limits, format),
@@ -188,34 +185,18 @@ impl Elements for Nunit {
         }
     }
 
-    fn close(&mut self, frame: Frame, stack: &mut [Frame]) {
+    fn close(&mut self, frame: Frame, stack: &mut [Frame], out: &mut Cases) {
         if let Frame::Case(raw) = frame {
             let fixture = stack.iter().rev().find_map(|f| match f {
                 Frame::Suite(name) => Some(name.as_str()),
                 _ => None,
             });
             let case = finish(*raw, self.version == Some(Version::Two), fixture);
-            self.ready.push_back(case);
+            out.push_back(case);
         }
     }
 
-    fn text_slot(frame: &Frame) -> Option<TextSlot> {
-        match frame {
-            Frame::Text(slot) => Some(*slot),
-            _ => None,
-        }
-    }
-
-    fn texts(frame: &mut Frame) -> Option<&mut Texts> {
-        match frame {
-            Frame::Case(c) => Some(&mut c.texts),
-            _ => None,
-        }
-    }
-
-    fn ready(&mut self) -> Option<&mut VecDeque<Box<TestCase>>> {
-        Some(&mut self.ready)
-    }
+    text_frames!(Frame::Case);
 }
 
 /// The normalized case. `fixture` is the innermost suite's name.

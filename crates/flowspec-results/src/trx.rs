@@ -5,14 +5,16 @@
 //! `<Results>` and, usually after them, `<TestDefinitions>` naming each test's class.
 //! Results are held (each bounded) until the definitions are read, then yielded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Read;
 
 use crate::error::ParseError;
 use crate::junit::{Limits, location_from_stack};
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::xml::Tag;
-use crate::xml::elements::{ElementReader, Elements, TextSlot, Texts, innermost};
+use crate::xml::elements::{
+    Cases, ElementReader, Elements, TextSlot, Texts, innermost, text_frames,
+};
 
 /// The namespace a TRX root element is in.
 pub(crate) const TEAMTEST_NAMESPACE: &str = "microsoft.com/schemas/VisualStudio/TeamTest";
@@ -59,7 +61,6 @@ struct Trx {
     definitions_read: bool,
     /// Results read before the definitions.
     pending: Vec<RawResult>,
-    ready: VecDeque<Box<TestCase>>,
 }
 
 /// A `UnitTestResult` as read.
@@ -114,7 +115,6 @@ impl<R: Read> TrxReader<R> {
             classes: HashMap::new(),
             definitions_read: false,
             pending: Vec::new(),
-            ready: VecDeque::new(),
         };
         TrxReader {
             reader: ElementReader::new(input, limits, format),
@@ -177,12 +177,12 @@ impl Elements for Trx {
         }
     }
 
-    fn close(&mut self, frame: Frame, _stack: &mut [Frame]) {
+    fn close(&mut self, frame: Frame, _stack: &mut [Frame], out: &mut Cases) {
         match frame {
             Frame::Result(raw) if !raw.has_inner => {
                 if self.definitions_read {
                     let case = self.finish(*raw);
-                    self.ready.push_back(case);
+                    out.push_back(case);
                 } else {
                     self.pending.push(*raw);
                 }
@@ -195,37 +195,24 @@ impl Elements for Trx {
             }
             Frame::Definitions => {
                 self.definitions_read = true;
-                self.release_pending();
+                self.release_pending(out);
             }
             _ => {}
         }
     }
 
-    fn text_slot(frame: &Frame) -> Option<TextSlot> {
-        match frame {
-            Frame::Text(slot) => Some(*slot),
-            _ => None,
-        }
-    }
+    text_frames!(Frame::Result);
 
-    fn texts(frame: &mut Frame) -> Option<&mut Texts> {
-        result_of(frame).map(|r| &mut r.texts)
-    }
-
-    fn end(&mut self) {
-        self.release_pending();
-    }
-
-    fn ready(&mut self) -> Option<&mut VecDeque<Box<TestCase>>> {
-        Some(&mut self.ready)
+    fn end(&mut self, out: &mut Cases) {
+        self.release_pending(out);
     }
 }
 
 impl Trx {
-    fn release_pending(&mut self) {
+    fn release_pending(&mut self, out: &mut Cases) {
         for raw in std::mem::take(&mut self.pending) {
             let case = self.finish(raw);
-            self.ready.push_back(case);
+            out.push_back(case);
         }
     }
 

@@ -5,7 +5,6 @@
 //! of `<test>`s, and an `<errors>` list for failures outside any test (a fixture's
 //! cleanup, a collection's constructor).
 
-use std::collections::VecDeque;
 use std::io::Read;
 
 use crate::error::ParseError;
@@ -13,7 +12,7 @@ use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
 use crate::xml::Tag;
-use crate::xml::elements::{ElementReader, Elements, TextSlot, Texts};
+use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
 use crate::xml::text::{parse_time, truncate};
 
 /// Reads an xUnit.net v2 XML report as a stream of test cases.
@@ -56,7 +55,6 @@ pub struct XunitReader<R: Read> {
 /// What the xUnit reader keeps between elements.
 struct Xunit {
     limits: Limits,
-    ready: VecDeque<Box<TestCase>>,
 }
 
 /// A `<test>` (or an assembly-level `<error>`) as read.
@@ -86,10 +84,7 @@ enum Frame {
 impl<R: Read> XunitReader<R> {
     /// A reader over `input` (buffered inside).
     pub fn new(input: R, limits: Limits) -> Self {
-        let format = Xunit {
-            limits,
-            ready: VecDeque::new(),
-        };
+        let format = Xunit { limits };
         XunitReader {
             reader: ElementReader::new(input, limits, format),
         }
@@ -165,33 +160,17 @@ impl Elements for Xunit {
         }
     }
 
-    fn close(&mut self, frame: Frame, stack: &mut [Frame]) {
+    fn close(&mut self, frame: Frame, stack: &mut [Frame], out: &mut Cases) {
         if let Frame::Test(raw) = frame {
             let assembly = stack.iter().rev().find_map(|f| match f {
                 Frame::Assembly(name) => Some(name.as_str()),
                 _ => None,
             });
-            self.ready.push_back(finish(*raw, assembly));
+            out.push_back(finish(*raw, assembly));
         }
     }
 
-    fn text_slot(frame: &Frame) -> Option<TextSlot> {
-        match frame {
-            Frame::Text(slot) => Some(*slot),
-            _ => None,
-        }
-    }
-
-    fn texts(frame: &mut Frame) -> Option<&mut Texts> {
-        match frame {
-            Frame::Test(t) => Some(&mut t.texts),
-            _ => None,
-        }
-    }
-
-    fn ready(&mut self) -> Option<&mut VecDeque<Box<TestCase>>> {
-        Some(&mut self.ready)
-    }
+    text_frames!(Frame::Test);
 }
 
 fn finish(raw: RawTest, assembly: Option<&str>) -> Box<TestCase> {

@@ -6,7 +6,7 @@ use std::io::Read;
 use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
 use crate::junit::Limits;
 use crate::xml::Tag;
-use crate::xml::elements::{ElementReader, Elements};
+use crate::xml::elements::{Cases, ElementReader, Elements};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum El {
@@ -130,7 +130,7 @@ impl Elements for Cobertura {
         }
     }
 
-    fn close(&mut self, frame: El, _stack: &mut [El]) {
+    fn close(&mut self, frame: El, _stack: &mut [El], _out: &mut Cases) {
         if frame == El::Class {
             self.current = None;
         }

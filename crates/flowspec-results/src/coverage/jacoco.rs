@@ -5,7 +5,7 @@ use std::io::Read;
 use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
 use crate::junit::Limits;
 use crate::xml::Tag;
-use crate::xml::elements::{ElementReader, Elements};
+use crate::xml::elements::{Cases, ElementReader, Elements};
 
 #[derive(Clone, PartialEq, Eq)]
 enum El {
@@ -122,5 +122,5 @@ impl Elements for Jacoco {
         }
     }
 
-    fn close(&mut self, _frame: El, _stack: &mut [El]) {}
+    fn close(&mut self, _frame: El, _stack: &mut [El], _out: &mut Cases) {}
 }

@@ -23,8 +23,9 @@ pub(crate) trait Elements {
     /// The frame of an element opening inside `stack` (its parent last).
     fn open(&mut self, stack: &mut [Self::Frame], tag: &Tag<'_>) -> Self::Frame;
 
-    /// An element closes (right after [`open`](Self::open) for `<x/>`).
-    fn close(&mut self, frame: Self::Frame, stack: &mut [Self::Frame]);
+    /// An element closes (right after [`open`](Self::open) for `<x/>`); a test case it
+    /// finishes goes to `out`.
+    fn close(&mut self, frame: Self::Frame, stack: &mut [Self::Frame], out: &mut Cases);
 
     /// Which text of a test an element's content is, if it is one.
     fn text_slot(_frame: &Self::Frame) -> Option<TextSlot> {
@@ -37,13 +38,32 @@ pub(crate) trait Elements {
     }
 
     /// The document ended, or reading stopped at an error.
-    fn end(&mut self) {}
-
-    /// The test cases finished so far, in order.
-    fn ready(&mut self) -> Option<&mut VecDeque<Box<TestCase>>> {
-        None
-    }
+    fn end(&mut self, _out: &mut Cases) {}
 }
+
+/// Test cases finished and not yet yielded, in order.
+pub(crate) type Cases = VecDeque<Box<TestCase>>;
+
+/// The [`Elements::text_slot`] and [`Elements::texts`] of a format whose frames have
+/// a `Text(TextSlot)` variant and a variant holding the test, with a `texts` field.
+macro_rules! text_frames {
+    ($frame:ident :: $test:ident) => {
+        fn text_slot(frame: &$frame) -> Option<TextSlot> {
+            match frame {
+                $frame::Text(slot) => Some(*slot),
+                _ => None,
+            }
+        }
+
+        fn texts(frame: &mut $frame) -> Option<&mut Texts> {
+            match frame {
+                $frame::$test(test) => Some(&mut test.texts),
+                _ => None,
+            }
+        }
+    };
+}
+pub(crate) use text_frames;
 
 /// Reads a document of format `E` element by element, in constant memory.
 pub(crate) struct ElementReader<R: Read, E: Elements> {
@@ -51,6 +71,7 @@ pub(crate) struct ElementReader<R: Read, E: Elements> {
     /// The format's own state.
     pub(crate) format: E,
     stack: Vec<E::Frame>,
+    ready: Cases,
     seen_root: bool,
     error: Option<ParseError>,
     done: bool,
@@ -68,6 +89,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
             ),
             format,
             stack: Vec::new(),
+            ready: Cases::new(),
             seen_root: false,
             error: None,
             done: false,
@@ -81,7 +103,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
                 Ok(true) => {}
                 Ok(false) => break None,
                 Err(e) => {
-                    self.format.end();
+                    self.format.end(&mut self.ready);
                     break Some(e);
                 }
             }
@@ -93,7 +115,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
     /// before it are yielded first, then the error, once, then `None`.
     pub(crate) fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
         loop {
-            if let Some(case) = self.format.ready().and_then(VecDeque::pop_front) {
+            if let Some(case) = self.ready.pop_front() {
                 return Ok(Some(case));
             }
             if let Some(e) = self.error.take() {
@@ -107,7 +129,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
                 Ok(false) => self.done = true,
                 Err(e) => {
                     self.done = true;
-                    self.format.end();
+                    self.format.end(&mut self.ready);
                     self.error = Some(e);
                 }
             }
@@ -132,12 +154,12 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
                 ));
             }
             XmlEvent::Eof => {
-                self.format.end();
+                self.format.end(&mut self.ready);
                 return Ok(false);
             }
             XmlEvent::End => {
                 if let Some(frame) = self.stack.pop() {
-                    self.format.close(frame, &mut self.stack);
+                    self.format.close(frame, &mut self.stack, &mut self.ready);
                 }
                 return Ok(true);
             }
@@ -160,7 +182,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
         }
         let frame = self.format.open(&mut self.stack, &tag);
         if empty {
-            self.format.close(frame, &mut self.stack);
+            self.format.close(frame, &mut self.stack, &mut self.ready);
         } else {
             self.stack.push(frame);
         }
