@@ -120,8 +120,8 @@ impl Elements for Cobertura {
                         && let Some((taken, total)) =
                             conditions.as_deref().and_then(parse_conditions)
                     {
-                        file.branches_valid += total;
-                        file.branches_covered += taken;
+                        file.branches_valid = file.branches_valid.saturating_add(total);
+                        file.branches_covered = file.branches_covered.saturating_add(taken);
                     }
                 }
                 El::Other

@@ -49,7 +49,7 @@ pub fn read_jacoco<R: Read>(input: R, limits: Limits) -> ParsedCoverage {
     let any_files = !files.files.is_empty();
     // One merge for all files: adding them one by one rebuilds the index each time.
     coverage.add_files(files.files);
-    if !any_files && root.lines_valid + root.branches_valid > 0 {
+    if !any_files && (root.lines_valid > 0 || root.branches_valid > 0) {
         let rate = |c: u64, v: u64| (v > 0).then(|| c as f64 / v as f64);
         root.line_rate = rate(root.lines_covered, root.lines_valid);
         root.branch_rate = rate(root.branches_covered, root.branches_valid);

@@ -129,12 +129,13 @@ impl Coverage {
     }
 
     fn recount(&mut self) {
+        // Saturating: a report may claim counts near u64::MAX.
         let mut t = CoverageTotals::default();
         for f in &self.files {
-            t.lines_valid += f.lines_valid;
-            t.lines_covered += f.lines_covered;
-            t.branches_valid += f.branches_valid;
-            t.branches_covered += f.branches_covered;
+            t.lines_valid = t.lines_valid.saturating_add(f.lines_valid);
+            t.lines_covered = t.lines_covered.saturating_add(f.lines_covered);
+            t.branches_valid = t.branches_valid.saturating_add(f.branches_valid);
+            t.branches_covered = t.branches_covered.saturating_add(f.branches_covered);
         }
         t.line_rate = rate(t.lines_covered, t.lines_valid);
         t.branch_rate = rate(t.branches_covered, t.branches_valid);

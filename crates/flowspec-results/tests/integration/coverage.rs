@@ -182,3 +182,25 @@ fn should_merge_many_coverage_files_in_linear_time() {
     assert_eq!(parsed.coverage.files.len(), 20_000);
     assert_eq!(parsed.coverage.totals.lines_valid, 80_000);
 }
+
+/// Found by the `jacoco` fuzz target: report-level counters that saturate, then the
+/// line and branch totals added together, overflowed.
+#[test]
+fn should_read_the_fuzzed_jacoco_report_whose_totals_overflowed() {
+    let file = std::fs::File::open(crate::fixture("coverage/jacoco-fuzz-overflow.xml")).unwrap();
+    let parsed = flowspec_results::coverage::read_jacoco(file, Default::default());
+    let t = &parsed.coverage.totals;
+    assert!(t.lines_covered <= t.lines_valid && t.branches_covered <= t.branches_valid);
+    // Two files near the largest count: the totals saturate too.
+    let xml = r#"<report name="r"><package name="p">
+      <sourcefile name="A.java"><counter type="LINE" missed="0" covered="18446744073709551615"/></sourcefile>
+      <sourcefile name="B.java"><counter type="LINE" missed="0" covered="18446744073709551615"/></sourcefile>
+      <counter type="BRANCH" missed="18446744073709551615" covered="1"/>
+    </package></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.totals.lines_valid, u64::MAX);
+    let report = r#"<report name="r"><counter type="LINE" missed="18446744073709551615" covered="1"/>
+      <counter type="BRANCH" missed="18446744073709551615" covered="1"/></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(report.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.totals.lines_valid, u64::MAX);
+}
