@@ -13,9 +13,9 @@ use crate::error::ParseError;
 use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
-use crate::xml::Tag;
 use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
 use crate::xml::text::{parse_time, truncate};
+use crate::xml::{Tag, owned};
 
 /// Which NUnit format the root element announced.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -139,7 +139,7 @@ impl Elements for Nunit {
         match local {
             b"test-suite" => {
                 let [name, fullname] = tag.values([b"name", b"fullname"]);
-                Frame::Suite(fullname.or(name).unwrap_or_default())
+                Frame::Suite(owned(fullname.or(name)).unwrap_or_default())
             }
             b"test-case" => {
                 let [
@@ -164,13 +164,13 @@ impl Elements for Nunit {
                     b"time",
                 ]);
                 Frame::Case(Box::new(RawCase {
-                    name: name.unwrap_or_default(),
-                    fullname,
-                    classname,
-                    result: result.unwrap_or_default(),
-                    label: label.unwrap_or_default(),
-                    executed,
-                    success,
+                    name: owned(name).unwrap_or_default(),
+                    fullname: owned(fullname),
+                    classname: owned(classname),
+                    result: owned(result).unwrap_or_default(),
+                    label: owned(label).unwrap_or_default(),
+                    executed: owned(executed),
+                    success: owned(success),
                     time: duration.or(time).as_deref().and_then(parse_time),
                     texts: Texts::new(&self.limits),
                 }))

@@ -11,10 +11,10 @@ use std::io::Read;
 use crate::error::ParseError;
 use crate::junit::{Limits, location_from_stack};
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
-use crate::xml::Tag;
 use crate::xml::elements::{
     Cases, ElementReader, Elements, TextSlot, Texts, innermost, text_frames,
 };
+use crate::xml::{Tag, owned};
 
 /// The namespace a TRX root element is in.
 pub(crate) const TEAMTEST_NAMESPACE: &str = "microsoft.com/schemas/VisualStudio/TeamTest";
@@ -144,9 +144,9 @@ impl Elements for Trx {
                 let [test_id, name, outcome, duration] =
                     tag.values([b"testId", b"testName", b"outcome", b"duration"]);
                 Frame::Result(Box::new(RawResult {
-                    test_id: test_id.or(parent_id),
-                    name: name.unwrap_or_default(),
-                    outcome: outcome.unwrap_or_default(),
+                    test_id: owned(test_id).or(parent_id),
+                    name: owned(name).unwrap_or_default(),
+                    outcome: owned(outcome).unwrap_or_default(),
                     time: duration.as_deref().and_then(parse_duration),
                     texts: Texts::new(&self.limits),
                     has_inner: false,

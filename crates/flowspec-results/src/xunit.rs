@@ -11,9 +11,9 @@ use crate::error::ParseError;
 use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
-use crate::xml::Tag;
 use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
 use crate::xml::text::{parse_time, truncate};
+use crate::xml::{Tag, owned};
 
 /// Reads an xUnit.net v2 XML report as a stream of test cases.
 ///
@@ -115,11 +115,11 @@ impl Xunit {
         };
         Frame::Test(Box::new(RawTest {
             assembly_error,
-            name: name.unwrap_or_default(),
-            class: class.filter(|c| !c.is_empty()),
-            result: result.unwrap_or_default(),
+            name: owned(name).unwrap_or_default(),
+            class: owned(class.filter(|c| !c.is_empty())),
+            result: owned(result).unwrap_or_default(),
             time: time.as_deref().and_then(parse_time),
-            file: file.filter(|f| !f.is_empty()),
+            file: owned(file.filter(|f| !f.is_empty())),
             line: line.and_then(|l| l.trim().parse().ok()),
             failure_type: None,
             texts: Texts::new(&self.limits),

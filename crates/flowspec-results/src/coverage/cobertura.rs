@@ -1,6 +1,7 @@
 //! Cobertura XML (coverage.py, JaCoCo via converters, Istanbul's `cobertura`
 //! reporter, cargo-llvm-cov / tarpaulin, .NET coverlet).
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
@@ -85,8 +86,8 @@ impl Elements for Cobertura {
                     b"branches-covered",
                     b"branch-rate",
                 ]);
-                let num = |v: Option<String>| v.and_then(|v| v.trim().parse::<f64>().ok());
-                let count = |v: Option<String>| num(v).unwrap_or(0.0) as u64;
+                let num = |v: Option<Cow<'_, str>>| v.and_then(|v| v.trim().parse::<f64>().ok());
+                let count = |v: Option<Cow<'_, str>>| num(v).unwrap_or(0.0) as u64;
                 self.root_totals = Some(CoverageTotals {
                     lines_valid: count(lines_valid),
                     lines_covered: count(lines_covered),

@@ -1,5 +1,6 @@
 //! JaCoCo XML (`jacoco:report`, Gradle's `jacocoTestReport`, the JaCoCo CLI).
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
@@ -85,8 +86,9 @@ impl Elements for Jacoco {
             }
             (Some(parent @ (El::Source(_) | El::Report)), b"counter") => {
                 let [kind, missed, covered] = tag.values([b"type", b"missed", b"covered"]);
-                let count =
-                    |v: Option<String>| v.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+                let count = |v: Option<Cow<'_, str>>| {
+                    v.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0)
+                };
                 let (missed, covered) = (count(missed), count(covered));
                 let totals = match parent {
                     El::Source(i) => {

@@ -18,7 +18,7 @@ use quick_xml::events::Event;
 
 use crate::error::{ParseError, ParseErrorKind};
 use source::{Source, TagTooLarge};
-pub(crate) use tag::Tag;
+pub(crate) use tag::{Tag, owned};
 pub(crate) use text::Bounded;
 
 /// Limits that keep memory constant.

@@ -39,14 +39,15 @@ impl<'a> Tag<'a> {
         }
     }
 
-    /// The values of the attributes named (by local name) in `keys`, decoded; an
-    /// attribute the document repeats keeps its last value. Malformed attributes
-    /// end the list (strict readers use [`attributes`](Self::attributes)).
-    pub(crate) fn values<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<String>; N] {
+    /// The values of the attributes named (by local name) in `keys`, decoded (and
+    /// borrowed from the tag when they hold no reference); an attribute the
+    /// document repeats keeps its last value. Malformed attributes end the list
+    /// (strict readers use [`attributes`](Self::attributes)).
+    pub(crate) fn values<const N: usize>(&self, keys: [&[u8]; N]) -> [Option<Cow<'a, str>>; N] {
         let mut out = [const { None }; N];
         for (key, value) in self.attributes().map_while(Result::ok) {
             if let Some(i) = keys.iter().position(|k| *k == key.as_bytes()) {
-                out[i] = Some(unescape(value).into_owned());
+                out[i] = Some(unescape(value));
             }
         }
         out
@@ -62,10 +63,16 @@ impl<'a> Tag<'a> {
 }
 
 fn local(name: &str) -> &str {
-    match memchr::memchr(b':', name.as_bytes()) {
+    // Names are a few bytes: a plain loop is cheaper than a vectorised search here.
+    match name.bytes().position(|b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
     }
+}
+
+/// An attribute's value, kept.
+pub(crate) fn owned(value: Option<Cow<'_, str>>) -> Option<String> {
+    value.map(Cow::into_owned)
 }
 
 /// XML whitespace.
