@@ -5,7 +5,6 @@
 // between the subtest buffers is cheaper than moving the case.
 #![allow(clippy::vec_box)]
 
-use std::collections::VecDeque;
 use std::io::Read;
 
 use serde_json::Value;
@@ -14,6 +13,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::junit::Limits;
 use crate::lines::LineReader;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
+use crate::queue::CaseQueue;
 use crate::xml::text::truncate;
 
 /// A YAML diagnostic block keeps at most this many bytes.
@@ -67,10 +67,8 @@ pub struct TapReader<R: Read> {
     /// …or, when that level is not open yet, the level it stands in (the
     /// specification's example).
     announced_here: Vec<Option<String>>,
-    ready: VecDeque<Box<TestCase>>,
+    queue: CaseQueue,
     seen_tap: bool,
-    error: Option<ParseError>,
-    done: bool,
 }
 
 #[derive(Default)]
@@ -227,10 +225,8 @@ impl<R: Read> TapReader<R> {
             yaml: None,
             announced: vec![None; MAX_DEPTH + 2],
             announced_here: vec![None; MAX_DEPTH + 2],
-            ready: VecDeque::new(),
+            queue: CaseQueue::default(),
             seen_tap: false,
-            error: None,
-            done: false,
         }
     }
 
@@ -238,22 +234,13 @@ impl<R: Read> TapReader<R> {
     /// come first, then the error once, then `None`.
     pub fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
         loop {
-            if let Some(case) = self.ready.pop_front() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
+            if let Some(next) = self.queue.take() {
+                return next;
             }
             match self.lines.read_line() {
                 Ok(true) => self.line(),
                 Ok(false) => self.end(),
-                Err(e) => {
-                    self.done = true;
-                    self.error = Some(e);
-                }
+                Err(e) => self.queue.fail(e),
             }
         }
     }
@@ -322,7 +309,7 @@ impl<R: Read> TapReader<R> {
             let top = self.levels.last_mut().expect("the top level stays");
             top.cases.push(case);
             self.release_top();
-            self.done = true;
+            self.queue.done = true;
             return;
         }
         if let Some(name) = content.strip_prefix("# Subtest:") {
@@ -428,7 +415,7 @@ impl<R: Read> TapReader<R> {
                 }
             }
             case.classname = None;
-            self.ready.push_back(case);
+            self.queue.ready.push_back(case);
         }
     }
 
@@ -504,7 +491,7 @@ impl<R: Read> TapReader<R> {
     }
 
     fn end(&mut self) {
-        self.done = true;
+        self.queue.done = true;
         if let Some((_, block)) = self.yaml.take()
             && let Some(point) = &mut self.pending
         {
@@ -518,7 +505,7 @@ impl<R: Read> TapReader<R> {
         }
         self.release_top();
         if !self.seen_tap {
-            self.error = Some(ParseError::new(
+            self.queue.error = Some(ParseError::new(
                 ParseErrorKind::Truncated,
                 1,
                 1,
@@ -531,7 +518,7 @@ impl<R: Read> TapReader<R> {
             && plan != top.points
         {
             let line = self.lines.line.max(1);
-            self.error = Some(if top.points < plan {
+            self.queue.error = Some(if top.points < plan {
                 ParseError::new(
                     ParseErrorKind::Truncated,
                     line,

@@ -10,6 +10,7 @@ use super::{Bounded, Tag, XmlEvent, XmlLimits, XmlPull};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::junit::Limits;
 use crate::model::TestCase;
+use crate::queue::CaseQueue;
 
 /// What a format states about its elements.
 pub(crate) trait Elements {
@@ -71,10 +72,8 @@ pub(crate) struct ElementReader<R: Read, E: Elements> {
     /// The format's own state.
     pub(crate) format: E,
     stack: Vec<E::Frame>,
-    ready: Cases,
+    queue: CaseQueue,
     seen_root: bool,
-    error: Option<ParseError>,
-    done: bool,
 }
 
 impl<R: Read, E: Elements> ElementReader<R, E> {
@@ -89,10 +88,8 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
             ),
             format,
             stack: Vec::new(),
-            ready: Cases::new(),
+            queue: CaseQueue::default(),
             seen_root: false,
-            error: None,
-            done: false,
         }
     }
 
@@ -103,7 +100,7 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
                 Ok(true) => {}
                 Ok(false) => break None,
                 Err(e) => {
-                    self.format.end(&mut self.ready);
+                    self.format.end(&mut self.queue.ready);
                     break Some(e);
                 }
             }
@@ -115,22 +112,15 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
     /// before it are yielded first, then the error, once, then `None`.
     pub(crate) fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
         loop {
-            if let Some(case) = self.ready.pop_front() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
+            if let Some(next) = self.queue.take() {
+                return next;
             }
             match self.step() {
                 Ok(true) => {}
-                Ok(false) => self.done = true,
+                Ok(false) => self.queue.done = true,
                 Err(e) => {
-                    self.done = true;
-                    self.format.end(&mut self.ready);
-                    self.error = Some(e);
+                    self.format.end(&mut self.queue.ready);
+                    self.queue.fail(e);
                 }
             }
         }
@@ -154,12 +144,13 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
                 ));
             }
             XmlEvent::Eof => {
-                self.format.end(&mut self.ready);
+                self.format.end(&mut self.queue.ready);
                 return Ok(false);
             }
             XmlEvent::End => {
                 if let Some(frame) = self.stack.pop() {
-                    self.format.close(frame, &mut self.stack, &mut self.ready);
+                    self.format
+                        .close(frame, &mut self.stack, &mut self.queue.ready);
                 }
                 return Ok(true);
             }
@@ -182,7 +173,8 @@ impl<R: Read, E: Elements> ElementReader<R, E> {
         }
         let frame = self.format.open(&mut self.stack, &tag);
         if empty {
-            self.format.close(frame, &mut self.stack, &mut self.ready);
+            self.format
+                .close(frame, &mut self.stack, &mut self.queue.ready);
         } else {
             self.stack.push(frame);
         }
