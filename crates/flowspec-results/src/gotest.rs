@@ -1,6 +1,7 @@
 //! `go test -json` output (test2json events, one JSON object a line): the streaming
 //! [`GoTestReader`].
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
@@ -21,20 +22,53 @@ const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// dropped; their results are still counted). With 64 KiB each, at most 64 MiB.
 const MAX_OPEN: usize = 1000;
 
-/// One test2json event.
+/// One test2json event. Strings without escapes borrow the line (most of them).
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Event {
-    #[serde(default)]
-    action: String,
-    package: Option<String>,
-    test: Option<String>,
+struct Event<'a> {
+    #[serde(default, borrow, deserialize_with = "text")]
+    action: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    package: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    test: Option<Cow<'a, str>>,
     elapsed: Option<f64>,
-    output: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    output: Option<Cow<'a, str>>,
     /// `build-output`/`build-fail` events (Go 1.24+) name the build, not a package.
     import_path: Option<String>,
     /// On a package's `fail`: the build that failed.
     failed_build: Option<String>,
+}
+
+/// An optional string, borrowed from the input when it holds no escape.
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    d.deserialize_option(Text)
 }
 
 /// The last lines of some output, bounded in lines and bytes.
@@ -138,7 +172,10 @@ pub struct GoTestReader<R: Read> {
     limits: Limits,
     line: u64,
     buf: Vec<u8>,
-    tests: HashMap<(String, String), Tail>,
+    /// Running tests by `package\0test`.
+    tests: HashMap<String, Tail>,
+    /// The key of the current event's test (reused: no allocation per line).
+    key: String,
     packages: HashMap<String, PackageState>,
     builds: HashMap<String, Tail>,
     seen_event: bool,
@@ -154,6 +191,7 @@ impl<R: Read> GoTestReader<R> {
             line: 0,
             buf: Vec::new(),
             tests: HashMap::new(),
+            key: String::new(),
             packages: HashMap::new(),
             builds: HashMap::new(),
             seen_event: false,
@@ -177,15 +215,19 @@ impl<R: Read> GoTestReader<R> {
                 }
                 break;
             }
-            let text = self.buf.trim_ascii();
-            if !text.starts_with(b"{") {
-                continue;
-            }
-            let Ok(event) = serde_json::from_slice::<Event>(text) else {
-                continue;
-            };
-            self.seen_event = true;
-            if let Some(case) = self.event(event) {
+            // The line is lent out while its event, which borrows it, is handled.
+            let buf = std::mem::take(&mut self.buf);
+            let text = buf.trim_ascii();
+            let event = text
+                .starts_with(b"{")
+                .then(|| serde_json::from_slice::<Event>(text).ok())
+                .flatten();
+            let case = event.and_then(|event| {
+                self.seen_event = true;
+                self.event(event)
+            });
+            self.buf = buf;
+            if let Some(case) = case {
                 return Ok(Some(case));
             }
         }
@@ -231,9 +273,10 @@ impl<R: Read> GoTestReader<R> {
         }
     }
 
-    fn event(&mut self, event: Event) -> Option<Box<TestCase>> {
+    fn event(&mut self, event: Event<'_>) -> Option<Box<TestCase>> {
+        let action = event.action.as_deref().unwrap_or_default();
         if let Some(path) = event.import_path.filter(|_| event.package.is_none()) {
-            if event.action == "build-output"
+            if action == "build-output"
                 && let Some(output) = &event.output
             {
                 let open = self.builds.len();
@@ -246,32 +289,35 @@ impl<R: Read> GoTestReader<R> {
         let package = event.package?;
         let Some(test) = event.test else {
             return self.package_event(
-                package,
-                &event.action,
-                event.output,
+                package.into_owned(),
+                action,
+                event.output.map(Cow::into_owned),
                 event.elapsed,
                 event.failed_build,
             );
         };
-        let key = (package, test);
-        match event.action.as_str() {
+        self.key.clear();
+        self.key.push_str(&package);
+        self.key.push('\0');
+        self.key.push_str(&test);
+        match action {
             "run" => {
-                self.tests.remove(&key);
+                self.tests.remove(self.key.as_str());
                 let open = self.tests.len();
-                tracked(&mut self.tests, key, open);
+                tracked(&mut self.tests, self.key.clone(), open);
                 None
             }
             "output" => {
                 if let Some(output) = &event.output
-                    && let Some(tail) = self.tests.get_mut(&key)
+                    && let Some(tail) = self.tests.get_mut(self.key.as_str())
                 {
                     tail.push(output);
                 }
                 None
             }
             action @ ("pass" | "fail" | "skip" | "bench") => {
-                let output = self.tests.remove(&key).unwrap_or_default();
-                let (package, test) = key;
+                let output = self.tests.remove(self.key.as_str()).unwrap_or_default();
+                let (package, test) = (package.into_owned(), test.into_owned());
                 let mut case = Box::new(TestCase::new(package.clone(), test));
                 case.time = event.elapsed;
                 match action {
@@ -334,15 +380,8 @@ impl<R: Read> GoTestReader<R> {
             "fail" => {
                 let state = self.packages.remove(&package).unwrap_or_default();
                 // Tests still running when the package failed: crashed with it.
-                let orphans: Vec<_> = self
-                    .tests
-                    .keys()
-                    .filter(|(p, _)| *p == package)
-                    .cloned()
-                    .collect();
-                for key in orphans {
-                    self.tests.remove(&key);
-                }
+                self.tests
+                    .retain(|key, _| key.split('\0').next() != Some(package.as_str()));
                 if state.failing_test {
                     return None;
                 }

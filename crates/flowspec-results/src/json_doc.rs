@@ -48,6 +48,10 @@ pub(crate) fn read_json<T: DeserializeOwned, R: Read>(
 
 /// Removes ANSI colour sequences (`ESC [ … m`) that test runners leave in messages.
 pub(crate) fn strip_ansi(text: &str) -> String {
+    // Most messages hold no escape at all: one search, one copy.
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -85,6 +85,7 @@ mod lines;
 pub mod model;
 pub mod nunit;
 pub mod quarantine;
+mod queue;
 mod report;
 pub mod store;
 pub mod tap;

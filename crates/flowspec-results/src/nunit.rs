@@ -9,12 +9,13 @@
 
 use std::io::Read;
 
-use crate::error::{ParseError, ParseErrorKind};
+use crate::error::ParseError;
 use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
-use crate::xml::text::{parse_time, truncate, unescape};
-use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
+use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
+use crate::xml::text::{parse_time, truncate};
+use crate::xml::{Tag, owned};
 
 /// Which NUnit format the root element announced.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,13 +57,13 @@ enum Version {
 /// # Ok::<(), flowspec_results::ParseError>(())
 /// ```
 pub struct NunitReader<R: Read> {
-    xml: XmlPull<R>,
+    reader: ElementReader<R, Nunit>,
+}
+
+/// What the NUnit reader keeps between elements.
+struct Nunit {
     limits: Limits,
     version: Option<Version>,
-    stack: Vec<Frame>,
-    ready: Option<Box<TestCase>>,
-    error: Option<ParseError>,
-    done: bool,
 }
 
 /// A `<test-case>` as read.
@@ -75,18 +76,7 @@ struct RawCase {
     executed: Option<String>,
     success: Option<String>,
     time: Option<f64>,
-    message: Bounded,
-    stack: Bounded,
-    reason: Bounded,
-    output: Bounded,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextSlot {
-    Message,
-    Stack,
-    Reason,
-    Output,
+    texts: Texts,
 }
 
 enum Frame {
@@ -97,49 +87,6 @@ enum Frame {
     Reason,
     Text(TextSlot),
     Other,
-}
-
-/// The attributes read of a start tag.
-#[derive(Default)]
-struct Tag {
-    local: Vec<u8>,
-    name: Option<String>,
-    fullname: Option<String>,
-    classname: Option<String>,
-    result: Option<String>,
-    label: Option<String>,
-    executed: Option<String>,
-    success: Option<String>,
-    duration: Option<String>,
-    time: Option<String>,
-}
-
-impl Tag {
-    fn of(tag: &quick_xml::events::BytesStart<'_>) -> Tag {
-        let mut out = Tag {
-            local: tag.local_name().as_ref().as_bytes().to_vec(),
-            ..Tag::default()
-        };
-        if !matches!(out.local.as_slice(), b"test-case" | b"test-suite") {
-            return out;
-        }
-        for a in tag.attributes().with_checks(false).flatten() {
-            let slot = match a.key.local_name().as_ref().as_bytes() {
-                b"name" => &mut out.name,
-                b"fullname" => &mut out.fullname,
-                b"classname" => &mut out.classname,
-                b"result" => &mut out.result,
-                b"label" => &mut out.label,
-                b"executed" => &mut out.executed,
-                b"success" => &mut out.success,
-                b"duration" => &mut out.duration,
-                b"time" => &mut out.time,
-                _ => continue,
-            };
-            *slot = Some(unescape(&a.value).into_owned());
-        }
-        out
-    }
 }
 
 /// `Ns.Class.Method(1.5,"a.b")` → (`Ns.Class`, `Method(1.5,"a.b")`): the last dot
@@ -155,113 +102,79 @@ fn split_qualified(full: &str) -> (Option<&str>, &str) {
 impl<R: Read> NunitReader<R> {
     /// A reader over `input` (buffered inside).
     pub fn new(input: R, limits: Limits) -> Self {
-        NunitReader {
-            xml: XmlPull::new(
-                input,
-                XmlLimits {
-                    max_depth: limits.max_depth,
-                    max_tag_bytes: limits.max_tag_bytes,
-                },
-            ),
+        let format = Nunit {
             limits,
             version: None,
-            stack: Vec::new(),
-            ready: None,
-            error: None,
-            done: false,
+        };
+        NunitReader {
+            reader: ElementReader::new(input, limits, format),
         }
     }
 
     /// The next test case; `None` at the end. On an error, the cases read before it
     /// have been yielded; the error comes once, then `None`.
     pub fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
-        loop {
-            if let Some(case) = self.ready.take() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
-            }
-            if let Err(e) = self.advance() {
-                self.done = true;
-                self.error = Some(e);
-            }
-        }
+        self.reader.next_case()
     }
+}
 
-    fn advance(&mut self) -> Result<(), ParseError> {
-        let sink = match self.stack.last() {
-            Some(Frame::Text(slot)) => {
-                let slot = *slot;
-                self.stack.iter_mut().rev().find_map(|f| match f {
-                    Frame::Case(c) => Some(match slot {
-                        TextSlot::Message => &mut c.message,
-                        TextSlot::Stack => &mut c.stack,
-                        TextSlot::Reason => &mut c.reason,
-                        TextSlot::Output => &mut c.output,
-                    }),
-                    _ => None,
-                })
-            }
-            _ => None,
-        };
-        let (tag, empty) = match self.xml.next(sink)? {
-            XmlEvent::Eof => {
-                self.done = true;
-                if self.version.is_none() {
-                    return Err(ParseError::new(
-                        ParseErrorKind::Truncated,
-                        1,
-                        1,
-                        "the file holds no XML element (empty report?)".to_owned(),
-                    ));
-                }
-                return Ok(());
-            }
-            XmlEvent::End => {
-                self.close();
-                return Ok(());
-            }
-            XmlEvent::Start { tag, empty } => (Tag::of(&tag), empty),
-        };
+impl Elements for Nunit {
+    type Frame = Frame;
+    const ROOTS: &'static [&'static str] = &["test-run", "test-results"];
+    const FORMAT: &'static str = "an NUnit report";
+
+    fn open(&mut self, stack: &mut [Frame], tag: &Tag<'_>) -> Frame {
+        let local = tag.local();
         if self.version.is_none() {
-            self.version = Some(match tag.local.as_slice() {
-                b"test-run" => Version::Three,
-                b"test-results" => Version::Two,
-                other => {
-                    return Err(self.xml.fail_at_mark(
-                        ParseErrorKind::UnknownFormat,
-                        format!(
-                            "the root element is <{}>, not <test-run> or <test-results>: not an NUnit report",
-                            truncate(String::from_utf8_lossy(other).into_owned(), 100)
-                        ),
-                    ));
-                }
+            self.version = Some(if local == b"test-run" {
+                Version::Three
+            } else {
+                Version::Two
             });
         }
-        let in_case = matches!(self.stack.last(), Some(Frame::Case(_)));
-        let parent_failure = matches!(self.stack.last(), Some(Frame::Failure));
-        let parent_reason = matches!(self.stack.last(), Some(Frame::Reason));
-        let limits = self.limits;
-        let frame = match tag.local.as_slice() {
-            b"test-suite" => Frame::Suite(tag.fullname.or(tag.name).unwrap_or_default()),
-            b"test-case" => Frame::Case(Box::new(RawCase {
-                name: tag.name.unwrap_or_default(),
-                fullname: tag.fullname,
-                classname: tag.classname,
-                result: tag.result.unwrap_or_default(),
-                label: tag.label.unwrap_or_default(),
-                executed: tag.executed,
-                success: tag.success,
-                time: tag.duration.or(tag.time).as_deref().and_then(parse_time),
-                message: Bounded::new(limits.max_message_bytes, 0, usize::MAX),
-                stack: Bounded::new(limits.max_stack_bytes, 0, limits.max_stack_lines),
-                reason: Bounded::new(limits.max_message_bytes, 0, usize::MAX),
-                output: Bounded::new(limits.max_output_head, limits.max_output_tail, usize::MAX),
-            })),
+        let parent = stack.last();
+        let in_case = matches!(parent, Some(Frame::Case(_)));
+        let parent_failure = matches!(parent, Some(Frame::Failure));
+        let parent_reason = matches!(parent, Some(Frame::Reason));
+        match local {
+            b"test-suite" => {
+                let [name, fullname] = tag.values([b"name", b"fullname"]);
+                Frame::Suite(owned(fullname.or(name)).unwrap_or_default())
+            }
+            b"test-case" => {
+                let [
+                    name,
+                    fullname,
+                    classname,
+                    result,
+                    label,
+                    executed,
+                    success,
+                    duration,
+                    time,
+                ] = tag.values([
+                    b"name",
+                    b"fullname",
+                    b"classname",
+                    b"result",
+                    b"label",
+                    b"executed",
+                    b"success",
+                    b"duration",
+                    b"time",
+                ]);
+                Frame::Case(Box::new(RawCase {
+                    name: owned(name).unwrap_or_default(),
+                    fullname: owned(fullname),
+                    classname: owned(classname),
+                    result: owned(result).unwrap_or_default(),
+                    label: owned(label).unwrap_or_default(),
+                    executed: owned(executed),
+                    success: owned(success),
+                    time: duration.or(time).as_deref().and_then(parse_time),
+                    texts: Texts::new(&self.limits),
+                }))
+            }
             b"failure" if in_case => Frame::Failure,
             b"reason" if in_case => Frame::Reason,
             b"output" if in_case => Frame::Text(TextSlot::Output),
@@ -269,24 +182,21 @@ impl<R: Read> NunitReader<R> {
             b"stack-trace" if parent_failure => Frame::Text(TextSlot::Stack),
             b"message" if parent_reason => Frame::Text(TextSlot::Reason),
             _ => Frame::Other,
-        };
-        self.stack.push(frame);
-        if empty {
-            self.close();
         }
-        Ok(())
     }
 
-    fn close(&mut self) {
-        if let Some(Frame::Case(raw)) = self.stack.pop() {
-            let fixture = self.stack.iter().rev().find_map(|f| match f {
+    fn close(&mut self, frame: Frame, stack: &mut [Frame], out: &mut Cases) {
+        if let Frame::Case(raw) = frame {
+            let fixture = stack.iter().rev().find_map(|f| match f {
                 Frame::Suite(name) => Some(name.as_str()),
                 _ => None,
             });
             let case = finish(*raw, self.version == Some(Version::Two), fixture);
-            self.ready = Some(case);
+            out.push_back(case);
         }
     }
+
+    text_frames!(Frame::Case);
 }
 
 /// The normalized case. `fixture` is the innermost suite's name.
@@ -316,10 +226,10 @@ fn finish(raw: RawCase, two: bool, fixture: Option<&str>) -> Box<TestCase> {
     let mut case = Box::new(TestCase::new(suite, name));
     case.classname = classname;
     case.time = raw.time;
-    case.system_out = raw.output.finish();
-    let message = raw.message.finish();
-    let stack = raw.stack.finish();
-    let reason = raw.reason.finish();
+    case.system_out = raw.texts.output.finish();
+    let message = raw.texts.message.finish();
+    let stack = raw.texts.stack.finish();
+    let reason = raw.texts.reason.finish();
     let outcome = if two {
         outcome_v2(&raw.result, raw.executed.as_deref(), raw.success.as_deref())
     } else {

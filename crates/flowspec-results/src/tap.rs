@@ -5,7 +5,6 @@
 // between the subtest buffers is cheaper than moving the case.
 #![allow(clippy::vec_box)]
 
-use std::collections::VecDeque;
 use std::io::Read;
 
 use serde_json::Value;
@@ -14,6 +13,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::junit::Limits;
 use crate::lines::LineReader;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
+use crate::queue::CaseQueue;
 use crate::xml::text::truncate;
 
 /// A YAML diagnostic block keeps at most this many bytes.
@@ -67,10 +67,8 @@ pub struct TapReader<R: Read> {
     /// …or, when that level is not open yet, the level it stands in (the
     /// specification's example).
     announced_here: Vec<Option<String>>,
-    ready: VecDeque<Box<TestCase>>,
+    queue: CaseQueue,
     seen_tap: bool,
-    error: Option<ParseError>,
-    done: bool,
 }
 
 #[derive(Default)]
@@ -123,27 +121,7 @@ fn parse_point(text: &str) -> Option<ParsedPoint> {
     let rest = rest
         .strip_prefix("- ")
         .unwrap_or(rest.strip_prefix('-').unwrap_or(rest));
-    // The first `#` not escaped as `\#` starts the directive.
-    let mut description = String::new();
-    let mut comment = None;
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some((_, next @ ('#' | '\\'))) => description.push(next),
-                Some((_, next)) => {
-                    description.push('\\');
-                    description.push(next);
-                }
-                None => description.push('\\'),
-            },
-            '#' => {
-                comment = Some(rest[i + 1..].trim());
-                break;
-            }
-            c => description.push(c),
-        }
-    }
+    let (description, comment) = split_directive(rest);
     let mut directive = Directive::None;
     let mut time = None;
     if let Some(comment) = comment {
@@ -164,6 +142,40 @@ fn parse_point(text: &str) -> Option<ParsedPoint> {
         }
     }
     Some((ok, number, description.trim().to_owned(), directive, time))
+}
+
+/// The description and the directive comment: the first `#` not escaped as `\#`
+/// starts the comment.
+fn split_directive(rest: &str) -> (String, Option<&str>) {
+    match memchr::memchr2(b'#', b'\\', rest.as_bytes()) {
+        None => return (rest.to_owned(), None),
+        // Nothing escaped before the `#`: the description is a slice.
+        Some(i) if rest.as_bytes()[i] == b'#' => {
+            return (rest[..i].to_owned(), Some(rest[i + 1..].trim()));
+        }
+        Some(_) => {}
+    }
+    let mut description = String::new();
+    let mut comment = None;
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, next @ ('#' | '\\'))) => description.push(next),
+                Some((_, next)) => {
+                    description.push('\\');
+                    description.push(next);
+                }
+                None => description.push('\\'),
+            },
+            '#' => {
+                comment = Some(rest[i + 1..].trim());
+                break;
+            }
+            c => description.push(c),
+        }
+    }
+    (description, comment)
 }
 
 /// `12ms`, `1.5s`, `12` (milliseconds) → seconds.
@@ -213,10 +225,8 @@ impl<R: Read> TapReader<R> {
             yaml: None,
             announced: vec![None; MAX_DEPTH + 2],
             announced_here: vec![None; MAX_DEPTH + 2],
-            ready: VecDeque::new(),
+            queue: CaseQueue::default(),
             seen_tap: false,
-            error: None,
-            done: false,
         }
     }
 
@@ -224,28 +234,25 @@ impl<R: Read> TapReader<R> {
     /// come first, then the error once, then `None`.
     pub fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
         loop {
-            if let Some(case) = self.ready.pop_front() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
+            if let Some(next) = self.queue.take() {
+                return next;
             }
             match self.lines.read_line() {
                 Ok(true) => self.line(),
                 Ok(false) => self.end(),
-                Err(e) => {
-                    self.done = true;
-                    self.error = Some(e);
-                }
+                Err(e) => self.queue.fail(e),
             }
         }
     }
 
     fn line(&mut self) {
-        let text = self.lines.text().into_owned();
+        // The line's buffer is lent out while the line is handled (no copy of it).
+        let buf = std::mem::take(&mut self.lines.buf);
+        self.handle_line(&String::from_utf8_lossy(&buf));
+        self.lines.buf = buf;
+    }
+
+    fn handle_line(&mut self, text: &str) {
         let indent = text.len() - text.trim_start_matches(' ').len();
         let content = text[indent..].trim_end();
         if let Some((yaml_indent, block)) = &mut self.yaml {
@@ -302,7 +309,7 @@ impl<R: Read> TapReader<R> {
             let top = self.levels.last_mut().expect("the top level stays");
             top.cases.push(case);
             self.release_top();
-            self.done = true;
+            self.queue.done = true;
             return;
         }
         if let Some(name) = content.strip_prefix("# Subtest:") {
@@ -408,7 +415,7 @@ impl<R: Read> TapReader<R> {
                 }
             }
             case.classname = None;
-            self.ready.push_back(case);
+            self.queue.ready.push_back(case);
         }
     }
 
@@ -484,7 +491,7 @@ impl<R: Read> TapReader<R> {
     }
 
     fn end(&mut self) {
-        self.done = true;
+        self.queue.done = true;
         if let Some((_, block)) = self.yaml.take()
             && let Some(point) = &mut self.pending
         {
@@ -498,7 +505,7 @@ impl<R: Read> TapReader<R> {
         }
         self.release_top();
         if !self.seen_tap {
-            self.error = Some(ParseError::new(
+            self.queue.error = Some(ParseError::new(
                 ParseErrorKind::Truncated,
                 1,
                 1,
@@ -511,7 +518,7 @@ impl<R: Read> TapReader<R> {
             && plan != top.points
         {
             let line = self.lines.line.max(1);
-            self.error = Some(if top.points < plan {
+            self.queue.error = Some(if top.points < plan {
                 ParseError::new(
                     ParseErrorKind::Truncated,
                     line,

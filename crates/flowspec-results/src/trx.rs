@@ -5,14 +5,16 @@
 //! `<Results>` and, usually after them, `<TestDefinitions>` naming each test's class.
 //! Results are held (each bounded) until the definitions are read, then yielded.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::Read;
 
-use crate::error::{ParseError, ParseErrorKind};
+use crate::error::ParseError;
 use crate::junit::{Limits, location_from_stack};
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
-use crate::xml::text::unescape;
-use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
+use crate::xml::elements::{
+    Cases, ElementReader, Elements, TextSlot, Texts, innermost, text_frames,
+};
+use crate::xml::{Tag, owned};
 
 /// The namespace a TRX root element is in.
 pub(crate) const TEAMTEST_NAMESPACE: &str = "microsoft.com/schemas/VisualStudio/TeamTest";
@@ -48,18 +50,17 @@ pub(crate) const TEAMTEST_NAMESPACE: &str = "microsoft.com/schemas/VisualStudio/
 /// # Ok::<(), flowspec_results::ParseError>(())
 /// ```
 pub struct TrxReader<R: Read> {
-    xml: XmlPull<R>,
+    reader: ElementReader<R, Trx>,
+}
+
+/// What the TRX reader keeps between elements.
+struct Trx {
     limits: Limits,
-    stack: Vec<Frame>,
     /// Test id → class name, from `TestDefinitions`.
     classes: HashMap<String, String>,
     definitions_read: bool,
     /// Results read before the definitions.
     pending: Vec<RawResult>,
-    ready: VecDeque<Box<TestCase>>,
-    error: Option<ParseError>,
-    seen_root: bool,
-    done: bool,
 }
 
 /// A `UnitTestResult` as read.
@@ -68,19 +69,8 @@ struct RawResult {
     name: String,
     outcome: String,
     time: Option<f64>,
-    message: Bounded,
-    stack: Bounded,
-    stdout: Bounded,
-    stderr: Bounded,
+    texts: Texts,
     has_inner: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextSlot {
-    Message,
-    Stack,
-    StdOut,
-    StdErr,
 }
 
 enum Frame {
@@ -94,58 +84,12 @@ enum Frame {
     Other,
 }
 
-/// What is read of a start tag.
-struct Tag {
-    local: Vec<u8>,
-    name: String,
-    id: Option<String>,
-    test_id: Option<String>,
-    test_name: Option<String>,
-    outcome: Option<String>,
-    duration: Option<String>,
-    class_name: Option<String>,
-}
-
-impl Tag {
-    fn of(tag: &quick_xml::events::BytesStart<'_>) -> Tag {
-        let mut out = Tag {
-            local: tag.local_name().as_ref().as_bytes().to_vec(),
-            name: tag.name().as_ref().to_owned(),
-            id: None,
-            test_id: None,
-            test_name: None,
-            outcome: None,
-            duration: None,
-            class_name: None,
-        };
-        if !matches!(
-            out.local.as_slice(),
-            b"UnitTestResult" | b"UnitTest" | b"TestMethod"
-        ) {
-            return out;
-        }
-        for a in tag.attributes().with_checks(false).flatten() {
-            let slot = match a.key.local_name().as_ref().as_bytes() {
-                b"id" => &mut out.id,
-                b"testId" => &mut out.test_id,
-                b"testName" => &mut out.test_name,
-                b"outcome" => &mut out.outcome,
-                b"duration" => &mut out.duration,
-                b"className" => &mut out.class_name,
-                _ => continue,
-            };
-            *slot = Some(unescape(&a.value).into_owned());
-        }
-        out
-    }
-}
-
 /// The innermost open `UnitTestResult`.
-fn innermost(stack: &mut [Frame]) -> Option<&mut RawResult> {
-    stack.iter_mut().rev().find_map(|f| match f {
+fn result_of(frame: &mut Frame) -> Option<&mut RawResult> {
+    match frame {
         Frame::Result(r) => Some(&mut **r),
         _ => None,
-    })
+    }
 }
 
 /// `hh:mm:ss.fffffff`, with an optional `d.` day prefix (.NET `TimeSpan`).
@@ -166,23 +110,14 @@ fn parse_duration(text: &str) -> Option<f64> {
 impl<R: Read> TrxReader<R> {
     /// A reader over `input` (buffered inside).
     pub fn new(input: R, limits: Limits) -> Self {
-        TrxReader {
-            xml: XmlPull::new(
-                input,
-                XmlLimits {
-                    max_depth: limits.max_depth,
-                    max_tag_bytes: limits.max_tag_bytes,
-                },
-            ),
+        let format = Trx {
             limits,
-            stack: Vec::new(),
             classes: HashMap::new(),
             definitions_read: false,
             pending: Vec::new(),
-            ready: VecDeque::new(),
-            error: None,
-            seen_root: false,
-            done: false,
+        };
+        TrxReader {
+            reader: ElementReader::new(input, limits, format),
         }
     }
 
@@ -190,159 +125,94 @@ impl<R: Read> TrxReader<R> {
     /// it are yielded first (without their class when the definitions were never
     /// reached), then the error, then `None`.
     pub fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
-        loop {
-            if let Some(case) = self.ready.pop_front() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
-            }
-            match self.advance() {
-                Ok(()) => {}
-                Err(e) => {
-                    self.done = true;
-                    self.release_pending();
-                    self.error = Some(e);
-                }
-            }
-        }
+        self.reader.next_case()
     }
+}
 
-    /// Reads up to the next tag (or the end).
-    fn advance(&mut self) -> Result<(), ParseError> {
-        let sink = match self.stack.last() {
-            Some(Frame::Text(slot)) => {
-                let slot = *slot;
-                innermost(&mut self.stack).map(|r| match slot {
-                    TextSlot::Message => &mut r.message,
-                    TextSlot::Stack => &mut r.stack,
-                    TextSlot::StdOut => &mut r.stdout,
-                    TextSlot::StdErr => &mut r.stderr,
-                })
-            }
-            _ => None,
-        };
-        let (tag, empty) = match self.xml.next(sink)? {
-            XmlEvent::Eof => {
-                self.done = true;
-                if !self.seen_root {
-                    return Err(ParseError::new(
-                        ParseErrorKind::Truncated,
-                        1,
-                        1,
-                        "the file holds no XML element (empty report?)".to_owned(),
-                    ));
-                }
-                self.release_pending();
-                return Ok(());
-            }
-            XmlEvent::End => {
-                self.close();
-                return Ok(());
-            }
-            XmlEvent::Start { tag, empty } => (Tag::of(&tag), empty),
-        };
-        if !self.seen_root {
-            self.seen_root = true;
-            if tag.local != b"TestRun" {
-                return Err(self.xml.fail_at_mark(
-                    ParseErrorKind::UnknownFormat,
-                    format!(
-                        "the root element is <{}>, not <TestRun>: not a TRX report",
-                        tag.name
-                    ),
-                ));
-            }
-        }
-        let limits = self.limits;
-        let frame = match tag.local.as_slice() {
+impl Elements for Trx {
+    type Frame = Frame;
+    const ROOTS: &'static [&'static str] = &["TestRun"];
+    const FORMAT: &'static str = "a TRX report";
+
+    fn open(&mut self, stack: &mut [Frame], tag: &Tag<'_>) -> Frame {
+        match tag.local() {
             b"UnitTestResult" => {
-                let parent = innermost(&mut self.stack);
-                let parent_id = parent.and_then(|p| {
+                let parent_id = innermost(stack, result_of).and_then(|p| {
                     p.has_inner = true;
                     p.test_id.clone()
                 });
+                let [test_id, name, outcome, duration] =
+                    tag.values([b"testId", b"testName", b"outcome", b"duration"]);
                 Frame::Result(Box::new(RawResult {
-                    test_id: tag.test_id.or(parent_id),
-                    name: tag.test_name.unwrap_or_default(),
-                    outcome: tag.outcome.unwrap_or_default(),
-                    time: tag.duration.as_deref().and_then(parse_duration),
-                    message: Bounded::new(limits.max_message_bytes, 0, usize::MAX),
-                    stack: Bounded::new(limits.max_stack_bytes, 0, limits.max_stack_lines),
-                    stdout: Bounded::new(
-                        limits.max_output_head,
-                        limits.max_output_tail,
-                        usize::MAX,
-                    ),
-                    stderr: Bounded::new(
-                        limits.max_output_head,
-                        limits.max_output_tail,
-                        usize::MAX,
-                    ),
+                    test_id: owned(test_id).or(parent_id),
+                    name: owned(name).unwrap_or_default(),
+                    outcome: owned(outcome).unwrap_or_default(),
+                    time: duration.as_deref().and_then(parse_duration),
+                    texts: Texts::new(&self.limits),
                     has_inner: false,
                 }))
             }
-            b"Message" | b"StackTrace" | b"StdOut" | b"StdErr"
-                if innermost(&mut self.stack).is_some() =>
+            local @ (b"Message" | b"StackTrace" | b"StdOut" | b"StdErr")
+                if innermost(stack, result_of).is_some() =>
             {
-                Frame::Text(match tag.local.as_slice() {
+                Frame::Text(match local {
                     b"Message" => TextSlot::Message,
                     b"StackTrace" => TextSlot::Stack,
-                    b"StdOut" => TextSlot::StdOut,
-                    _ => TextSlot::StdErr,
+                    b"StdOut" => TextSlot::Output,
+                    _ => TextSlot::Error,
                 })
             }
             b"TestDefinitions" => Frame::Definitions,
             b"UnitTest" => Frame::UnitTest {
-                id: tag.id,
+                id: tag.value(b"id").map(|v| v.into_owned()),
                 class: None,
             },
             b"TestMethod" => {
-                if let Some(Frame::UnitTest { class, .. }) = self.stack.last_mut() {
-                    *class = tag.class_name;
+                if let Some(Frame::UnitTest { class, .. }) = stack.last_mut() {
+                    *class = tag.value(b"className").map(|v| v.into_owned());
                 }
                 Frame::Other
             }
             _ => Frame::Other,
-        };
-        self.stack.push(frame);
-        if empty {
-            self.close();
         }
-        Ok(())
     }
 
-    fn close(&mut self) {
-        match self.stack.pop() {
-            Some(Frame::Result(raw)) if !raw.has_inner => {
+    fn close(&mut self, frame: Frame, _stack: &mut [Frame], out: &mut Cases) {
+        match frame {
+            Frame::Result(raw) if !raw.has_inner => {
                 if self.definitions_read {
                     let case = self.finish(*raw);
-                    self.ready.push_back(case);
+                    out.push_back(case);
                 } else {
                     self.pending.push(*raw);
                 }
             }
-            Some(Frame::UnitTest {
+            Frame::UnitTest {
                 id: Some(id),
                 class: Some(class),
-            }) => {
+            } => {
                 self.classes.insert(id, class);
             }
-            Some(Frame::Definitions) => {
+            Frame::Definitions => {
                 self.definitions_read = true;
-                self.release_pending();
+                self.release_pending(out);
             }
             _ => {}
         }
     }
 
-    fn release_pending(&mut self) {
+    text_frames!(Frame::Result);
+
+    fn end(&mut self, out: &mut Cases) {
+        self.release_pending(out);
+    }
+}
+
+impl Trx {
+    fn release_pending(&mut self, out: &mut Cases) {
         for raw in std::mem::take(&mut self.pending) {
             let case = self.finish(raw);
-            self.ready.push_back(case);
+            out.push_back(case);
         }
     }
 
@@ -371,10 +241,10 @@ impl<R: Read> TrxReader<R> {
         ));
         case.classname = class;
         case.time = raw.time;
-        case.system_out = raw.stdout.finish();
-        case.system_err = raw.stderr.finish();
-        let message = raw.message.finish();
-        let stack = raw.stack.finish();
+        case.system_out = raw.texts.output.finish();
+        case.system_err = raw.texts.error.finish();
+        let message = raw.texts.message.finish();
+        let stack = raw.texts.stack.finish();
         let failure = |kind: FailureKind, message: Option<String>| FailureDetail {
             kind,
             failure_type: None,

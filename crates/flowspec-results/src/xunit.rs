@@ -7,12 +7,13 @@
 
 use std::io::Read;
 
-use crate::error::{ParseError, ParseErrorKind};
+use crate::error::ParseError;
 use crate::junit::Limits;
 use crate::model::{FailureDetail, FailureKind, Status, TestCase};
 use crate::trx::location_from_trace;
-use crate::xml::text::{parse_time, truncate, unescape};
-use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
+use crate::xml::elements::{Cases, ElementReader, Elements, TextSlot, Texts, text_frames};
+use crate::xml::text::{parse_time, truncate};
+use crate::xml::{Tag, owned};
 
 /// Reads an xUnit.net v2 XML report as a stream of test cases.
 ///
@@ -48,13 +49,12 @@ use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
 /// # Ok::<(), flowspec_results::ParseError>(())
 /// ```
 pub struct XunitReader<R: Read> {
-    xml: XmlPull<R>,
+    reader: ElementReader<R, Xunit>,
+}
+
+/// What the xUnit reader keeps between elements.
+struct Xunit {
     limits: Limits,
-    seen_root: bool,
-    stack: Vec<Frame>,
-    ready: Option<Box<TestCase>>,
-    error: Option<ParseError>,
-    done: bool,
 }
 
 /// A `<test>` (or an assembly-level `<error>`) as read.
@@ -68,18 +68,7 @@ struct RawTest {
     file: Option<String>,
     line: Option<u32>,
     failure_type: Option<String>,
-    message: Bounded,
-    stack: Bounded,
-    reason: Bounded,
-    output: Bounded,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextSlot {
-    Message,
-    Stack,
-    Reason,
-    Output,
+    texts: Texts,
 }
 
 enum Frame {
@@ -92,198 +81,96 @@ enum Frame {
     Other,
 }
 
-#[derive(Default)]
-struct Tag {
-    local: Vec<u8>,
-    name: Option<String>,
-    class: Option<String>,
-    result: Option<String>,
-    time: Option<String>,
-    file: Option<String>,
-    line: Option<String>,
-    kind: Option<String>,
-    exception: Option<String>,
-}
-
-impl Tag {
-    fn of(tag: &quick_xml::events::BytesStart<'_>) -> Tag {
-        let mut out = Tag {
-            local: tag.local_name().as_ref().as_bytes().to_vec(),
-            ..Tag::default()
-        };
-        if !matches!(
-            out.local.as_slice(),
-            b"assembly" | b"test" | b"error" | b"failure"
-        ) {
-            return out;
-        }
-        for a in tag.attributes().with_checks(false).flatten() {
-            let slot = match a.key.local_name().as_ref().as_bytes() {
-                b"name" => &mut out.name,
-                b"type" if out.local == b"test" => &mut out.class,
-                b"type" => &mut out.kind,
-                b"result" => &mut out.result,
-                b"time" => &mut out.time,
-                b"source-file" => &mut out.file,
-                b"source-line" => &mut out.line,
-                b"exception-type" => &mut out.exception,
-                _ => continue,
-            };
-            *slot = Some(unescape(&a.value).into_owned());
-        }
-        out
-    }
-}
-
 impl<R: Read> XunitReader<R> {
     /// A reader over `input` (buffered inside).
     pub fn new(input: R, limits: Limits) -> Self {
+        let format = Xunit { limits };
         XunitReader {
-            xml: XmlPull::new(
-                input,
-                XmlLimits {
-                    max_depth: limits.max_depth,
-                    max_tag_bytes: limits.max_tag_bytes,
-                },
-            ),
-            limits,
-            seen_root: false,
-            stack: Vec::new(),
-            ready: None,
-            error: None,
-            done: false,
+            reader: ElementReader::new(input, limits, format),
         }
     }
 
     /// The next test case; `None` at the end. On an error, the cases read before it
     /// have been yielded; the error comes once, then `None`.
     pub fn next_case(&mut self) -> Result<Option<Box<TestCase>>, ParseError> {
-        loop {
-            if let Some(case) = self.ready.take() {
-                return Ok(Some(case));
-            }
-            if let Some(e) = self.error.take() {
-                return Err(e);
-            }
-            if self.done {
-                return Ok(None);
-            }
-            if let Err(e) = self.advance() {
-                self.done = true;
-                self.error = Some(e);
-            }
-        }
+        self.reader.next_case()
     }
+}
 
-    fn advance(&mut self) -> Result<(), ParseError> {
-        let sink = match self.stack.last() {
-            Some(Frame::Text(slot)) => {
-                let slot = *slot;
-                self.stack.iter_mut().rev().find_map(|f| match f {
-                    Frame::Test(t) => Some(match slot {
-                        TextSlot::Message => &mut t.message,
-                        TextSlot::Stack => &mut t.stack,
-                        TextSlot::Reason => &mut t.reason,
-                        TextSlot::Output => &mut t.output,
-                    }),
-                    _ => None,
-                })
-            }
-            _ => None,
+impl Xunit {
+    /// A `<test>`, or an `<error>` of an assembly (whose `type` is its result).
+    fn test(&self, tag: &Tag<'_>, assembly_error: bool) -> Frame {
+        let [name, kind, result, time, file, line] = tag.values([
+            b"name",
+            b"type",
+            b"result",
+            b"time",
+            b"source-file",
+            b"source-line",
+        ]);
+        let (class, result) = if assembly_error {
+            (None, kind)
+        } else {
+            (kind, result)
         };
-        let (tag, empty) = match self.xml.next(sink)? {
-            XmlEvent::Eof => {
-                self.done = true;
-                if !self.seen_root {
-                    return Err(ParseError::new(
-                        ParseErrorKind::Truncated,
-                        1,
-                        1,
-                        "the file holds no XML element (empty report?)".to_owned(),
-                    ));
-                }
-                return Ok(());
-            }
-            XmlEvent::End => {
-                self.close();
-                return Ok(());
-            }
-            XmlEvent::Start { tag, empty } => (Tag::of(&tag), empty),
-        };
-        if !self.seen_root {
-            self.seen_root = true;
-            if !matches!(tag.local.as_slice(), b"assemblies" | b"assembly") {
-                return Err(self.xml.fail_at_mark(
-                    ParseErrorKind::UnknownFormat,
-                    format!(
-                        "the root element is <{}>, not <assemblies>: not an xUnit.net v2 report",
-                        truncate(String::from_utf8_lossy(&tag.local).into_owned(), 100)
-                    ),
-                ));
-            }
-        }
-        let parent = self.stack.last();
-        let in_test = matches!(parent, Some(Frame::Test(_)));
+        Frame::Test(Box::new(RawTest {
+            assembly_error,
+            name: owned(name).unwrap_or_default(),
+            class: owned(class.filter(|c| !c.is_empty())),
+            result: owned(result).unwrap_or_default(),
+            time: time.as_deref().and_then(parse_time),
+            file: owned(file.filter(|f| !f.is_empty())),
+            line: line.and_then(|l| l.trim().parse().ok()),
+            failure_type: None,
+            texts: Texts::new(&self.limits),
+        }))
+    }
+}
+
+impl Elements for Xunit {
+    type Frame = Frame;
+    const ROOTS: &'static [&'static str] = &["assemblies", "assembly"];
+    const FORMAT: &'static str = "an xUnit.net v2 report";
+
+    fn open(&mut self, stack: &mut [Frame], tag: &Tag<'_>) -> Frame {
+        let parent = stack.last_mut();
         let in_failure = matches!(parent, Some(Frame::Failure));
         let in_errors = matches!(parent, Some(Frame::Errors));
-        let limits = self.limits;
-        let raw = |assembly_error: bool, tag: Tag| {
-            Frame::Test(Box::new(RawTest {
-                assembly_error,
-                name: tag.name.unwrap_or_default(),
-                class: tag.class.filter(|c| !c.is_empty()),
-                result: if assembly_error {
-                    tag.kind.unwrap_or_default()
-                } else {
-                    tag.result.unwrap_or_default()
-                },
-                time: tag.time.as_deref().and_then(parse_time),
-                file: tag.file.filter(|f| !f.is_empty()),
-                line: tag.line.and_then(|l| l.trim().parse().ok()),
-                failure_type: None,
-                message: Bounded::new(limits.max_message_bytes, 0, usize::MAX),
-                stack: Bounded::new(limits.max_stack_bytes, 0, limits.max_stack_lines),
-                reason: Bounded::new(limits.max_message_bytes, 0, usize::MAX),
-                output: Bounded::new(limits.max_output_head, limits.max_output_tail, usize::MAX),
-            }))
-        };
-        let frame = match tag.local.as_slice() {
-            b"assembly" => {
-                let name = tag.name.unwrap_or_default();
+        match (tag.local(), parent) {
+            (b"assembly", _) => {
+                let name = tag.value(b"name").unwrap_or_default();
                 let file = name.rsplit(['/', '\\']).next().unwrap_or(&name).to_owned();
                 Frame::Assembly(file)
             }
-            b"errors" => Frame::Errors,
-            b"error" if in_errors => raw(true, tag),
-            b"test" => raw(false, tag),
-            b"failure" if in_test => {
-                if let Some(Frame::Test(t)) = self.stack.last_mut() {
-                    t.failure_type = tag.exception.filter(|e| !e.is_empty());
-                }
+            (b"errors", _) => Frame::Errors,
+            (b"error", _) if in_errors => self.test(tag, true),
+            (b"test", _) => self.test(tag, false),
+            (b"failure", Some(Frame::Test(t))) => {
+                t.failure_type = tag
+                    .value(b"exception-type")
+                    .filter(|e| !e.is_empty())
+                    .map(|e| e.into_owned());
                 Frame::Failure
             }
-            b"reason" if in_test => Frame::Text(TextSlot::Reason),
-            b"output" if in_test => Frame::Text(TextSlot::Output),
-            b"message" if in_failure => Frame::Text(TextSlot::Message),
-            b"stack-trace" if in_failure => Frame::Text(TextSlot::Stack),
+            (b"reason", Some(Frame::Test(_))) => Frame::Text(TextSlot::Reason),
+            (b"output", Some(Frame::Test(_))) => Frame::Text(TextSlot::Output),
+            (b"message", _) if in_failure => Frame::Text(TextSlot::Message),
+            (b"stack-trace", _) if in_failure => Frame::Text(TextSlot::Stack),
             _ => Frame::Other,
-        };
-        self.stack.push(frame);
-        if empty {
-            self.close();
         }
-        Ok(())
     }
 
-    fn close(&mut self) {
-        if let Some(Frame::Test(raw)) = self.stack.pop() {
-            let assembly = self.stack.iter().rev().find_map(|f| match f {
+    fn close(&mut self, frame: Frame, stack: &mut [Frame], out: &mut Cases) {
+        if let Frame::Test(raw) = frame {
+            let assembly = stack.iter().rev().find_map(|f| match f {
                 Frame::Assembly(name) => Some(name.as_str()),
                 _ => None,
             });
-            self.ready = Some(finish(*raw, assembly));
+            out.push_back(finish(*raw, assembly));
         }
     }
+
+    text_frames!(Frame::Test);
 }
 
 fn finish(raw: RawTest, assembly: Option<&str>) -> Box<TestCase> {
@@ -296,12 +183,12 @@ fn finish(raw: RawTest, assembly: Option<&str>) -> Box<TestCase> {
             (kind, name) => format!("[{kind}] {name}"),
         };
         let mut case = Box::new(TestCase::new(assembly, name));
-        let stack = raw.stack.finish();
+        let stack = raw.texts.stack.finish();
         case.status = Status::Error;
         case.failure = Some(FailureDetail {
             kind: FailureKind::Error,
             failure_type: raw.failure_type,
-            message: raw.message.finish(),
+            message: raw.texts.message.finish(),
             stack,
         });
         return case;
@@ -325,14 +212,14 @@ fn finish(raw: RawTest, assembly: Option<&str>) -> Box<TestCase> {
     case.time = raw.time;
     case.file = raw.file;
     case.line = raw.line;
-    case.system_out = raw.output.finish();
-    let message = raw.message.finish();
-    let stack = raw.stack.finish();
+    case.system_out = raw.texts.output.finish();
+    let message = raw.texts.message.finish();
+    let stack = raw.texts.stack.finish();
     match raw.result.as_str() {
         "Pass" => {}
         "Skip" | "NotRun" => {
             case.status = Status::Skipped;
-            case.skip_message = raw.reason.finish();
+            case.skip_message = raw.texts.reason.finish();
         }
         other => {
             let (kind, fallback) = match other {

@@ -1,14 +1,13 @@
 //! Cobertura XML (coverage.py, JaCoCo via converters, Istanbul's `cobertura`
 //! reporter, cargo-llvm-cov / tarpaulin, .NET coverlet).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::io::Read;
 
-use super::{Coverage, CoverageTotals, FileCoverage, ParsedCoverage};
-use crate::error::{ParseError, ParseErrorKind};
+use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
 use crate::junit::Limits;
-use crate::xml::text::unescape;
-use crate::xml::{XmlEvent, XmlLimits, XmlPull};
+use crate::xml::Tag;
+use crate::xml::elements::{Cases, ElementReader, Elements};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum El {
@@ -36,126 +35,107 @@ enum El {
 /// assert_eq!(parsed.coverage.totals.line_rate, Some(0.5));
 /// ```
 pub fn read_cobertura<R: Read>(input: R, limits: Limits) -> ParsedCoverage {
-    let mut xml = XmlPull::new(
-        input,
-        XmlLimits {
-            max_depth: limits.max_depth,
-            max_tag_bytes: limits.max_tag_bytes,
-        },
-    );
-    let mut files: Vec<FileCoverage> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut stack: Vec<El> = Vec::new();
-    let mut current: Option<usize> = None;
-    let mut root_totals: Option<CoverageTotals> = None;
-    let mut seen_root = false;
-    let error = loop {
-        let event = match xml.next(None) {
-            Ok(e) => e,
-            Err(e) => break Some(e),
-        };
-        let (tag, empty) = match event {
-            XmlEvent::Eof if !seen_root => {
-                break Some(ParseError::new(
-                    ParseErrorKind::Truncated,
-                    1,
-                    1,
-                    "the file holds no XML element (empty report?)".to_owned(),
-                ));
-            }
-            XmlEvent::Eof => break None,
-            XmlEvent::End => {
-                if stack.pop() == Some(El::Class) {
-                    current = None;
-                }
-                continue;
-            }
-            XmlEvent::Start { tag, empty } => (tag, empty),
-        };
-        let local = tag.local_name().as_ref().as_bytes().to_vec();
-        let attr = |name: &[u8]| -> Option<String> {
-            tag.attributes()
-                .with_checks(false)
-                .flatten()
-                .find(|a| a.key.local_name().as_ref().as_bytes() == name)
-                .map(|a| unescape(&a.value).into_owned())
-        };
-        let parent = stack.last().copied();
-        let element = match (parent, local.as_slice()) {
-            (None, b"coverage") => {
-                let num = |n: &[u8]| attr(n).and_then(|v| v.trim().parse::<f64>().ok());
-                let lines_valid = num(b"lines-valid").unwrap_or(0.0) as u64;
-                let lines_covered = num(b"lines-covered").unwrap_or(0.0) as u64;
-                let branches_valid = num(b"branches-valid").unwrap_or(0.0) as u64;
-                let branches_covered = num(b"branches-covered").unwrap_or(0.0) as u64;
-                root_totals = Some(CoverageTotals {
+    let format = Cobertura {
+        files: Files::default(),
+        current: None,
+        root_totals: None,
+    };
+    let (format, error) = ElementReader::new(input, limits, format).run();
+    let Cobertura {
+        files, root_totals, ..
+    } = format;
+    let mut coverage = Coverage::default();
+    let any_lines = files.files.iter().any(|f| f.lines_valid > 0);
+    // One merge for all files: adding them one by one rebuilds the index each time.
+    coverage.add_files(files.files);
+    if !any_lines && let Some(totals) = root_totals {
+        coverage.set_totals(totals);
+    }
+    ParsedCoverage { coverage, error }
+}
+
+/// What the Cobertura reader keeps between elements.
+struct Cobertura {
+    files: Files,
+    /// The file of the open `<class>`.
+    current: Option<usize>,
+    /// The root's own counts.
+    root_totals: Option<CoverageTotals>,
+}
+
+impl Elements for Cobertura {
+    type Frame = El;
+    const ROOTS: &'static [&'static str] = &["coverage"];
+    const FORMAT: &'static str = "a Cobertura report";
+
+    fn open(&mut self, stack: &mut [El], tag: &Tag<'_>) -> El {
+        match (stack.last(), tag.local()) {
+            (None, _) => {
+                let [
                     lines_valid,
                     lines_covered,
-                    line_rate: num(b"line-rate"),
+                    line_rate,
                     branches_valid,
                     branches_covered,
-                    branch_rate: num(b"branch-rate"),
+                    branch_rate,
+                ] = tag.values([
+                    b"lines-valid",
+                    b"lines-covered",
+                    b"line-rate",
+                    b"branches-valid",
+                    b"branches-covered",
+                    b"branch-rate",
+                ]);
+                let num = |v: Option<Cow<'_, str>>| v.and_then(|v| v.trim().parse::<f64>().ok());
+                let count = |v: Option<Cow<'_, str>>| num(v).unwrap_or(0.0) as u64;
+                self.root_totals = Some(CoverageTotals {
+                    lines_valid: count(lines_valid),
+                    lines_covered: count(lines_covered),
+                    line_rate: num(line_rate),
+                    branches_valid: count(branches_valid),
+                    branches_covered: count(branches_covered),
+                    branch_rate: num(branch_rate),
                 });
                 El::Coverage
             }
-            (None, other) => {
-                let root = String::from_utf8_lossy(other).into_owned();
-                drop(tag);
-                break Some(xml.fail_at_mark(
-                    ParseErrorKind::UnknownFormat,
-                    format!("the root element is <{root}>, not <coverage>: not a Cobertura report"),
-                ));
-            }
             (_, b"class") => {
-                let path = attr(b"filename").unwrap_or_default();
-                let i = *index.entry(path.clone()).or_insert_with(|| {
-                    files.push(FileCoverage::new(path));
-                    files.len() - 1
-                });
-                current = Some(i);
+                let path = tag.value(b"filename").unwrap_or_default().into_owned();
+                self.current = Some(self.files.index_of(path));
                 El::Class
             }
             (Some(El::Class), b"lines") => El::ClassLines,
             (Some(El::Class), b"methods") => El::Methods,
             (Some(El::ClassLines), b"line") => {
-                if let Some(i) = current {
-                    let file = &mut files[i];
+                if let Some(i) = self.current {
+                    let file = &mut self.files.files[i];
+                    let [hits, branch, conditions] =
+                        tag.values([b"hits", b"branch", b"condition-coverage"]);
                     file.lines_valid += 1;
-                    let hits = attr(b"hits")
+                    let hits = hits
                         .and_then(|h| h.trim().parse::<f64>().ok())
                         .unwrap_or(0.0);
                     if hits > 0.0 {
                         file.lines_covered += 1;
                     }
-                    if attr(b"branch").is_some_and(|b| b == "true")
-                        && let Some((taken, total)) = attr(b"condition-coverage")
-                            .as_deref()
-                            .and_then(parse_conditions)
+                    if branch.is_some_and(|b| b == "true")
+                        && let Some((taken, total)) =
+                            conditions.as_deref().and_then(parse_conditions)
                     {
-                        file.branches_valid += total;
-                        file.branches_covered += taken;
+                        file.branches_valid = file.branches_valid.saturating_add(total);
+                        file.branches_covered = file.branches_covered.saturating_add(taken);
                     }
                 }
                 El::Other
             }
             _ => El::Other,
-        };
-        seen_root = true;
-        if !empty {
-            stack.push(element);
-        } else if element == El::Class {
-            current = None;
         }
-    };
-    let mut coverage = Coverage::default();
-    let any_lines = files.iter().any(|f| f.lines_valid > 0);
-    for file in files {
-        coverage.add_file(file);
     }
-    if !any_lines && let Some(totals) = root_totals {
-        coverage.set_totals(totals);
+
+    fn close(&mut self, frame: El, _stack: &mut [El], _out: &mut Cases) {
+        if frame == El::Class {
+            self.current = None;
+        }
     }
-    ParsedCoverage { coverage, error }
 }
 
 /// `50% (1/2)` → (1, 2).

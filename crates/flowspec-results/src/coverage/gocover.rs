@@ -93,15 +93,13 @@ pub fn read_go_cover<R: Read>(input: R) -> ParsedCoverage {
         entry.1 |= count > 0;
     };
     for ((i, _), (statements, ran)) in blocks {
-        files[i].lines_valid += statements;
+        files[i].lines_valid = files[i].lines_valid.saturating_add(statements);
         if ran {
-            files[i].lines_covered += statements;
+            files[i].lines_covered = files[i].lines_covered.saturating_add(statements);
         }
     }
     let mut coverage = Coverage::default();
-    for file in files {
-        coverage.add_file(file);
-    }
+    coverage.add_files(files);
     ParsedCoverage { coverage, error }
 }
 

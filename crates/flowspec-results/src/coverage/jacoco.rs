@@ -1,13 +1,12 @@
 //! JaCoCo XML (`jacoco:report`, Gradle's `jacocoTestReport`, the JaCoCo CLI).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::io::Read;
 
-use super::{Coverage, CoverageTotals, FileCoverage, ParsedCoverage};
-use crate::error::{ParseError, ParseErrorKind};
+use super::{Coverage, CoverageTotals, Files, ParsedCoverage};
 use crate::junit::Limits;
-use crate::xml::text::unescape;
-use crate::xml::{XmlEvent, XmlLimits, XmlPull};
+use crate::xml::Tag;
+use crate::xml::elements::{Cases, ElementReader, Elements};
 
 #[derive(Clone, PartialEq, Eq)]
 enum El {
@@ -41,116 +40,89 @@ enum El {
 /// assert_eq!(parsed.coverage.totals.branch_rate, Some(0.75));
 /// ```
 pub fn read_jacoco<R: Read>(input: R, limits: Limits) -> ParsedCoverage {
-    let mut xml = XmlPull::new(
-        input,
-        XmlLimits {
-            max_depth: limits.max_depth,
-            max_tag_bytes: limits.max_tag_bytes,
-        },
-    );
-    let mut files: Vec<FileCoverage> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut stack: Vec<El> = Vec::new();
-    let mut root = CoverageTotals::default();
-    let mut seen_root = false;
-    let error = loop {
-        let event = match xml.next(None) {
-            Ok(e) => e,
-            Err(e) => break Some(e),
-        };
-        let (tag, empty) = match event {
-            XmlEvent::Eof if !seen_root => {
-                break Some(ParseError::new(
-                    ParseErrorKind::Truncated,
-                    1,
-                    1,
-                    "the file holds no XML element (empty report?)".to_owned(),
-                ));
-            }
-            XmlEvent::Eof => break None,
-            XmlEvent::End => {
-                stack.pop();
-                continue;
-            }
-            XmlEvent::Start { tag, empty } => (tag, empty),
-        };
-        let local = tag.local_name().as_ref().as_bytes().to_vec();
-        let attr = |name: &[u8]| -> Option<String> {
-            tag.attributes()
-                .with_checks(false)
-                .flatten()
-                .find(|a| a.key.local_name().as_ref().as_bytes() == name)
-                .map(|a| unescape(&a.value).into_owned())
-        };
-        let element = match (stack.last(), local.as_slice()) {
-            (None, b"report") => El::Report,
-            (None, other) => {
-                let name = String::from_utf8_lossy(other).into_owned();
-                drop(tag);
-                break Some(xml.fail_at_mark(
-                    ParseErrorKind::UnknownFormat,
-                    format!("the root element is <{name}>, not <report>: not a JaCoCo report"),
-                ));
-            }
-            (_, b"package") => El::Package(attr(b"name").unwrap_or_default()),
-            (Some(El::Package(package)), b"sourcefile") => {
-                let name = attr(b"name").unwrap_or_default();
-                let path = if package.is_empty() {
-                    name
-                } else {
-                    format!("{package}/{name}")
-                };
-                let i = *index.entry(path.clone()).or_insert_with(|| {
-                    files.push(FileCoverage::new(path));
-                    files.len() - 1
-                });
-                El::Source(i)
-            }
-            (Some(parent @ (El::Source(_) | El::Report)), b"counter") => {
-                let count = |n: &[u8]| {
-                    attr(n)
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .unwrap_or(0)
-                };
-                let (missed, covered) = (count(b"missed"), count(b"covered"));
-                let kind = attr(b"type").unwrap_or_default();
-                let (valid, hit) = match parent {
-                    El::Source(i) => {
-                        let file = &mut files[*i];
-                        match kind.as_str() {
-                            "LINE" => (&mut file.lines_valid, &mut file.lines_covered),
-                            "BRANCH" => (&mut file.branches_valid, &mut file.branches_covered),
-                            _ => (&mut 0, &mut 0),
-                        }
-                    }
-                    _ => match kind.as_str() {
-                        "LINE" => (&mut root.lines_valid, &mut root.lines_covered),
-                        "BRANCH" => (&mut root.branches_valid, &mut root.branches_covered),
-                        _ => (&mut 0, &mut 0),
-                    },
-                };
-                // A sourcefile is listed once; several listings (merged reports) add up.
-                *valid += missed + covered;
-                *hit += covered;
-                El::Other
-            }
-            _ => El::Other,
-        };
-        seen_root = true;
-        if !empty {
-            stack.push(element);
-        }
+    let format = Jacoco {
+        files: Files::default(),
+        root: CoverageTotals::default(),
     };
+    let (format, error) = ElementReader::new(input, limits, format).run();
+    let Jacoco { files, mut root } = format;
     let mut coverage = Coverage::default();
-    let any_files = !files.is_empty();
-    for file in files {
-        coverage.add_file(file);
-    }
-    if !any_files && root.lines_valid + root.branches_valid > 0 {
+    let any_files = !files.files.is_empty();
+    // One merge for all files: adding them one by one rebuilds the index each time.
+    coverage.add_files(files.files);
+    if !any_files && (root.lines_valid > 0 || root.branches_valid > 0) {
         let rate = |c: u64, v: u64| (v > 0).then(|| c as f64 / v as f64);
         root.line_rate = rate(root.lines_covered, root.lines_valid);
         root.branch_rate = rate(root.branches_covered, root.branches_valid);
         coverage.set_totals(root);
     }
     ParsedCoverage { coverage, error }
+}
+
+/// What the JaCoCo reader keeps between elements.
+struct Jacoco {
+    files: Files,
+    /// The report's own counters.
+    root: CoverageTotals,
+}
+
+impl Elements for Jacoco {
+    type Frame = El;
+    const ROOTS: &'static [&'static str] = &["report"];
+    const FORMAT: &'static str = "a JaCoCo report";
+
+    fn open(&mut self, stack: &mut [El], tag: &Tag<'_>) -> El {
+        match (stack.last(), tag.local()) {
+            (None, _) => El::Report,
+            (_, b"package") => El::Package(tag.value(b"name").unwrap_or_default().into_owned()),
+            (Some(El::Package(package)), b"sourcefile") => {
+                let name = tag.value(b"name").unwrap_or_default();
+                let path = if package.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{package}/{name}")
+                };
+                El::Source(self.files.index_of(path))
+            }
+            (Some(parent @ (El::Source(_) | El::Report)), b"counter") => {
+                let [kind, missed, covered] = tag.values([b"type", b"missed", b"covered"]);
+                let count = |v: Option<Cow<'_, str>>| {
+                    v.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0)
+                };
+                let (missed, covered) = (count(missed), count(covered));
+                let totals = match parent {
+                    El::Source(i) => {
+                        let file = &mut self.files.files[*i];
+                        match kind.as_deref() {
+                            Some("LINE") => Some((&mut file.lines_valid, &mut file.lines_covered)),
+                            Some("BRANCH") => {
+                                Some((&mut file.branches_valid, &mut file.branches_covered))
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => match kind.as_deref() {
+                        Some("LINE") => {
+                            Some((&mut self.root.lines_valid, &mut self.root.lines_covered))
+                        }
+                        Some("BRANCH") => Some((
+                            &mut self.root.branches_valid,
+                            &mut self.root.branches_covered,
+                        )),
+                        _ => None,
+                    },
+                };
+                // A sourcefile is listed once; several listings (merged reports) add up.
+                // Saturating: counters near u64::MAX must not overflow.
+                if let Some((valid, hit)) = totals {
+                    *valid = valid.saturating_add(missed.saturating_add(covered));
+                    *hit = hit.saturating_add(covered);
+                }
+                El::Other
+            }
+            _ => El::Other,
+        }
+    }
+
+    fn close(&mut self, _frame: El, _stack: &mut [El], _out: &mut Cases) {}
 }

@@ -26,7 +26,8 @@ const MAX_LINE: usize = 64 * 1024;
 /// ```
 pub fn read_lcov<R: Read>(input: R) -> ParsedCoverage {
     let mut reader = BufReader::with_capacity(64 * 1024, input);
-    let mut coverage = Coverage::default();
+    // Records are merged once at the end (a merge per record would be quadratic).
+    let mut records: Vec<FileCoverage> = Vec::new();
     let mut record: Option<Record> = None;
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -52,7 +53,7 @@ pub fn read_lcov<R: Read>(input: R) -> ParsedCoverage {
         }
         if text == "end_of_record" {
             if let Some(r) = record.take() {
-                coverage.add_file(r.finish());
+                records.push(r.finish());
             }
             continue;
         }
@@ -69,7 +70,7 @@ pub fn read_lcov<R: Read>(input: R) -> ParsedCoverage {
         };
         if key == "SF" {
             if let Some(r) = record.take() {
-                coverage.add_file(r.finish());
+                records.push(r.finish());
             }
             record = Some(Record::new(value));
             continue;
@@ -109,7 +110,7 @@ pub fn read_lcov<R: Read>(input: R) -> ParsedCoverage {
     };
     let mut error = error;
     if let Some(r) = record.take() {
-        coverage.add_file(r.finish());
+        records.push(r.finish());
         if error.is_none() {
             error = Some(ParseError::new(
                 ParseErrorKind::Truncated,
@@ -120,6 +121,8 @@ pub fn read_lcov<R: Read>(input: R) -> ParsedCoverage {
             ));
         }
     }
+    let mut coverage = Coverage::default();
+    coverage.add_files(records);
     if coverage.files.is_empty() && error.is_none() {
         error = Some(ParseError::new(
             ParseErrorKind::UnknownFormat,

@@ -93,6 +93,11 @@ impl Coverage {
         self.merge_files(std::iter::once(file));
     }
 
+    /// Adds files (merged as [`add_file`](Self::add_file) does), in one pass.
+    pub(crate) fn add_files(&mut self, files: Vec<FileCoverage>) {
+        self.merge_files(files);
+    }
+
     /// Adds every file of another report.
     pub fn absorb(&mut self, other: Coverage) {
         self.merge_files(other.files);
@@ -124,12 +129,13 @@ impl Coverage {
     }
 
     fn recount(&mut self) {
+        // Saturating: a report may claim counts near u64::MAX.
         let mut t = CoverageTotals::default();
         for f in &self.files {
-            t.lines_valid += f.lines_valid;
-            t.lines_covered += f.lines_covered;
-            t.branches_valid += f.branches_valid;
-            t.branches_covered += f.branches_covered;
+            t.lines_valid = t.lines_valid.saturating_add(f.lines_valid);
+            t.lines_covered = t.lines_covered.saturating_add(f.lines_covered);
+            t.branches_valid = t.branches_valid.saturating_add(f.branches_valid);
+            t.branches_covered = t.branches_covered.saturating_add(f.branches_covered);
         }
         t.line_rate = rate(t.lines_covered, t.lines_valid);
         t.branch_rate = rate(t.branches_covered, t.branches_valid);
@@ -139,6 +145,25 @@ impl Coverage {
     /// Totals given directly (a report with rates but no per-file lines).
     pub(crate) fn set_totals(&mut self, totals: CoverageTotals) {
         self.totals = totals;
+    }
+}
+
+/// Files of one report in the order first seen, each listed once.
+#[derive(Default)]
+pub(crate) struct Files {
+    pub(crate) files: Vec<FileCoverage>,
+    index: HashMap<String, usize>,
+}
+
+impl Files {
+    /// The index of `path`'s entry, added when new.
+    pub(crate) fn index_of(&mut self, path: String) -> usize {
+        if let Some(&i) = self.index.get(&path) {
+            return i;
+        }
+        self.files.push(FileCoverage::new(path.clone()));
+        self.index.insert(path, self.files.len() - 1);
+        self.files.len() - 1
     }
 }
 

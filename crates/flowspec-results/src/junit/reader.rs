@@ -2,8 +2,6 @@
 
 use std::io::Read;
 
-use quick_xml::events::BytesStart;
-
 use super::Limits;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::model::{
@@ -11,7 +9,7 @@ use crate::model::{
     TestCase, Totals,
 };
 use crate::xml::text::{parse_time, truncate, unescape};
-use crate::xml::{Bounded, XmlEvent, XmlLimits, XmlPull};
+use crate::xml::{Bounded, Tag, XmlEvent, XmlLimits, XmlPull};
 
 /// What [`JunitReader::next_event`] yields.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,21 +105,21 @@ struct Attrs {
     counts: DeclaredCounts,
 }
 
-fn read_attrs(tag: &BytesStart<'_>) -> Result<Attrs, String> {
+fn read_attrs(tag: &Tag<'_>) -> Result<Attrs, String> {
     let mut attrs = Attrs::default();
-    for attr in tag.attributes().with_checks(false) {
-        let attr = attr.map_err(|e| format!("invalid attribute: {e}"))?;
-        let slot = match attr.key.local_name().as_ref().as_bytes() {
+    for attr in tag.attributes() {
+        let (key, value) = attr?;
+        let slot = match key.as_bytes() {
             b"time" => {
-                attrs.time = parse_time(&attr.value);
+                attrs.time = parse_time(value);
                 continue;
             }
             b"line" => {
-                attrs.line = attr.value.trim().parse().ok();
+                attrs.line = value.trim().parse().ok();
                 continue;
             }
             key @ (b"tests" | b"failures" | b"errors" | b"skipped" | b"skips") => {
-                let count = attr.value.trim().parse().ok();
+                let count = value.trim().parse().ok();
                 let counts = &mut attrs.counts;
                 match key {
                     b"tests" => counts.tests = count,
@@ -142,7 +140,7 @@ fn read_attrs(tag: &BytesStart<'_>) -> Result<Attrs, String> {
             b"hostname" => &mut attrs.hostname,
             _ => continue,
         };
-        *slot = Some(unescape(&attr.value).into_owned());
+        *slot = Some(unescape(value).into_owned());
     }
     Ok(attrs)
 }
@@ -249,13 +247,13 @@ impl<R: Read> JunitReader<R> {
             let event = self.xml.next(sink)?;
             let (element, attrs, empty, root) = match event {
                 XmlEvent::Start { tag, empty } => {
-                    let element = Element::of(tag.local_name().as_ref().as_bytes());
+                    let element = Element::of(tag.local());
                     let attrs = if element == Element::Other {
                         Ok(Attrs::default())
                     } else {
                         read_attrs(&tag)
                     };
-                    let root = (!self.seen_root).then(|| tag.name().as_ref().to_owned());
+                    let root = (!self.seen_root).then(|| tag.name().to_owned());
                     (element, attrs, empty, root)
                 }
                 XmlEvent::End => {

@@ -7,15 +7,18 @@
 //! document declaring entities is refused, and only the five predefined entities
 //! and character references are decoded.
 
+pub(crate) mod elements;
 mod source;
+mod tag;
 pub(crate) mod text;
 
 use std::io::{BufRead, Read};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 
 use crate::error::{ParseError, ParseErrorKind};
 use source::{Source, TagTooLarge};
+pub(crate) use tag::{Tag, owned};
 pub(crate) use text::Bounded;
 
 /// Limits that keep memory constant.
@@ -28,7 +31,7 @@ pub(crate) struct XmlLimits {
 /// What the pull parser hands to the format parsers.
 pub(crate) enum XmlEvent<'a> {
     /// An element opens (`empty` for `<x/>`, which is not followed by an `End`).
-    Start { tag: BytesStart<'a>, empty: bool },
+    Start { tag: Tag<'a>, empty: bool },
     /// The innermost open element closes.
     End,
     /// The end of a well-formed document.
@@ -49,7 +52,8 @@ impl<R: Read> XmlPull<R> {
     pub(crate) fn new(input: R, limits: XmlLimits) -> Self {
         let mut reader = quick_xml::Reader::from_reader(Source::new(input, limits.max_tag_bytes));
         let config = reader.config_mut();
-        config.check_end_names = true;
+        // End names are checked here (most tags never reach quick-xml).
+        config.check_end_names = false;
         config.expand_empty_elements = false;
         XmlPull {
             reader,
@@ -107,56 +111,143 @@ impl<R: Read> XmlPull<R> {
                 Ok(_) => {}
             }
         }
+        // Once the root is open, a tag that lies whole in the buffer is read in place.
+        if !self.open.is_empty()
+            && let Some(span) = self.reader.get_mut().tag_span()
+        {
+            return self.in_place(span);
+        }
         self.reader.get_mut().begin_tag();
         self.buf.clear();
         let result = self.reader.read_event_into(&mut self.buf);
         self.reader.get_mut().end_tag();
         // Only fields other than `buf` below: a returned tag borrows it.
-        match result {
+        let (at, len, name_len, empty) = match result {
             Err(e) => {
                 self.done = true;
-                Err(quick_xml_error(&self.reader, e))
+                return Err(quick_xml_error(&self.reader, e));
             }
-            Ok(Event::End(_)) => {
-                if let Some((start, _)) = self.open.pop() {
-                    self.names.truncate(start);
-                    self.reader.get_mut().unwatch();
-                }
-                Ok(XmlEvent::End)
+            Ok(Event::End(end)) => {
+                let checked = check_end(
+                    &self.names,
+                    &self.open,
+                    end.name().as_ref().as_bytes(),
+                    self.reader.get_ref(),
+                );
+                return self.closed(checked);
             }
-            Ok(Event::Empty(tag)) => Ok(XmlEvent::Start { tag, empty: true }),
-            Ok(Event::Start(tag)) => {
-                if self.open.len() >= self.limits.max_depth {
-                    let max = self.limits.max_depth;
-                    self.done = true;
-                    return Err(error_at_mark(
-                        self.reader.get_ref(),
-                        ParseErrorKind::TooDeep,
-                        format!("elements are nested more than {max} deep"),
-                    ));
-                }
-                let at = self.reader.get_ref().mark();
-                let start = self.names.len();
-                self.names.push_str(tag.name().as_ref());
-                self.open.push((start, at));
-                self.reader.get_mut().watch(at);
-                Ok(XmlEvent::Start { tag, empty: false })
-            }
+            Ok(Event::Empty(tag)) => (
+                tag.as_ptr() as usize,
+                tag.len(),
+                tag.name().as_ref().len(),
+                true,
+            ),
+            Ok(Event::Start(tag)) => (
+                tag.as_ptr() as usize,
+                tag.len(),
+                tag.name().as_ref().len(),
+                false,
+            ),
             Ok(Event::Eof) => {
                 self.done = true;
-                match self.open.last() {
+                return match self.open.last() {
                     Some(&(start, at)) => {
                         Err(truncated(self.reader.get_ref(), &self.names[start..], at))
                     }
                     None => Ok(XmlEvent::Eof),
-                }
+                };
             }
-            Ok(_) => Err(error_at_mark(
-                self.reader.get_ref(),
-                ParseErrorKind::Syntax,
-                "unexpected markup".to_owned(),
-            )),
+            Ok(_) => {
+                return Err(error_at_mark(
+                    self.reader.get_ref(),
+                    ParseErrorKind::Syntax,
+                    "unexpected markup".to_owned(),
+                ));
+            }
+        };
+        // Where in the event buffer the tag is.
+        let at = at.wrapping_sub(self.buf.as_ptr() as usize);
+        self.open_element(empty)?;
+        // quick-xml validated the tag as UTF-8.
+        let content = self
+            .buf
+            .get(at..at.saturating_add(len))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default();
+        let tag = Tag::new(content, name_len.min(content.len()));
+        if !empty {
+            self.names.push_str(tag.name());
         }
+        Ok(XmlEvent::Start { tag, empty })
+    }
+
+    /// The tag `span` found whole in the buffer, consumed.
+    fn in_place(&mut self, span: source::TagSpan) -> Result<XmlEvent<'_>, ParseError> {
+        let source = self.reader.get_mut();
+        source.begin_tag();
+        source.consume(span.len);
+        source.end_tag();
+        let empty = span.kind == source::TagKind::Empty;
+        if span.kind != source::TagKind::End {
+            self.open_element(empty)?;
+        }
+        if span.kind == source::TagKind::End {
+            let source = self.reader.get_ref();
+            let name = source.consumed(span.at + 2, span.len - 3).trim_ascii_end();
+            let checked = check_end(&self.names, &self.open, name, source);
+            return self.closed(checked);
+        }
+        let source = self.reader.get_ref();
+        let content_len = span.len - if empty { 3 } else { 2 };
+        let Ok(content) = std::str::from_utf8(source.consumed(span.at + 1, content_len)) else {
+            self.done = true;
+            return Err(error_at_mark(
+                source,
+                ParseErrorKind::Encoding,
+                "a tag is not valid UTF-8".to_owned(),
+            ));
+        };
+        let tag = Tag::new(content, span.name_len);
+        if !empty {
+            self.names.push_str(tag.name());
+        }
+        Ok(XmlEvent::Start { tag, empty })
+    }
+
+    /// Before a start tag's event: a non-empty element is opened (the depth limit,
+    /// its start kept for errors; its name is added by the caller).
+    fn open_element(&mut self, empty: bool) -> Result<(), ParseError> {
+        if empty {
+            return Ok(());
+        }
+        let source = self.reader.get_mut();
+        if self.open.len() >= self.limits.max_depth {
+            self.done = true;
+            return Err(error_at_mark(
+                source,
+                ParseErrorKind::TooDeep,
+                format!(
+                    "elements are nested more than {} deep",
+                    self.limits.max_depth
+                ),
+            ));
+        }
+        let at = source.mark();
+        self.open.push((self.names.len(), at));
+        source.watch(at);
+        Ok(())
+    }
+
+    /// After an end tag was checked: the innermost element is closed.
+    fn closed(
+        &mut self,
+        checked: Result<usize, ParseError>,
+    ) -> Result<XmlEvent<'static>, ParseError> {
+        let start = checked.inspect_err(|_| self.done = true)?;
+        self.open.pop();
+        self.names.truncate(start);
+        self.reader.get_mut().unwatch();
+        Ok(XmlEvent::End)
     }
 
     fn end_of_input(&mut self) -> Result<XmlEvent<'static>, ParseError> {
@@ -317,6 +408,25 @@ impl<R: Read> XmlPull<R> {
     }
 }
 
+/// The end tag `name` must close the innermost open element: where its name starts.
+fn check_end<R: Read>(
+    names: &str,
+    open: &[(usize, u64)],
+    name: &[u8],
+    source: &Source<R>,
+) -> Result<usize, ParseError> {
+    let message = match open.last() {
+        Some(&(start, _)) if names.as_bytes()[start..] == *name => return Ok(start),
+        Some(&(start, _)) => format!(
+            "</{}> closes <{}>",
+            String::from_utf8_lossy(name),
+            &names[start..]
+        ),
+        None => format!("</{}> closes nothing", String::from_utf8_lossy(name)),
+    };
+    Err(error_at_mark(source, ParseErrorKind::Syntax, message))
+}
+
 fn error_at_mark<R: Read>(source: &Source<R>, kind: ParseErrorKind, message: String) -> ParseError {
     let (line, column) = source.position(source.mark());
     ParseError::new(kind, line, column, message)
@@ -389,4 +499,101 @@ fn quick_xml_error<R: Read>(
         other => other.to_string(),
     };
     ParseError::new(kind, line, column, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that returns a few bytes at a time, so that tags straddle reads and
+    /// go through quick-xml while the others are read in place.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    const LIMITS: XmlLimits = XmlLimits {
+        max_depth: 8,
+        max_tag_bytes: 1024,
+    };
+
+    /// Every event as text: `<name attrs>`, `<name attrs/>`, `</>`, or the error.
+    fn events(input: impl Read) -> Vec<String> {
+        let mut xml = XmlPull::new(input, LIMITS);
+        let mut out = Vec::new();
+        loop {
+            match xml.next(None) {
+                Ok(XmlEvent::Start { tag, empty }) => {
+                    let attrs: Vec<String> = tag
+                        .attributes()
+                        .map(|a| a.map_or_else(|e| e, |(k, v)| format!("{k}={v}")))
+                        .collect();
+                    let slash = if empty { "/" } else { "" };
+                    out.push(format!("<{} {}{slash}>", tag.name(), attrs.join(",")));
+                }
+                Ok(XmlEvent::End) => out.push("</>".to_owned()),
+                Ok(XmlEvent::Eof) => return out,
+                Err(e) => {
+                    out.push(e.to_string());
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn should_read_tags_in_place_as_quick_xml_reads_them() {
+        let doc = "<?xml version=\"1.0\"?>\n<r a=\"1\">\n <t:x n='a>b' m=\"c'd\" /><y\tk = \"v\"\n>text</y ><z/></r>";
+        let whole = events(doc.as_bytes());
+        assert_eq!(
+            whole,
+            [
+                "<r a=1>",
+                "<t:x n=a>b,m=c'd/>",
+                "<y k=v>",
+                "</>",
+                "<z />",
+                "</>"
+            ]
+        );
+        for step in [1, 2, 3, 7] {
+            assert_eq!(
+                events(Trickle(doc.as_bytes(), step)),
+                whole,
+                "{step} bytes a read"
+            );
+        }
+    }
+
+    #[test]
+    fn should_name_a_mismatched_or_unmatched_end_tag_either_way() {
+        for step in [1, 4096] {
+            let got = events(Trickle(b"<r>\n<a></b></r>", step));
+            assert_eq!(
+                got.last().unwrap(),
+                "line 2, column 4: </b> closes <a>",
+                "{got:?}"
+            );
+            let got = events(Trickle(b"<r></r></r>", step));
+            assert!(
+                got.last().unwrap().ends_with("</r> closes nothing"),
+                "{got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn should_refuse_invalid_utf8_and_deep_nesting_in_place() {
+        let got = events(&b"<r><a n=\"\xff\"/></r>"[..]);
+        assert!(got.last().unwrap().contains("not valid UTF-8"), "{got:?}");
+        let deep = "<a>".repeat(9);
+        let got = events(deep.as_bytes());
+        assert!(got.last().unwrap().contains("more than 8 deep"), "{got:?}");
+    }
 }

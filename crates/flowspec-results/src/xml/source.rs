@@ -7,6 +7,8 @@
 
 use std::io::{self, BufRead, Read};
 
+use super::tag::is_space;
+
 /// The buffer size: big enough that syscalls do not show in profiles.
 const CAPACITY: usize = 256 * 1024;
 
@@ -23,6 +25,24 @@ impl std::fmt::Display for TagTooLarge {
 }
 
 impl std::error::Error for TagTooLarge {}
+
+/// What kind of tag a [`TagSpan`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TagKind {
+    Start,
+    Empty,
+    End,
+}
+
+/// A tag lying whole in the buffer: `<` at `buf[at]`, `len` bytes up to `>`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TagSpan {
+    pub(crate) at: usize,
+    pub(crate) len: usize,
+    pub(crate) kind: TagKind,
+    /// The element name's length (start and empty tags).
+    pub(crate) name_len: usize,
+}
 
 pub(crate) struct Source<R> {
     inner: R,
@@ -113,6 +133,77 @@ impl<R: Read> Source<R> {
             self.read_more()?;
         }
         Ok(&self.buf[self.start..self.end])
+    }
+
+    /// The element tag at the read position when it lies whole in the buffer (and
+    /// within the tag limit); `None` for anything else, which quick-xml then reads.
+    pub(crate) fn tag_span(&self) -> Option<TagSpan> {
+        let bytes = &self.buf[self.start..self.end];
+        if bytes.len() < 3 || bytes[0] != b'<' {
+            return None;
+        }
+        let (end, kind) = if bytes[1] == b'/' {
+            let end = memchr::memchr(b'>', &bytes[2..])? + 2;
+            (end, TagKind::End)
+        } else {
+            if matches!(bytes[1], b'!' | b'?' | b'/' | b'>' | b'<') || is_space(bytes[1]) {
+                return None;
+            }
+            // The closing `>`, outside quoted attribute values. Usually the first `>`
+            // with only (an even number of) double quotes before it.
+            let first = memchr::memchr(b'>', bytes)?;
+            let head = &bytes[..first];
+            let end = if memchr::memchr(b'\'', head).is_none()
+                && memchr::memchr_iter(b'"', head).count().is_multiple_of(2)
+            {
+                first
+            } else {
+                let mut i = 1;
+                loop {
+                    let j = memchr::memchr3(b'>', b'"', b'\'', &bytes[i..])? + i;
+                    match bytes[j] {
+                        b'>' => break j,
+                        quote => i = memchr::memchr(quote, &bytes[j + 1..])? + j + 2,
+                    }
+                }
+            };
+            let kind = if bytes[end - 1] == b'/' {
+                TagKind::Empty
+            } else {
+                TagKind::Start
+            };
+            (end, kind)
+        };
+        let len = end + 1;
+        if len as u64 > self.tag_limit {
+            return None;
+        }
+        let name_len = match kind {
+            TagKind::End if end == 2 => return None,
+            TagKind::End => 0,
+            _ => {
+                let content = &bytes[1..if kind == TagKind::Empty { end - 1 } else { end }];
+                let n = content
+                    .iter()
+                    .position(|&b| is_space(b))
+                    .unwrap_or(content.len());
+                if n == 0 {
+                    return None;
+                }
+                n
+            }
+        };
+        Some(TagSpan {
+            at: self.start,
+            len,
+            kind,
+            name_len,
+        })
+    }
+
+    /// Bytes of the buffer consumed since the last read: `buf[at..at + len]`.
+    pub(crate) fn consumed(&self, at: usize, len: usize) -> &[u8] {
+        &self.buf[at..at + len]
     }
 
     /// 1-based line and column (in bytes) of an absolute offset: exact for offsets in

@@ -175,7 +175,7 @@ pub(crate) fn decode_reference(name: &[u8]) -> Option<char> {
 
 /// Decodes references in an attribute value; unknown ones are kept as written.
 pub(crate) fn unescape(raw: &str) -> Cow<'_, str> {
-    if !raw.contains('&') {
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
@@ -210,7 +210,7 @@ pub(crate) fn parse_time(raw: &str) -> Option<f64> {
     if text.is_empty() {
         return None;
     }
-    let parsed = if !text.contains(',') {
+    let parsed = if memchr::memchr(b',', text.as_bytes()).is_none() {
         text.parse::<f64>()
     } else {
         match (text.rfind('.'), text.rfind(',')) {

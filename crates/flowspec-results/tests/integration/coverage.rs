@@ -155,3 +155,52 @@ fn should_say_which_line_of_a_go_cover_profile_is_malformed() {
         "what was read is kept"
     );
 }
+
+#[test]
+fn should_saturate_jacoco_counters_near_the_largest_count() {
+    let xml = r#"<report name="r"><package name="p"><sourcefile name="A.java">
+      <counter type="LINE" missed="18446744073709551615" covered="18446744073709551615"/>
+      <counter type="LINE" missed="1" covered="1"/>
+    </sourcefile></package></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert!(parsed.error.is_none(), "{:?}", parsed.error);
+    let file = &parsed.coverage.files[0];
+    assert_eq!((file.lines_valid, file.lines_covered), (u64::MAX, u64::MAX));
+}
+
+#[test]
+fn should_merge_many_coverage_files_in_linear_time() {
+    // 20,000 source files: merging them one by one rebuilt an index per file.
+    let mut xml = String::from(r#"<report name="r"><package name="p">"#);
+    for i in 0..20_000 {
+        xml.push_str(&format!(
+            r#"<sourcefile name="F{i}.java"><counter type="LINE" missed="1" covered="3"/></sourcefile>"#
+        ));
+    }
+    xml.push_str("</package></report>");
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.files.len(), 20_000);
+    assert_eq!(parsed.coverage.totals.lines_valid, 80_000);
+}
+
+/// Found by the `jacoco` fuzz target: report-level counters that saturate, then the
+/// line and branch totals added together, overflowed.
+#[test]
+fn should_read_the_fuzzed_jacoco_report_whose_totals_overflowed() {
+    let file = std::fs::File::open(crate::fixture("coverage/jacoco-fuzz-overflow.xml")).unwrap();
+    let parsed = flowspec_results::coverage::read_jacoco(file, Default::default());
+    let t = &parsed.coverage.totals;
+    assert!(t.lines_covered <= t.lines_valid && t.branches_covered <= t.branches_valid);
+    // Two files near the largest count: the totals saturate too.
+    let xml = r#"<report name="r"><package name="p">
+      <sourcefile name="A.java"><counter type="LINE" missed="0" covered="18446744073709551615"/></sourcefile>
+      <sourcefile name="B.java"><counter type="LINE" missed="0" covered="18446744073709551615"/></sourcefile>
+      <counter type="BRANCH" missed="18446744073709551615" covered="1"/>
+    </package></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(xml.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.totals.lines_valid, u64::MAX);
+    let report = r#"<report name="r"><counter type="LINE" missed="18446744073709551615" covered="1"/>
+      <counter type="BRANCH" missed="18446744073709551615" covered="1"/></report>"#;
+    let parsed = flowspec_results::coverage::read_jacoco(report.as_bytes(), Default::default());
+    assert_eq!(parsed.coverage.totals.lines_valid, u64::MAX);
+}
