@@ -8,6 +8,18 @@ async fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// Claims `hook` for `event_id` (which must be free) and records `status`.
+async fn run_once(store: &Store, event_id: &str, hook: &str, status: HookStatus) {
+    let Claim::Run(token) = store
+        .claim(event_id, hook, Duration::from_secs(30), false)
+        .await
+        .unwrap()
+    else {
+        panic!("the first claim of {event_id} runs")
+    };
+    store.finish(&token, status, Some(0)).await.unwrap();
+}
+
 #[tokio::test]
 async fn should_share_one_connection_between_clones_and_refuse_use_after_close() {
     let (_dir, store) = store().await;
@@ -129,17 +141,7 @@ async fn should_open_a_store_under_a_path_with_non_ascii_letters_spaces_and_url_
     let dir = root.path().join("prüf").join("a b#c?d%41 ünï");
     let path = dir.join(".flowspec/state/flowspec.db");
     let store = Store::open_sqlite(&path).await.unwrap();
-    let Claim::Run(token) = store
-        .claim("e", "h", Duration::from_secs(30), false)
-        .await
-        .unwrap()
-    else {
-        panic!("the first claim runs")
-    };
-    store
-        .finish(&token, HookStatus::Success, Some(0))
-        .await
-        .unwrap();
+    run_once(&store, "e", "h", HookStatus::Success).await;
     store.close().await;
     assert!(path.is_file(), "the database is at {}", path.display());
     // Nothing else was created beside the project: no mojibake directory.
@@ -369,17 +371,7 @@ async fn should_reopen_a_current_store_and_still_serve_every_kind_of_statement()
     // Reopened on the quick path: in-line claims, then statements through sqlx,
     // then a component's first migration, all on the same file.
     let store = Store::open_sqlite(&path).await.unwrap();
-    let Claim::Run(token) = store
-        .claim("e", "h", Duration::from_secs(30), false)
-        .await
-        .unwrap()
-    else {
-        panic!("the first claim runs")
-    };
-    store
-        .finish(&token, HookStatus::Failed, Some(3))
-        .await
-        .unwrap();
+    run_once(&store, "e", "h", HookStatus::Failed).await;
     let runs = store.hook_runs("e").await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, "failed");
@@ -416,17 +408,7 @@ async fn should_leave_an_empty_wal_after_a_checkpoint_and_keep_every_run() {
     let store = Store::open_sqlite(&path).await.unwrap();
     store.use_long_wal();
     for i in 0..200 {
-        let Claim::Run(token) = store
-            .claim(&format!("e{i}"), "h", Duration::from_secs(30), false)
-            .await
-            .unwrap()
-        else {
-            panic!("a new event's claim runs")
-        };
-        store
-            .finish(&token, HookStatus::Success, Some(0))
-            .await
-            .unwrap();
+        run_once(&store, &format!("e{i}"), "h", HookStatus::Success).await;
     }
     let wal = path.with_file_name("flowspec.db-wal");
     assert!(
