@@ -141,11 +141,20 @@ enum Held {
     Closed,
 }
 
+const OPENED_BY_CONN: &str = "Store::conn opens the connection before handing it out";
+
 impl Held {
-    fn conn(&mut self) -> &mut AnyConnection {
+    fn conn(&self) -> &AnyConnection {
         match self {
             Held::Open(conn) => conn,
-            _ => unreachable!("Store::conn opens the connection before handing it out"),
+            _ => unreachable!("{OPENED_BY_CONN}"),
+        }
+    }
+
+    fn conn_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Held::Open(conn) => conn,
+            _ => unreachable!("{OPENED_BY_CONN}"),
         }
     }
 }
@@ -155,10 +164,7 @@ impl Deref for StoreConn<'_> {
 
     fn deref(&self) -> &AnyConnection {
         match &self.0 {
-            ConnInner::Held(guard) => match &**guard {
-                Held::Open(conn) => conn,
-                _ => unreachable!("Store::conn opens the connection before handing it out"),
-            },
+            ConnInner::Held(guard) => guard.conn(),
             ConnInner::Pooled(conn) => conn,
         }
     }
@@ -167,7 +173,7 @@ impl Deref for StoreConn<'_> {
 impl DerefMut for StoreConn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.0 {
-            ConnInner::Held(guard) => guard.conn(),
+            ConnInner::Held(guard) => guard.conn_mut(),
             ConnInner::Pooled(conn) => conn,
         }
     }

@@ -371,10 +371,26 @@ async fn should_reopen_a_current_store_and_still_serve_every_kind_of_statement()
     // Reopened on the quick path: in-line claims, then statements through sqlx,
     // then a component's first migration, all on the same file.
     let store = Store::open_sqlite(&path).await.unwrap();
+    let held = store
+        .held
+        .clone()
+        .expect("an SQLite store holds a connection");
+    assert!(
+        matches!(*held.lock().await, Held::Unopened),
+        "a current file opens without sqlx's connection"
+    );
     run_once(&store, "e", "h", HookStatus::Failed).await;
+    assert!(
+        matches!(*held.lock().await, Held::Unopened),
+        "claims and results run in-line"
+    );
     let runs = store.hook_runs("e").await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, "failed");
+    assert!(
+        matches!(*held.lock().await, Held::Open(_)),
+        "opened when asked for"
+    );
     const NOTES: &[migrate::Migration] = &[&["CREATE TABLE notes (id TEXT PRIMARY KEY)"]];
     assert_eq!(store.migrate("notes", NOTES).await.unwrap(), 1);
     sqlx::query("INSERT INTO notes (id) VALUES ($1)")
