@@ -55,6 +55,7 @@ pub mod selector;
 pub mod settings;
 pub mod spec;
 pub mod store;
+pub mod transport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
