@@ -55,9 +55,9 @@ pub mod selector;
 pub mod settings;
 pub mod spec;
 pub mod store;
-pub mod transport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod transport;
 
 pub use action::{Action, ActionContext, ActionFactory, ActionOutcome, ActionResult};
 pub use engine::{BuildError, EmitOptions, Engine, EngineBuilder, EngineError};

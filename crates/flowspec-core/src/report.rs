@@ -178,6 +178,26 @@ impl DispatchReport {
         out
     }
 
+    /// What failed, in one line: "hook `a` failed (exit code 1); hook `b` timeout
+    /// (timed out after 30s)", or "blocked by `a`".
+    pub fn failure_summary(&self) -> String {
+        let parts: Vec<String> = self
+            .failures()
+            .iter()
+            .map(|h| match &h.message {
+                Some(m) => format!("hook `{}` {} ({m})", h.hook, h.status),
+                None => format!("hook `{}` {}", h.hook, h.status),
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+        match &self.blocked_by {
+            Some(by) => format!("blocked by `{by}`"),
+            None => "failed".to_owned(),
+        }
+    }
+
     /// The report of a hook by name (in this event only).
     pub fn hook(&self, name: &str) -> Option<&HookReport> {
         self.hooks.iter().find(|h| h.hook == name)

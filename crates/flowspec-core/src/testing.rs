@@ -256,3 +256,107 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// A throwaway Redis server for tests: `redis-server` on a free loopback port with its
+/// append-only file on (fsynced on every write) in a temporary directory. Killed and
+/// deleted on drop.
+///
+/// Needs the server binary (`apt-get install -y redis-server`); when it is missing
+/// [`TempRedis::start`] panics with that instruction rather than skipping.
+pub struct TempRedis {
+    dir: std::path::PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl TempRedis {
+    /// Starts a server; returns once it answers `PING`.
+    pub fn start() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("flowspec-redis-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("create the Redis directory");
+        let mut server = TempRedis {
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server with SIGKILL (a crash: only the append-only file survives).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server, then starts it again on the same port and files.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        use std::process::{Command, Stdio};
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}).\n\
+                     Install it with: apt-get install -y redis-server"
+                )
+            });
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if self.ping() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not answer PING within 30 s on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Whether it answers `PING` with `PONG` (not `LOADING` while it replays its file).
+    fn ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+        let mut answer = [0u8; 64];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream
+                .read(&mut answer)
+                .is_ok_and(|n| answer[..n].starts_with(b"+PONG"))
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
