@@ -34,6 +34,9 @@ pub const CI_WAIT_TIMEOUT: u8 = 14;
 /// `flowspec ci ...`: the CI platform refused or failed a request (a rejected token,
 /// a run or workflow not found, a rate limit, a server error, an unusable answer).
 pub const CI_REQUEST_FAILED: u8 = 15;
+/// The transport (Redis) cannot be reached or refused a command (`emit --publish`,
+/// `subscribe --once`/`--status`).
+pub const TRANSPORT_FAILED: u8 = 16;
 /// Interrupted by Ctrl-C (SIGINT); running hooks were stopped.
 pub const INTERRUPTED: u8 = 130;
 /// stdout was closed by its reader (`flowspec … | head -1`): the program ends quietly,

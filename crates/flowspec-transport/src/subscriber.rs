@@ -151,7 +151,8 @@ impl Subscriber {
         self
     }
 
-    /// Stop once no new entry arrives within a second (after the pending and idle ones).
+    /// Stop once no new entry arrives within a second (after the pending and idle
+    /// ones); a lost connection is then an error instead of being waited out.
     pub fn once(mut self, once: bool) -> Self {
         self.once = once;
         self
@@ -287,7 +288,8 @@ async fn sessions(
         .await
         {
             Ok(()) => return Ok(()),
-            Err(error) if error.is_unavailable() => {
+            // A one-off run reports the outage instead of waiting it out.
+            Err(error) if error.is_unavailable() && !once => {
                 let wait = backoff.mul_f64(0.5 + fastrand::f64());
                 shared.reporter.disconnected(&error, wait);
                 let mut stop = stop.clone();

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     CiRequest,
     /// A test report could not be read, or no report was found.
     ReportUnreadable,
+    /// The transport (Redis) cannot be reached or refused a command.
+    Transport,
     /// Anything else: I/O, the state store, the audit log.
     Other,
 }
@@ -113,6 +115,18 @@ pub enum Error {
     /// The request is wrong (an unknown job, a run still going).
     #[error("{0}")]
     Usage(String),
+    /// The command needs `transport:` and flowspec.yaml has none.
+    #[error(
+        "no `transport:` section in {}\n  hint: add `transport: {{url: ${{FLOWSPEC_REDIS_URL}}, group: <name>}}` (https://github.com/flowspec/flowspec/blob/main/docs/transport.md)",
+        settings.display()
+    )]
+    NoTransport {
+        /// flowspec.yaml.
+        settings: PathBuf,
+    },
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(flowspec_transport::TransportError),
     /// A file could not be read or written.
     #[error("{what}: {source}")]
     Io {
@@ -131,7 +145,9 @@ impl Error {
             | Error::NoProject { .. }
             | Error::NoHooksFile { .. }
             | Error::NoHooks { .. }
-            | Error::Dotenv(_) => ErrorKind::Config,
+            | Error::Dotenv(_)
+            | Error::NoTransport { .. } => ErrorKind::Config,
+            Error::Transport(_) => ErrorKind::Transport,
             Error::Build(
                 flowspec_core::BuildError::Config(_)
                 | flowspec_core::BuildError::Discover(_)
@@ -208,6 +224,15 @@ impl From<flowspec_core::BuildError> for Error {
         match error {
             flowspec_core::BuildError::Config(errors) => Error::Config(errors),
             other => Error::Build(other),
+        }
+    }
+}
+
+impl From<flowspec_transport::TransportError> for Error {
+    fn from(error: flowspec_transport::TransportError) -> Self {
+        match error {
+            flowspec_transport::TransportError::Config(errors) => Error::Config(errors),
+            other => Error::Transport(other),
         }
     }
 }

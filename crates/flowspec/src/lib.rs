@@ -11,7 +11,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`Project`] | discovery, settings, `.env`, the masker, the store, the engine, CI clients, the hub |
+//! | [`Project`] | discovery, settings, `.env`, the masker, the store, the engine, CI clients, the hub, the transport |
 //! | [`event_input`] | an [`Event`] from a type, a JSON payload, `key=value` fields |
 //! | [`hooks`] | which hooks an event selects, hook summaries, configuration problems as records |
 //! | [`audit`] | the audit log, filtered |
@@ -92,6 +92,8 @@ pub use flowspec_providers as providers;
 pub use flowspec_results as results;
 /// The webhook receiver (`flowspec serve`).
 pub use flowspec_server as server;
+/// Events across machines on Redis Streams (`flowspec subscribe`, `--publish`).
+pub use flowspec_transport as transport;
 /// The trigger-directory watcher (`flowspec watch`).
 pub use flowspec_watch as watch;
 

@@ -20,6 +20,7 @@ use flowspec_providers::config::CiSettings;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::store::ResultsStore;
 use flowspec_server::queue::{Queue, RetrySchedule};
+use flowspec_transport::{RedisTransport, TransportConfig};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, Result};
@@ -32,6 +33,7 @@ pub const KNOWN_SECTIONS: &[&str] = &[
     "notifications",
     flowspec_results::config::SECTION,
     "ci",
+    flowspec_transport::config::SECTION,
 ];
 
 /// Builds one hook action kind for a project.
@@ -270,6 +272,20 @@ impl Project {
         )?)
     }
 
+    /// `transport:` of flowspec.yaml, `None` without the section.
+    pub fn transport_config(&self) -> Result<Option<TransportConfig>> {
+        Ok(TransportConfig::from_settings(&self.settings, &self.vars)?)
+    }
+
+    /// The transport of `transport:`, or [`Error::NoTransport`] saying how to add it.
+    /// It connects on first use.
+    pub fn transport(&self) -> Result<Arc<RedisTransport>> {
+        let config = self.transport_config()?.ok_or_else(|| Error::NoTransport {
+            settings: self.paths.settings_file.clone(),
+        })?;
+        Ok(Arc::new(RedisTransport::new(config)?))
+    }
+
     /// Every hook action kind: `notify`, `ci`, `retry_flaky`.
     pub fn action_factories(&self) -> Result<Vec<Arc<dyn ActionFactory>>> {
         ACTION_KINDS.iter().map(|kind| kind(self)).collect()
@@ -339,6 +355,9 @@ impl Project {
         }
         let result = builder.no_state().no_audit().build().await;
         if let Err(e) = self.settings.check_sections(KNOWN_SECTIONS) {
+            errors.extend(e);
+        }
+        if let Err(e) = TransportConfig::from_settings(&self.settings, &self.vars) {
             errors.extend(e);
         }
         if self.settings.section("server").is_some()

@@ -5,6 +5,7 @@ pub mod ci;
 pub mod notify;
 pub mod results;
 pub mod server;
+pub mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,13 +38,15 @@ Examples:
   flowspec notify test slack                      send a sample notification
   flowspec results ingest target/junit.xml --run 9876543210
   flowspec watch triggers/ --heartbeat heartbeat.json   files dropped in triggers/ become events
+  flowspec subscribe --group laptops              run the hooks of events other machines publish
   flowspec ci trigger --workflow integration-tests.yml --input feature=auth
 
 Durations: a bare number is seconds (--timeout 150); units are accepted (90s, 10m, 1h30m).
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid config, 4 blocked by a fail_mode: stop hook,
 5 hook test failed, 6 serve could not start, 7 notification not delivered,
 8 watch --once: some file failed, 10 results check failed, 11 report unreadable,
-12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed, 130 interrupted,
+12/13/14 CI run failed/cancelled/wait timed out, 15 CI request failed,
+16 transport (Redis) unreachable or refused, 130 interrupted,
 141 stdout was closed (e.g. `| head`).
 Docs: ",
     docs!("cli")
@@ -146,6 +149,7 @@ Examples:
   flowspec emit implement.completed --feature auth
   flowspec emit deploy.completed --data environment=staging --data attempt:=2
   flowspec emit --payload event.json --json
+  flowspec emit deploy.requested --data environment=staging --publish   # to subscribers
 
 Docs: ", docs!("hooks")))]
     Emit(EmitArgs),
@@ -190,6 +194,10 @@ Docs: ", docs!("cli")))]
     /// Watch a directory: files dropped there (*.json, *.trigger) become events.
     #[command(after_help = server::WATCH_HELP)]
     Watch(server::WatchArgs),
+
+    /// Run the local hooks of events published to Redis (`transport:`) by other machines.
+    #[command(after_help = transport::SUBSCRIBE_HELP)]
+    Subscribe(transport::SubscribeArgs),
 
     /// Create a commented starter .flowspec/ (existing files are kept).
     #[command(after_help = concat!("\
@@ -322,6 +330,11 @@ pub struct EmitArgs {
     /// Run hooks even if they already succeeded for this event id.
     #[arg(long)]
     pub force: bool,
+
+    /// Publish the event to the stream of `transport:` (for `flowspec subscribe` on other
+    /// machines) instead of running local hooks.
+    #[arg(long, conflicts_with_all = ["dry_run", "force"])]
+    pub publish: bool,
 
     /// Print the report as JSON on stdout (hook output goes to stderr).
     #[arg(long)]

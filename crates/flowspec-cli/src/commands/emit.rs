@@ -14,6 +14,9 @@ use crate::output::{outln, write_str};
 pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     let event = build_event(cx, args.event_type.as_deref(), &args.event)?;
     let project = cx.project()?;
+    if args.publish {
+        return publish(cx, &project, event, args.json).await;
+    }
     if !project.has_hooks() {
         // Nothing can run: no store or audit log is opened, nothing is recorded.
         if args.json {
@@ -75,4 +78,30 @@ pub async fn run(cx: &Context<'_>, args: EmitArgs) -> Result<u8, Failure> {
     } else {
         exit_code::OK
     })
+}
+
+/// `emit --publish`: the event goes to the transport's stream instead of local hooks.
+async fn publish(
+    cx: &Context<'_>,
+    project: &flowspec::Project,
+    event: flowspec::Event,
+    json: bool,
+) -> Result<u8, Failure> {
+    let transport = project.transport().or_fail(cx)?;
+    let entry = transport
+        .publish_events(std::slice::from_ref(&event))
+        .await
+        .or_fail(cx)?
+        .remove(0);
+    let target = transport.config().target();
+    if json {
+        print_json(&json!({"event": event, "published": {"entry": entry, "target": target}}))?;
+    } else if !cx.global.quiet {
+        outln!(
+            "published `{}` (event id {}) to {target} as entry {entry}",
+            event.event_type(),
+            event.id()
+        );
+    }
+    Ok(exit_code::OK)
 }

@@ -10,6 +10,7 @@ mod init;
 mod notify;
 mod results;
 mod serve;
+mod subscribe;
 mod watch;
 
 use std::future::Future;
@@ -105,6 +106,7 @@ impl Context<'_> {
             ErrorKind::Usage => exit_code::USAGE,
             ErrorKind::CiRequest => exit_code::CI_REQUEST_FAILED,
             ErrorKind::ReportUnreadable => exit_code::REPORT_INVALID,
+            ErrorKind::Transport => exit_code::TRANSPORT_FAILED,
             _ => exit_code::ERROR,
         };
         match error {
@@ -213,6 +215,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Watch(args) => block_on(watch::run(&cx, args)),
+        Command::Subscribe(args) => block_on(subscribe::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
         Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),

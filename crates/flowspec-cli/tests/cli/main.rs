@@ -23,6 +23,7 @@ mod runtime;
 mod safety;
 mod serve;
 mod serve_postgres;
+mod subscribe;
 mod terminal;
 mod watch;
 
