@@ -24,6 +24,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "results",
     "audit",
     "state",
+    "transport",
 ];
 
 /// One fenced block of a Markdown file.
