@@ -120,6 +120,7 @@ pub struct Subscriber {
     from: StartFrom,
     once: bool,
     drain_timeout: Duration,
+    forget_after: Duration,
     reporter: Arc<dyn SubscribeReporter>,
 }
 
@@ -141,6 +142,7 @@ impl Subscriber {
             from: StartFrom::Now,
             once: false,
             drain_timeout: Duration::from_secs(30),
+            forget_after: Duration::from_secs(24 * 3600),
             reporter: Arc::new(Quiet),
         })
     }
@@ -161,6 +163,13 @@ impl Subscriber {
     /// How long running hooks may take to finish after a stop request (default 30 s).
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
+        self
+    }
+
+    /// On start, consumers of the group that hold no entry and have not read for this
+    /// long are removed (stopped subscribers; default: a day).
+    pub fn forget_consumers_after(mut self, idle: Duration) -> Self {
+        self.forget_after = idle;
         self
     }
 
@@ -187,6 +196,7 @@ impl Subscriber {
             group: self.group,
             consumer: self.consumer,
             reporter: self.reporter,
+            forget_after: self.forget_after,
             permits: Arc::new(Semaphore::new(workers)),
             in_flight: Mutex::new(HashSet::new()),
             counts: Counts::default(),
@@ -243,6 +253,7 @@ struct Shared {
     group: String,
     consumer: String,
     reporter: Arc<dyn SubscribeReporter>,
+    forget_after: Duration,
     permits: Arc<Semaphore>,
     /// Entries running here, kept from other consumers and never started twice.
     in_flight: Mutex<HashSet<String>>,
@@ -350,6 +361,9 @@ async fn session(
         }
     }
     claim_idle(shared, &mut reader).await?;
+    transport
+        .forget_idle_consumers(&mut reader, &shared.group, shared.forget_after)
+        .await?;
 
     let mut last_claim = Instant::now();
     let mut last_keep = Instant::now();

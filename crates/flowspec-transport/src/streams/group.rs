@@ -9,6 +9,12 @@ use super::RedisTransport;
 use super::entries::{Entry, parse_autoclaim, parse_read};
 use crate::error::TransportError;
 
+/// Deletes consumer ARGV[2] of group ARGV[1] of stream KEYS[1] if it holds no entry; -1 if it does.
+const FORGET_IF_EMPTY: &str = r"
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return -1 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+";
+
 /// Where a new consumer group starts reading (an existing group goes on where it was).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum StartFrom {
@@ -239,6 +245,43 @@ impl RedisTransport {
             .await
             .map_err(|e| self.error(&e, "XADD"))?;
         Ok(())
+    }
+
+    /// Removes the group's consumers that hold nothing and were idle for `idle` (stopped
+    /// subscribers: the default name has a pid, so each start adds one); returns how many.
+    pub(crate) async fn forget_idle_consumers(
+        &self,
+        conn: &mut MultiplexedConnection,
+        group: &str,
+        idle: Duration,
+    ) -> Result<usize, TransportError> {
+        let consumers: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&self.config.stream)
+            .arg(group)
+            .query_async(conn)
+            .await
+            .map_err(|e| self.error(&e, "XINFO CONSUMERS"))?;
+        let mut forgotten = 0;
+        for consumer in consumers.consumers {
+            if consumer.pending > 0 || (consumer.idle as u128) < idle.as_millis() {
+                continue;
+            }
+            // Deleting a consumer drops its pending entries: the check that it holds none
+            // and the deletion are one script, so an entry read meanwhile is never lost.
+            let deleted: i64 = redis::Script::new(FORGET_IF_EMPTY)
+                .key(&self.config.stream)
+                .arg(group)
+                .arg(&consumer.name)
+                .invoke_async(conn)
+                .await
+                .map_err(|e| self.error(&e, "XGROUP DELCONSUMER"))?;
+            if deleted < 0 {
+                continue;
+            }
+            forgotten += 1;
+        }
+        Ok(forgotten)
     }
 
     fn protocol(&self, command: &'static str, message: String) -> TransportError {

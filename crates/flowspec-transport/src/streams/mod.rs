@@ -183,7 +183,16 @@ impl RedisTransport {
     pub(crate) fn error(&self, error: &redis::RedisError, command: &'static str) -> TransportError {
         let message = clean(&self.config, &error.to_string());
         let target = self.config.target();
-        if error.is_io_error()
+        // A wrong password or a missing permission does not fix itself by waiting.
+        let denied = error.kind() == redis::ErrorKind::AuthenticationFailed
+            || matches!(error.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"));
+        if denied {
+            TransportError::Refused {
+                target,
+                command,
+                message,
+            }
+        } else if error.is_io_error()
             || error.is_connection_dropped()
             || error.is_connection_refusal()
             || error.is_timeout()

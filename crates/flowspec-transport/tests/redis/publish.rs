@@ -85,6 +85,10 @@ async fn should_refuse_a_wrong_password_as_refused_not_unavailable() {
     let url = format!("redis://:wrong-one@127.0.0.1:{}/0", redis.port());
     let transport = RedisTransport::new(TransportConfig::new(&url).unwrap()).unwrap();
     let error = transport.publish_events(&events(1)).await.unwrap_err();
+    assert!(
+        !error.is_unavailable(),
+        "waiting does not fix a password: {error}"
+    );
     let text = error.to_string();
     assert!(!text.contains("wrong-one"), "{text}");
     assert!(text.to_lowercase().contains("pass"), "{text}");

@@ -407,3 +407,61 @@ fn group_has_pending(redis: &TempRedis) -> bool {
     };
     matches!(pending, redis::Value::Array(ref parts) if matches!(parts.first(), Some(redis::Value::Int(n)) if *n > 0))
 }
+
+#[tokio::test]
+async fn should_forget_stopped_consumers_but_never_one_holding_entries() {
+    let redis = TempRedis::start();
+    let publisher = transport(&redis, "g", "p");
+    let mut conn = raw(&redis).await;
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("flowspec:events")
+        .arg("g")
+        .arg("$")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("XGROUP")
+        .arg("CREATECONSUMER")
+        .arg("flowspec:events")
+        .arg("g")
+        .arg("stopped-1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    publisher.publish_events(&events(1)).await.unwrap();
+    // `holding` reads the entry and dies with it.
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("g")
+        .arg("holding")
+        .arg("STREAMS")
+        .arg("flowspec:events")
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let seen = RecordingAction::new();
+    // claim_idle is 1 s: `holding`'s entry is not idle yet, so it keeps it.
+    Subscriber::new(transport(&redis, "g", "alive"), engine(&state, seen).await)
+        .unwrap()
+        .once(true)
+        .forget_consumers_after(Duration::ZERO)
+        .run(std::future::pending())
+        .await
+        .unwrap();
+    let status = publisher.status(Some("g")).await.unwrap();
+    let names: Vec<&str> = status.groups[0]
+        .consumers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(!names.contains(&"stopped-1"), "{names:?}");
+    assert!(
+        names.contains(&"holding"),
+        "a consumer with pending entries stays: {names:?}"
+    );
+    assert_eq!(status.groups[0].pending, 1, "its entry was not dropped");
+}
