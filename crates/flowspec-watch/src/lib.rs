@@ -14,6 +14,9 @@
 //!   how a file becomes an [`Event`](flowspec_core::Event).
 //! - [`heartbeat`]: the JSON file rewritten every interval for monitors.
 //! - [`WatchReporter`]: progress callbacks (one per file dispatched).
+//! - [`WatcherBuilder::publish_to`]: each file's event is published through a
+//!   [`Publisher`](flowspec_core::transport::Publisher) (to other machines) instead of
+//!   running the hooks; the file stays in the directory until the transport takes it.
 //!
 //! ## Writing files: the atomic rename convention
 //! Write the file under a temporary name (`name.json.tmp`, `name.json.part`, a dotfile

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flowspec_core::Engine;
+use flowspec_core::transport::Publisher;
 
 use crate::error::WatchError;
 use crate::file::{classify, file_name};
@@ -13,7 +14,7 @@ use crate::layout::{Layout, check_real};
 
 use super::{
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_FILE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_STALE_AFTER,
-    SilentWatchReporter, WatchReporter, Watcher,
+    Publishing, SilentWatchReporter, WatchReporter, Watcher,
 };
 
 /// Builds a [`Watcher`].
@@ -28,6 +29,7 @@ pub struct WatcherBuilder {
     stale_after: Duration,
     max_file_bytes: u64,
     reporter: Arc<dyn WatchReporter>,
+    publisher: Option<Arc<dyn Publisher>>,
     simulate_watch_limit: bool,
 }
 
@@ -44,6 +46,7 @@ impl WatcherBuilder {
             stale_after: DEFAULT_STALE_AFTER,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             reporter: Arc::new(SilentWatchReporter),
+            publisher: None,
             simulate_watch_limit: false,
         }
     }
@@ -99,6 +102,43 @@ impl WatcherBuilder {
         self
     }
 
+    /// Publishes each file's event through `publisher` instead of running the hooks of
+    /// the engine (which then runs none).
+    ///
+    /// A published file moves to `processed/`, and its [`FileOutcome`](crate::FileOutcome)
+    /// carries the transport's entry id in `published`. While publishing fails (the
+    /// transport is down, or refuses the event), the worker retries with backoff
+    /// (200 ms, doubling up to 10 s) and the file stays in the directory, never in
+    /// `failed/` for that reason; the reporter gets one warning when failures start and
+    /// one when publishing works again. On a stop, a file not published yet stays in the
+    /// directory for the next start; [`run_once`](Watcher::run_once), which has no stop,
+    /// retries until the transport answers.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use flowspec_core::EngineBuilder;
+    /// use flowspec_core::transport::Publisher;
+    /// use flowspec_watch::Watcher;
+    ///
+    /// # async fn run(redis: Arc<dyn Publisher>) -> Result<(), Box<dyn std::error::Error>> {
+    /// // `redis`: a Redis Streams publisher, or any other transport.
+    /// let engine = EngineBuilder::discover(&std::env::current_dir()?)?.build().await?;
+    /// let watcher = Watcher::builder("/srv/triggers")
+    ///     .publish_to(redis)
+    ///     .build(engine)?;
+    /// let summary = watcher
+    ///     .run(async {
+    ///         let _ = tokio::signal::ctrl_c().await;
+    ///     })
+    ///     .await?;
+    /// println!("{} published", summary.processed);
+    /// # Ok(()) }
+    /// ```
+    pub fn publish_to(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
     /// Makes inotify fail as if its watch limit were reached (tests of the fallback).
     #[doc(hidden)]
     pub fn simulate_inotify_watch_limit(mut self) -> Self {
@@ -139,6 +179,7 @@ impl WatcherBuilder {
             stale_after: self.stale_after,
             max_file_bytes: self.max_file_bytes,
             reporter: self.reporter,
+            publishing: self.publisher.map(Publishing::new),
             simulate_watch_limit: self.simulate_watch_limit,
             _lock: lock,
         })

@@ -25,10 +25,12 @@ use crate::tracker::{Check, Tracker};
 
 mod builder;
 mod file_io;
+mod publish;
 mod report;
 
 pub use builder::WatcherBuilder;
 use file_io::{ReadResult, read_file, write_copy};
+use publish::Publishing;
 pub use report::{
     ErrorInfo, FileOutcome, FileStatus, SilentWatchReporter, StartInfo, Summary, WatchReporter,
 };
@@ -58,6 +60,7 @@ pub struct Watcher {
     stale_after: Duration,
     max_file_bytes: u64,
     reporter: Arc<dyn WatchReporter>,
+    publishing: Option<Publishing>,
     simulate_watch_limit: bool,
     _lock: File,
 }
@@ -70,6 +73,10 @@ impl std::fmt::Debug for Watcher {
             .field("poll_interval", &self.poll_interval)
             .field("heartbeat", &self.heartbeat)
             .field("workers", &self.workers)
+            .field(
+                "publish_to",
+                &self.publishing.as_ref().map(Publishing::target),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +94,8 @@ enum Done {
     /// Dispatched, but `processed/` or `failed/` is no longer a real directory: the
     /// file stays in place and the watcher stops.
     Unsafe(WatchError),
+    /// Not published before the stop: the file stays for the next start.
+    Unpublished,
 }
 
 type Dispatch<'a> = Pin<Box<dyn Future<Output = (PathBuf, Done)> + 'a>>;
@@ -103,6 +112,8 @@ struct State {
     summary: Summary,
     last_event_at: Option<DateTime<Utc>>,
     heartbeat_failing: bool,
+    /// Files left in the directory because their publication had not succeeded.
+    unpublished: usize,
 }
 
 impl State {
@@ -190,6 +201,7 @@ impl Watcher {
             summary: Summary::default(),
             last_event_at: None,
             heartbeat_failing: false,
+            unpublished: 0,
         };
 
         self.scan(&mut state)?;
@@ -201,6 +213,7 @@ impl Watcher {
             files_at_start: state.queue.len() + state.tracker.len(),
             workers: self.workers,
             once,
+            publish_target: self.publishing.as_ref().map(Publishing::target),
         });
         tracing::info!(
             message = "Watching.",
@@ -212,6 +225,8 @@ impl Watcher {
 
         let mut shutdown = shutdown.map(Box::pin);
         let mut stopping = false;
+        // Tells the workers retrying a publication to give up on a stop.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut rechecked = false;
         let mut dispatches: FuturesUnordered<Dispatch<'_>> = FuturesUnordered::new();
         let mut tick = tokio::time::interval(self.poll_interval);
@@ -234,8 +249,9 @@ impl Watcher {
                     };
                     state.queued.remove(&path);
                     state.in_flight.insert(path.clone());
+                    let stop = stop_rx.clone();
                     dispatches.push(Box::pin(async move {
-                        let done = self.process(&path).await;
+                        let done = self.process(&path, stop).await;
                         (path, done)
                     }));
                 }
@@ -256,6 +272,7 @@ impl Watcher {
                 biased;
                 () = async { shutdown.as_mut().expect("guarded").await }, if !stopping && shutdown.is_some() => {
                     stopping = true;
+                    stop_tx.send_replace(true);
                     self.reporter.stopping(dispatches.len());
                     tracing::info!(message = "Stopping: finishing the files being dispatched.", in_flight = dispatches.len());
                     self.write_heartbeat(&mut state, Status::Stopping);
@@ -301,7 +318,7 @@ impl Watcher {
             }
         };
 
-        state.summary.left_queued = state.queue.len();
+        state.summary.left_queued = state.queue.len() + state.unpublished;
         self.write_heartbeat(&mut state, Status::Stopped);
         result?;
         tracing::info!(
@@ -461,6 +478,16 @@ impl Watcher {
                 return Ok(());
             }
             Done::Unsafe(error) => return Err(error),
+            Done::Unpublished => {
+                state.unpublished += 1;
+                let message = format!(
+                    "{} was not published before the stop: it stays in the directory and is published at the next start",
+                    path.display()
+                );
+                tracing::warn!(message = %message);
+                self.reporter.warning(&message);
+                return Ok(());
+            }
         };
         match outcome.status {
             FileStatus::Processed => state.summary.processed += 1,
@@ -514,8 +541,8 @@ impl Watcher {
         }
     }
 
-    /// Reads, dispatches and moves one file.
-    async fn process(&self, path: &Path) -> Done {
+    /// Reads, dispatches (or publishes) and moves one file.
+    async fn process(&self, path: &Path, mut stop: tokio::sync::watch::Receiver<bool>) -> Done {
         let started = Instant::now();
         let Some(name) = file_name(path).map(str::to_owned) else {
             return Done::Vanished;
@@ -535,7 +562,14 @@ impl Watcher {
         let event_id = event.as_ref().map(|e| e.id().to_string());
         let event_type = event.as_ref().map(|e| e.event_type().to_string());
         let mut report = None;
-        if let Some(event) = event {
+        let mut published = None;
+        if let (Some(event), Some(publishing)) = (&event, &self.publishing) {
+            let reporter = &*self.reporter;
+            match publishing.publish(&name, event, &mut stop, reporter).await {
+                Some(id) => published = Some(id),
+                None => return Done::Unpublished,
+            }
+        } else if let Some(event) = event {
             match self.engine.emit(event).await {
                 Ok(r) => {
                     if r.is_blocked() {
@@ -616,6 +650,7 @@ impl Watcher {
             event_type,
             error: error.as_ref().map(ErrorInfo::from),
             report,
+            published,
             duration_ms: started.elapsed().as_millis() as u64,
         });
         if replaced {

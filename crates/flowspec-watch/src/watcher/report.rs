@@ -13,7 +13,7 @@ pub trait WatchReporter: Send + Sync {
     /// The watcher started (after the mode was chosen, before files present at start
     /// are dispatched).
     fn started(&self, _info: &StartInfo) {}
-    /// A file was dispatched and moved.
+    /// A file was dispatched (or published) and moved.
     fn file_done(&self, _outcome: &FileOutcome) {}
     /// Something worth a warning (a writer silent for too long, a heartbeat that
     /// cannot be written...).
@@ -56,6 +56,10 @@ pub struct StartInfo {
     pub workers: usize,
     /// `--once`: process what is there, then stop.
     pub once: bool,
+    /// Where events are published instead of running the hooks
+    /// ([`publish_to`](crate::WatcherBuilder::publish_to)), without credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_target: Option<String>,
 }
 
 /// Where a file ended.
@@ -88,6 +92,10 @@ pub struct FileOutcome {
     /// What the hooks did, when the event was dispatched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<DispatchReport>,
+    /// The transport's entry id, when the event was published instead
+    /// ([`publish_to`](crate::WatcherBuilder::publish_to)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// From reading the file to its move, in milliseconds.
     pub duration_ms: u64,
 }
@@ -120,6 +128,7 @@ pub struct Summary {
     pub failed: u64,
     /// Files left in the directory because they were still being written (`--once`).
     pub left_incomplete: usize,
-    /// Complete files left for the next start (shutdown before their turn).
+    /// Complete files left for the next start (shutdown before their turn, or before
+    /// their publication succeeded).
     pub left_queued: usize,
 }

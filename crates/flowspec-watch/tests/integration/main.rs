@@ -3,6 +3,7 @@
 mod complete;
 mod dispatch;
 mod lifecycle;
+mod publish;
 mod symlinks;
 
 use std::path::{Path, PathBuf};
