@@ -160,6 +160,7 @@ Examples:
   flowspec watch /srv/triggers --heartbeat /srv/heartbeats/watcher.json --heartbeat-interval 10s
   flowspec watch /mnt/nfs/triggers --poll --poll-interval 2s
   flowspec watch triggers --once --json            # cron: process what is there, then exit
+  flowspec watch triggers --publish                # hand the events to `flowspec subscribe` elsewhere
   echo '{\"environment\":\"staging\"}' > .t && mv .t triggers/deploy.completed@$(date +%s).trigger
 
 Exit codes: 0 stopped by a signal, or --once and every file processed; 8 --once and some
@@ -197,6 +198,12 @@ pub struct WatchArgs {
     /// Process the files that are there (complete ones), then exit.
     #[arg(long)]
     pub once: bool,
+
+    /// Publish each file's event to the stream of `transport:` (for `flowspec subscribe`
+    /// on other machines) instead of running local hooks; while Redis is down, files wait
+    /// in the directory.
+    #[arg(long)]
+    pub publish: bool,
 
     /// One JSON object per line on stdout (started, file, warning, stopped); hook output
     /// goes to stderr.

@@ -30,6 +30,9 @@ pub async fn run(cx: &Context<'_>, args: WatchArgs) -> Result<u8, Failure> {
         .poll_interval(args.poll_interval)
         .workers(usize::from(args.workers))
         .reporter(lines.clone());
+    if args.publish {
+        builder = builder.publish_to(project.transport().map_err(|e| cx.fail(e))?);
+    }
     if let Some(path) = &args.heartbeat {
         builder = builder
             .heartbeat(path)

@@ -240,3 +240,29 @@ fn should_give_every_event_served_to_each_subscribed_group() {
         assert_eq!(lines(p, "end "), want);
     }
 }
+
+#[test]
+fn should_publish_dropped_files_with_watch_publish_and_run_them_on_a_subscriber() {
+    let redis = TempRedis::start();
+    let p = project(&redis, "laptops", "0");
+    std::fs::create_dir_all(p.join("triggers")).unwrap();
+    p.write(
+        "triggers/a.json",
+        r#"{"event_type":"build.completed","event_id":"dropped-1"}"#,
+    );
+    p.write("triggers/build.completed.trigger", "");
+    let (code, out, err) =
+        run(p
+            .cmd()
+            .args(["watch", "triggers", "--once", "--publish", "--json"]));
+    assert_eq!(code, 0, "{}", shown(&out, &err));
+    assert!(lines(&p, "start ").is_empty(), "no local hook ran");
+    let published = out.lines().filter(|l| l.contains("\"published\"")).count();
+    assert_eq!(published, 2, "{out}");
+    assert!(p.join("triggers/processed/a.json").is_file());
+    assert_eq!(status(&p)["length"], 2);
+    let (code, out, err) = run(p.cmd().args(["subscribe", "--once", "--from", "start"]));
+    assert_eq!(code, 0, "{}", shown(&out, &err));
+    assert_eq!(lines(&p, "end ").len(), 2);
+    assert!(lines(&p, "end ").contains(&"dropped-1".to_owned()));
+}

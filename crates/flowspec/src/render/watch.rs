@@ -77,6 +77,9 @@ fn every(ms: u64) -> humantime::FormattedDuration {
 
 /// `1 hook: 1 ok`, `3 hooks: 1 ok, 1 failed (continue), 1 skipped`, `no hooks match`.
 fn hooks_summary(outcome: &FileOutcome) -> String {
+    if let Some(entry) = &outcome.published {
+        return format!("published as {entry}");
+    }
     let Some(r) = outcome.report.as_ref() else {
         return String::new();
     };
@@ -134,11 +137,17 @@ impl WatchReporter for WatchLines {
             String::new()
         };
         let what = if info.once { "processing" } else { "watching" };
+        let to = match &info.publish_target {
+            Some(target) => format!(" · events published to {target}, no local hooks"),
+            None => String::new(),
+        };
         self.console.line(&format!(
             "{} {what} {} ({mode}{workers}{waiting}) {}",
             p.bold("▶"),
             p.bold(&self.shown_dir),
-            p.dim("· *.json and *.trigger → processed/ or failed/")
+            p.dim(&format!(
+                "· *.json and *.trigger → processed/ or failed/{to}"
+            ))
         ));
     }
 
