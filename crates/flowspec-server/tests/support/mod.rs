@@ -56,11 +56,25 @@ pub fn set(config: &mut ServerConfig, source: &str, key: &str, value: &str) {
         .unwrap();
 }
 
+/// Where a test server keeps its state.
+pub enum StateAt {
+    /// A file in a temporary directory of its own.
+    Temp,
+    /// This SQLite file (kept by the test, e.g. for a second server).
+    File(std::path::PathBuf),
+    /// A database URL (PostgreSQL).
+    Url(String),
+}
+
 pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    start_on(StateAt::Temp, adjust).await
+}
+
+pub async fn start_on(state: StateAt, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let recorder = RecordingAction::new();
     let metrics = Arc::new(Metrics::new());
-    let engine = Engine::builder()
+    let builder = Engine::builder()
         .hook(
             HookSpec::builder("record")
                 .on("*")
@@ -68,11 +82,13 @@ pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
                 .build()
                 .unwrap(),
         )
-        .state_path(dir.path().join("state.db"))
-        .reporter(metrics.reporter())
-        .build()
-        .await
-        .unwrap();
+        .reporter(metrics.reporter());
+    let builder = match state {
+        StateAt::Temp => builder.state_path(dir.path().join("state.db")),
+        StateAt::File(path) => builder.state_path(path),
+        StateAt::Url(url) => builder.state_url(url),
+    };
+    let engine = builder.build().await.unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
     for (source, key, value) in [
