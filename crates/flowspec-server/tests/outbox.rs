@@ -1,77 +1,13 @@
 //! Publishing accepted events through the outbox, over real HTTP, with an in-memory
 //! publisher that can be told to fail.
 
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-use flowspec_core::Event;
 use flowspec_core::store::Store;
-use flowspec_core::transport::{PublishError, Publisher};
 use flowspec_server::queue::{Queue, RetrySchedule};
 use serde_json::{Value, json};
 
 mod support;
 
 use support::*;
-
-/// Remembers what it published; fails every call while told to.
-#[derive(Default)]
-struct FakeTransport {
-    published: Mutex<Vec<String>>,
-    failing: AtomicBool,
-    calls: AtomicUsize,
-}
-
-impl FakeTransport {
-    fn new() -> Arc<FakeTransport> {
-        Arc::default()
-    }
-
-    fn failing() -> Arc<FakeTransport> {
-        let fake = FakeTransport::new();
-        fake.set_failing(true);
-        fake
-    }
-
-    fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-
-    fn published(&self) -> Vec<String> {
-        self.published.lock().unwrap().clone()
-    }
-
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    async fn has_published(&self, n: usize) {
-        eventually(&format!("{n} events are published"), || async {
-            self.published().len() >= n
-        })
-        .await;
-    }
-}
-
-#[async_trait::async_trait]
-impl Publisher for FakeTransport {
-    async fn publish(&self, events: &[Event]) -> Result<Vec<String>, PublishError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(PublishError::Unavailable(
-                "connection refused (fake)".into(),
-            ));
-        }
-        let mut published = self.published.lock().unwrap();
-        published.extend(events.iter().map(|e| e.id().to_string()));
-        Ok(events.iter().map(|e| format!("{}-0", e.id())).collect())
-    }
-
-    fn target(&self) -> String {
-        "memory://fake".into()
-    }
-}
 
 fn event(id: &str) -> Value {
     json!({"event_type": "deploy.completed", "event_id": id})
