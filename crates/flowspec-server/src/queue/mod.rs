@@ -104,6 +104,8 @@ const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[
         lease_until BIGINT
     )",
         "CREATE INDEX IF NOT EXISTS event_outbox_due ON event_outbox (next_attempt_at)",
+        // Claims walk it in arrival order instead of sorting a backlog after an outage.
+        "CREATE INDEX IF NOT EXISTS event_outbox_order ON event_outbox (queued_at, seq)",
     ],
 ];
 

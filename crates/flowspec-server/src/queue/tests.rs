@@ -429,3 +429,16 @@ async fn should_keep_finished_events_that_wait_in_the_outbox_when_pruning() {
         "its payload is still to be published"
     );
 }
+
+#[tokio::test]
+async fn should_add_the_outbox_to_a_queue_written_by_an_earlier_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("q.db")).await.unwrap();
+    assert_eq!(store.migrate("queue", &MIGRATIONS[..2]).await.unwrap(), 2);
+    let q = Queue::open(store, RetrySchedule::default())
+        .await
+        .unwrap()
+        .with_outbox(true);
+    q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
+    assert_eq!(q.outbox_depth().await.unwrap(), 1);
+}
