@@ -23,6 +23,7 @@
 //! refused, never open.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use flowspec_core::config::{
@@ -33,6 +34,7 @@ use std::collections::BTreeMap;
 use crate::queue::RetrySchedule;
 use flowspec_core::secret::{ExposeSecret, SecretString};
 use flowspec_core::settings::Settings;
+use flowspec_core::transport::Publisher;
 use serde::Deserialize;
 
 use crate::sources::{SOURCES, SourceKind};
@@ -163,6 +165,10 @@ pub struct ServerConfig {
     /// When set, `GET /metrics` answers only requests with
     /// `Authorization: Bearer <token>` (401 otherwise). Off by default.
     pub metrics_token: Option<SecretString>,
+    /// Where every accepted event is also published (from the durable outbox, retried
+    /// until the transport takes it). `None` (the default): events stay on this
+    /// machine. See [`ServerConfig::publish_to`].
+    pub publisher: Option<Arc<dyn Publisher>>,
 }
 
 impl Default for ServerConfig {
@@ -185,6 +191,7 @@ impl Default for ServerConfig {
             retry: RetrySchedule::default(),
             sources: SourceSecrets::default(),
             metrics_token: None,
+            publisher: None,
         }
     }
 }
@@ -485,6 +492,37 @@ impl ServerConfig {
             }
         }
         errors.into_result(config)
+    }
+
+    /// Publishes every event the receiver accepts to `publisher` as well: each is
+    /// recorded in an outbox in the transaction that stores it, and a task of the
+    /// receiver publishes the outbox in arrival order, retrying while the transport is
+    /// down (the receiver keeps accepting meanwhile; `/readyz` shows the backlog).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use flowspec_core::Event;
+    /// use flowspec_core::transport::{PublishError, Publisher};
+    /// use flowspec_server::ServerConfig;
+    ///
+    /// struct Discard;
+    ///
+    /// #[async_trait::async_trait]
+    /// impl Publisher for Discard {
+    ///     async fn publish(&self, events: &[Event]) -> Result<Vec<String>, PublishError> {
+    ///         Ok(events.iter().map(|e| e.id().to_string()).collect())
+    ///     }
+    ///     fn target(&self) -> String {
+    ///         "nowhere".into()
+    ///     }
+    /// }
+    ///
+    /// let config = ServerConfig::default().publish_to(Arc::new(Discard));
+    /// assert_eq!(config.publisher.map(|p| p.target()).as_deref(), Some("nowhere"));
+    /// ```
+    pub fn publish_to(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
     }
 
     /// The names of the sources that will be served, in [`SOURCES`] order.

@@ -147,7 +147,8 @@ impl Dispatcher {
     }
 }
 
-/// Sets the queue-depth gauges from the queue (at start, then every sweep).
+/// Sets the queue-depth and outbox-depth gauges from the queue (at start, then every
+/// sweep).
 pub(crate) async fn refresh_depth(queue: &Queue, metrics: &Metrics) {
     if let Ok(counts) = queue.counts().await {
         for status in [
@@ -162,6 +163,9 @@ pub(crate) async fn refresh_depth(queue: &Queue, metrics: &Metrics) {
                 .map_or(0, |(_, n)| *n);
             metrics.queue_depth(status.as_str(), n);
         }
+    }
+    if let Ok(depth) = queue.outbox_depth().await {
+        metrics.outbox_depth(depth);
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::config::{ServerConfig, UnknownEvents};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::outbox::Transport;
 use crate::ratelimit::RateLimiter;
 use crate::sources::{Decoded, IncomingRequest, Reject, Source};
 
@@ -34,6 +35,8 @@ pub(crate) struct AppState {
     pub(crate) ready: Arc<AtomicBool>,
     /// The bearer token `/metrics` requires, if any.
     pub(crate) metrics_token: Option<SecretString>,
+    /// Where accepted events are published, if anywhere (for `/readyz`).
+    pub(crate) transport: Option<Transport>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         queue: Queue,
         ready: Arc<AtomicBool>,
+        transport: Option<Transport>,
     ) -> Self {
         AppState {
             sources: crate::sources::enabled(config),
@@ -55,6 +59,7 @@ impl AppState {
             unknown_events: config.unknown_events,
             ready,
             metrics_token: config.metrics_token.clone(),
+            transport,
         }
     }
 
@@ -118,14 +123,18 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(counts) => state.queue.held().await.map(|held| (counts, held)),
         Err(e) => Err(e),
     };
-    match counts {
-        Ok((counts, held)) => {
+    let outbox = match &state.transport {
+        Some(_) => state.queue.outbox_depth().await.map(Some),
+        None => Ok(None),
+    };
+    match counts.and_then(|c| outbox.map(|o| (c, o))) {
+        Ok(((counts, held), outbox)) => {
             let pending = counts
                 .iter()
                 .filter(|(s, _)| s.as_str() == "pending")
                 .map(|(_, n)| *n)
                 .sum::<u64>();
-            Json(json!({
+            let mut answer = json!({
                 "status": "ready",
                 "pending": pending,
                 "leases": {
@@ -134,8 +143,19 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
                     "lease_secs": leases.lease.map(|l| l.as_secs_f64()),
                     "renewed_ms_ago": leases.renewed_at.map(|at| (now - at).max(0)),
                 },
-            }))
-            .into_response()
+            });
+            // Still ready while the transport is down: events are accepted durably and
+            // published once it is back.
+            if let (Some(transport), Some(depth)) = (&state.transport, outbox) {
+                let failing = transport.health.get();
+                answer["transport"] = json!({
+                    "target": transport.publisher.target(),
+                    "outbox": depth,
+                    "last_error": failing.last_error,
+                    "failing_since_ms": failing.since_ms,
+                });
+            }
+            Json(answer).into_response()
         }
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,

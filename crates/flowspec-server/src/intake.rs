@@ -2,7 +2,9 @@
 //! transaction, and each gets its answer once the batch is on disk. Under load many
 //! requests share one fsync; alone, a request pays one.
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::queue::{Enqueued, Incoming, Queue, Stored};
 
@@ -21,10 +23,13 @@ pub(crate) struct Intake {
 }
 
 impl Intake {
-    /// Starts the writer; ids of accepted events are sent to `accepted`, in order.
+    /// Starts the writer; ids of accepted events are sent to `accepted`, in order, and
+    /// `stored` is notified after each commit that accepted some (the outbox's
+    /// publisher waits on it).
     pub(crate) fn start(
         queue: Queue,
         accepted: mpsc::UnboundedSender<String>,
+        stored: Arc<Notify>,
     ) -> (Intake, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Job>(MAX_BATCH * 4);
         let task = tokio::spawn(async move {
@@ -50,6 +55,12 @@ impl Intake {
                                 queue.store().notify(crate::completions::COMPLETIONS).await
                         {
                             tracing::debug!(message = "Cannot signal a stored completion.", %error);
+                        }
+                        let any_accepted = results.iter().any(
+                            |r| matches!(r, Enqueued::Stored(s) if s.contains(&Stored::Accepted)),
+                        );
+                        if any_accepted {
+                            stored.notify_one();
                         }
                         for (job, result) in jobs.drain(..).zip(results) {
                             if let Enqueued::Stored(stored) = &result {

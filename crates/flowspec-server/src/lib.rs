@@ -15,6 +15,9 @@
 //!   `FLOWSPEC_ATTEMPT` > 1.
 //! - [`StoredCompletions`]: `ci wait` ends on the stored `ci.completed` webhook.
 //! - [`Metrics`] in Prometheus text on `/metrics`; `/healthz`, `/readyz`.
+//! - With [`ServerConfig::publish_to`], every accepted event is also published to other
+//!   machines, from a durable outbox written with the event: a transport outage delays
+//!   publication, loses nothing, and a restart resumes it.
 //! - Safety: body size limit (413), header and body read timeouts, per-source rate
 //!   limits (429 with `Retry-After`), replay protection by delivery id and timestamp.
 //!
@@ -29,6 +32,7 @@ mod dispatcher;
 mod http;
 mod intake;
 pub mod metrics;
+mod outbox;
 pub mod queue;
 mod ratelimit;
 mod receiver;

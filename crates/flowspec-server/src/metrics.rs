@@ -13,6 +13,9 @@
 //! | `flowspec_pipeline_duration_seconds` | `provider` | CI run durations reported by `ci.completed` webhooks |
 //! | `flowspec_queue_depth` | `status` | queued events by status |
 //! | `flowspec_accept_duration_seconds` | | request received → 202 (durably stored) |
+//! | `flowspec_published_total` | | events the publisher acknowledged (`ServerConfig::publish_to`) |
+//! | `flowspec_publish_failures_total` | | batches the publisher refused or could not take (retried) |
+//! | `flowspec_outbox_depth` | | accepted events waiting to be published |
 //!
 //! Every label value comes from the server's own names (sources, refusal codes,
 //! statuses, configured hooks) except `provider`, which events carry: it is one of
@@ -116,6 +119,9 @@ pub struct Metrics {
     other_providers: Mutex<HashSet<String>>,
     queue_depth: Family<StatusLabel, Gauge>,
     accept_duration: Histogram,
+    published: Counter,
+    publish_failures: Counter,
+    outbox_depth: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -147,6 +153,9 @@ impl Metrics {
             other_providers: Mutex::default(),
             queue_depth: Family::default(),
             accept_duration: seconds_histogram(),
+            published: Counter::default(),
+            publish_failures: Counter::default(),
+            outbox_depth: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -203,6 +212,21 @@ impl Metrics {
             "flowspec_accept_duration_seconds",
             "Request received to 202 (stored)",
             metrics.accept_duration.clone(),
+        );
+        registry.register(
+            "flowspec_published",
+            "Events the publisher acknowledged",
+            metrics.published.clone(),
+        );
+        registry.register(
+            "flowspec_publish_failures",
+            "Batches the publisher did not take (retried)",
+            metrics.publish_failures.clone(),
+        );
+        registry.register(
+            "flowspec_outbox_depth",
+            "Accepted events waiting to be published",
+            metrics.outbox_depth.clone(),
         );
         Metrics {
             registry,
@@ -281,6 +305,19 @@ impl Metrics {
                 status: status.into(),
             })
             .set(depth as i64);
+    }
+
+    pub(crate) fn published(&self, n: u64) {
+        self.published.inc_by(n);
+    }
+
+    pub(crate) fn publish_failed(&self) {
+        self.publish_failures.inc();
+    }
+
+    pub(crate) fn outbox_depth(&self, depth: u64) {
+        self.outbox_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 }
 

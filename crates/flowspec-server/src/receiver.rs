@@ -10,7 +10,7 @@ use axum::Router;
 use flowspec_core::Engine;
 use flowspec_core::retention::Retention;
 use flowspec_core::store::Durability;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::ServerConfig;
@@ -18,6 +18,7 @@ use crate::dispatcher::Dispatcher;
 use crate::http::{AppState, router};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::outbox::{OutboxTask, Transport};
 use crate::server::ServerError;
 
 /// A running receiver: events are accepted through [`Receiver::router`] and dispatched
@@ -51,6 +52,8 @@ pub struct Receiver {
     janitor: JoinHandle<()>,
     intake_task: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
+    /// The publisher task, when [`ServerConfig::publisher`] is set.
+    outbox_task: Option<JoinHandle<()>>,
     recovered: usize,
 }
 
@@ -60,6 +63,9 @@ impl Receiver {
     /// From then on the engine masks every source secret, and its hooks do not inherit
     /// the variables holding them unless they set them in their `env`
     /// ([`Engine::add_secrets`], [`Engine::withhold_env`]).
+    ///
+    /// With [`ServerConfig::publisher`] set, accepted events are also recorded in the
+    /// outbox, and a task publishes them (also what a previous run left there).
     pub async fn start(
         engine: Engine,
         config: ServerConfig,
@@ -70,12 +76,18 @@ impl Receiver {
         store.use_long_wal();
         let queue = Queue::open(store, config.retry)
             .await?
-            .with_durability(Durability::Synced);
+            .with_durability(Durability::Synced)
+            .with_outbox(config.publisher.is_some());
         let recovered = queue.recover().await?;
         // The gauges are there from the first scrape on.
         crate::dispatcher::refresh_depth(&queue, &metrics).await;
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
-        let (intake, intake_task) = Intake::start(queue.clone(), accepted_tx);
+        let stored = Arc::new(Notify::new());
+        let (intake, intake_task) = Intake::start(queue.clone(), accepted_tx, stored.clone());
+        let transport = config.publisher.clone().map(|publisher| Transport {
+            publisher,
+            health: Arc::default(),
+        });
         let ready = Arc::new(AtomicBool::new(false));
         let state = Arc::new(AppState::new(
             &config,
@@ -83,6 +95,7 @@ impl Receiver {
             metrics.clone(),
             queue.clone(),
             ready.clone(),
+            transport.clone(),
         ));
         if state.sources.is_empty() {
             intake_task.abort();
@@ -92,6 +105,17 @@ impl Receiver {
         let (stop, stop_rx) = watch::channel(false);
         // Leases first: what the workers take from here on is renewed.
         let heartbeat = tokio::spawn(crate::dispatcher::heartbeat(queue.clone(), config.lease));
+        let outbox_task = transport.map(|transport| {
+            let task = OutboxTask {
+                transport,
+                queue: queue.clone(),
+                metrics: metrics.clone(),
+                wake: stored,
+                lease: config.lease,
+                drain_timeout: config.drain_timeout,
+            };
+            tokio::spawn(task.run(stop_rx.clone()))
+        });
         let dispatcher = Dispatcher {
             engine,
             queue: queue.clone(),
@@ -112,6 +136,7 @@ impl Receiver {
             janitor,
             intake_task,
             heartbeat,
+            outbox_task,
             recovered,
         })
     }
@@ -138,10 +163,18 @@ impl Receiver {
 
     /// Stops accepting (requests get 503), lets running dispatches finish up to the
     /// drain timeout, and stops the workers. Queued events wait for the next start.
+    /// With a publisher, the outbox is published once more (within the same drain
+    /// timeout); what is left is published at the next start.
     pub async fn shutdown(self) {
         self.stop_accepting();
         let _ = self.stop.send(true);
-        let _ = self.dispatch_task.await;
+        let publishing = async {
+            if let Some(task) = self.outbox_task {
+                let _ = task.await;
+            }
+        };
+        // Side by side: the drain timeout bounds both, not their sum.
+        let _ = tokio::join!(self.dispatch_task, publishing);
         // Renewed until every running dispatch ended.
         self.heartbeat.abort();
         let _ = self.janitor.await;

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use rusqlite::OptionalExtension;
 use sqlx::Row;
 
+use super::outbox::{INSERT_OUTBOX, next_seqs};
 use super::{
     DispatchOutcome, Enqueued, Incoming, Lease, Queue, QueueError, QueueStatus, ROWS_PER_INSERT,
     Stored, now_ms, values,
@@ -40,7 +41,7 @@ impl Queue {
             self.durability == Durability::Synced && self.store.backend() == Backend::Sqlite;
         if let Some(result) = self
             .store
-            .inline(|conn| insert_inline(conn, batch, now, synced))
+            .inline(|conn| insert_inline(conn, batch, now, synced, self.outbox_sequence()))
             .await
         {
             return Ok(result?);
@@ -51,7 +52,7 @@ impl Queue {
                 .execute(&mut *conn)
                 .await?;
         }
-        let result = Queue::insert_all(&mut conn, batch, now).await;
+        let result = Queue::insert_all(&mut conn, batch, now, self.outbox_sequence()).await;
         if synced {
             // Back to the store's cheaper commits for everything else on this connection.
             sqlx::query("PRAGMA synchronous = NORMAL")
@@ -68,6 +69,7 @@ impl Queue {
         conn: &mut sqlx::AnyConnection,
         batch: &[Incoming],
         now: i64,
+        outbox: Option<&std::sync::atomic::AtomicI64>,
     ) -> Result<Vec<Enqueued>, QueueError> {
         use sqlx::Connection;
         let mut tx = conn.begin().await?;
@@ -143,6 +145,37 @@ impl Queue {
             }
             for row in query.fetch_all(&mut *tx).await? {
                 accepted.insert(row.try_get(0)?);
+            }
+        }
+        if let Some(sequence) = outbox {
+            // The accepted events in arrival order, each once (a repeat in the batch is
+            // a duplicate of the first copy).
+            let mut seen: HashSet<&str> = HashSet::new();
+            let new: Vec<&str> = events
+                .iter()
+                .map(|(_, event)| event.id().as_str())
+                .filter(|id| accepted.contains(*id) && seen.insert(id))
+                .collect();
+            let first = next_seqs(sequence, now, new.len());
+            for (c, chunk) in new.chunks(ROWS_PER_INSERT).enumerate() {
+                let sql = format!(
+                    "INSERT INTO event_outbox (event_id, queued_at, seq, attempts, next_attempt_at) \
+                     VALUES {} ON CONFLICT DO NOTHING",
+                    values(chunk.len(), 3, |n| format!(
+                        "(${}, ${}, ${}, 0, ${})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 2
+                    ))
+                );
+                // Only placeholders are generated; values are bound.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (i, id) in chunk.iter().enumerate() {
+                    let seq = first + (c * ROWS_PER_INSERT + i) as i64;
+                    query = query.bind(*id).bind(now).bind(seq);
+                }
+                query.execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
@@ -312,6 +345,7 @@ fn insert_inline(
     batch: &[Incoming],
     now: i64,
     synced: bool,
+    outbox: Option<&std::sync::atomic::AtomicI64>,
 ) -> rusqlite::Result<Vec<Enqueued>> {
     if synced {
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -322,6 +356,10 @@ fn insert_inline(
         {
             let mut delivery = tx.prepare_cached(INSERT_DELIVERY)?;
             let mut event_row = tx.prepare_cached(INSERT_EVENT)?;
+            let mut outbox_row = match outbox {
+                Some(_) => Some(tx.prepare_cached(INSERT_OUTBOX)?),
+                None => None,
+            };
             for incoming in batch {
                 if let Some(id) = &incoming.delivery_id
                     && delivery.execute(rusqlite::params![incoming.source, id, now])? == 0
@@ -339,6 +377,12 @@ fn insert_inline(
                         payload,
                         now
                     ])?;
+                    if inserted == 1
+                        && let (Some(row), Some(sequence)) = (outbox_row.as_mut(), outbox)
+                    {
+                        let seq = next_seqs(sequence, now, 1);
+                        row.execute(rusqlite::params![event.id().as_str(), now, seq])?;
+                    }
                     stored.push(if inserted == 1 {
                         Stored::Accepted
                     } else {

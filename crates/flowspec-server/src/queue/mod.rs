@@ -16,12 +16,14 @@
 //! a [`Queue::enqueue`] batch is one fsynced commit.
 
 mod hot;
+mod outbox;
 mod prune;
 
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+pub use outbox::OutboxBatch;
 pub use prune::PruneScope;
 
 use flowspec_core::event::{Event, EventError};
@@ -86,6 +88,24 @@ const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[
     &[
         // `ci wait` looks up stored completions by type and time.
         "CREATE INDEX IF NOT EXISTS event_queue_type ON event_queue (event_type, received_at)",
+    ],
+    &[
+        // Accepted events waiting to be published ([`Queue::with_outbox`]). `seq` orders
+        // the events of one millisecond; `owner` and `lease_until` are a publisher's
+        // claim, so two receivers do not publish the same rows at once.
+        "CREATE TABLE IF NOT EXISTS event_outbox (
+        event_id TEXT PRIMARY KEY,
+        queued_at BIGINT NOT NULL,
+        seq BIGINT NOT NULL DEFAULT 0,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        last_error TEXT,
+        owner TEXT,
+        lease_until BIGINT
+    )",
+        "CREATE INDEX IF NOT EXISTS event_outbox_due ON event_outbox (next_attempt_at)",
+        // Claims walk it in arrival order instead of sorting a backlog after an outage.
+        "CREATE INDEX IF NOT EXISTS event_outbox_order ON event_outbox (queued_at, seq)",
     ],
 ];
 
@@ -259,6 +279,10 @@ pub struct Queue {
     store: Store,
     schedule: RetrySchedule,
     durability: Durability,
+    /// Whether accepted events also get an `event_outbox` row.
+    outbox: bool,
+    /// The last `seq` given to an outbox row (shared by the clones).
+    sequence: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Queue {
@@ -269,7 +293,18 @@ impl Queue {
             store,
             schedule,
             durability: Durability::Normal,
+            outbox: false,
+            sequence: std::sync::Arc::default(),
         })
+    }
+
+    /// With `true`, [`Queue::enqueue`] also records every newly accepted event in the
+    /// outbox, in the same transaction, for a publisher to send on
+    /// ([`Queue::claim_outbox`]). Off by default: without a publisher nothing would
+    /// ever empty it.
+    pub fn with_outbox(mut self, on: bool) -> Self {
+        self.outbox = on;
+        self
     }
 
     /// Makes [`Queue::enqueue`] commits synced (fsynced before they return) on SQLite,

@@ -32,7 +32,9 @@ impl Queue {
     /// Removes finished events beyond `retention` (older than `max_age`, or beyond the
     /// newest `max_events`), with their hook runs, and hook runs of `flowspec emit`
     /// (events that never were in the queue) older than `max_age`. Pending and running
-    /// events are never removed; dead letters only with [`PruneScope::DoneAndDead`].
+    /// events are never removed; dead letters only with [`PruneScope::DoneAndDead`];
+    /// events still waiting in the outbox stay until published (the publisher reads
+    /// their payload here).
     ///
     /// ```no_run
     /// # async fn run(queue: flowspec_server::queue::Queue) -> Result<(), Box<dyn std::error::Error>> {
@@ -65,7 +67,8 @@ impl Queue {
             pruned.hook_runs = sqlx::query(
                 "DELETE FROM hook_runs WHERE event_id IN
                  (SELECT event_id FROM event_queue WHERE status IN ('done', $2)
-                  AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4)))",
+                  AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4))
+                  AND event_id NOT IN (SELECT event_id FROM event_outbox))",
             )
             .bind(before)
             .bind(scope.other_status())
@@ -76,7 +79,8 @@ impl Queue {
             .rows_affected();
             pruned.events = sqlx::query(
                 "DELETE FROM event_queue WHERE status IN ('done', $2)
-                 AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4))",
+                 AND (updated_at < $1 OR updated_at < $3 OR (updated_at = $3 AND event_id <= $4))
+                 AND event_id NOT IN (SELECT event_id FROM event_outbox)",
             )
             .bind(before)
             .bind(scope.other_status())

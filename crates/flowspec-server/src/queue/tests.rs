@@ -288,3 +288,157 @@ async fn should_count_events_finished_in_the_same_millisecond_one_by_one() {
     assert_eq!(q.prune(&keep, PruneScope::Done).await.unwrap().events, 1);
     assert_eq!(ids(&q).await.len(), 2);
 }
+
+fn claimed_ids(batch: &OutboxBatch) -> Vec<&str> {
+    batch.events.iter().map(|e| e.id().as_str()).collect()
+}
+
+#[tokio::test]
+async fn should_put_only_newly_accepted_events_in_the_outbox_and_only_when_asked() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let batch = [
+        incoming(&["e1", "e2"], Some("d1")),
+        incoming(&["e1", "e3"], Some("d2")),
+        incoming(&["e4"], Some("d1")),
+    ];
+    q.enqueue(&batch).await.unwrap();
+    assert_eq!(q.outbox_depth().await.unwrap(), 0, "off by default");
+    assert!(q.claim_outbox(500, 60_000).await.unwrap().is_none());
+
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let q = q.with_outbox(true).with_durability(Durability::Synced);
+    q.enqueue(&batch).await.unwrap();
+    // A second request for e3 later: a duplicate, not published again.
+    q.enqueue(&[incoming(&["e3", "e5"], None)]).await.unwrap();
+    assert_eq!(q.outbox_depth().await.unwrap(), 4);
+    let claimed = q.claim_outbox(500, 60_000).await.unwrap().expect("due");
+    assert_eq!(claimed_ids(&claimed), ["e1", "e2", "e3", "e5"]);
+    assert!(claimed.unreadable.is_empty());
+    assert_eq!(q.outbox_published(&claimed).await.unwrap(), 4);
+    assert_eq!(q.outbox_depth().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn should_hand_outbox_rows_out_once_in_arrival_order_and_back_after_a_failure() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let q = q.with_outbox(true);
+    // More events in one millisecond than a claim takes, in an order ids do not sort.
+    let ids: Vec<String> = (0..700).map(|i| format!("e{}", 700 - i)).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    q.enqueue(&[incoming(&refs, None)]).await.unwrap();
+    let first = q.claim_outbox(500, 60_000).await.unwrap().expect("due");
+    assert_eq!(claimed_ids(&first), refs[..500]);
+    let second = q
+        .claim_outbox(500, 60_000)
+        .await
+        .unwrap()
+        .expect("the rest");
+    assert_eq!(
+        claimed_ids(&second),
+        refs[500..],
+        "claimed rows are not handed out twice"
+    );
+    assert!(q.claim_outbox(500, 60_000).await.unwrap().is_none());
+
+    let later = now_ms() + 60_000;
+    assert_eq!(q.outbox_failed(&first, "down", later).await.unwrap(), 500);
+    assert!(
+        q.claim_outbox(500, 60_000).await.unwrap().is_none(),
+        "not due before its retry"
+    );
+    let (attempts, error): (i64, Option<String>) = {
+        let row = sqlx::query("SELECT MAX(attempts) AS a, MAX(last_error) AS e FROM event_outbox")
+            .fetch_one(&mut *q.store.conn().await.unwrap())
+            .await
+            .unwrap();
+        (row.try_get("a").unwrap(), row.try_get("e").unwrap())
+    };
+    assert_eq!((attempts, error.as_deref()), (1, Some("down")));
+    assert_eq!(q.outbox_published(&second).await.unwrap(), 200);
+    // A new start retries at once, oldest first.
+    q.release_outbox().await.unwrap();
+    let again = q
+        .claim_outbox(500, 60_000)
+        .await
+        .unwrap()
+        .expect("due again");
+    assert_eq!(claimed_ids(&again), refs[..500]);
+    assert_eq!(again.attempts, 1);
+    q.outbox_published(&again).await.unwrap();
+    assert_eq!(q.outbox_depth().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn should_release_the_outbox_claims_of_a_dead_publisher_and_drop_unreadable_rows() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let q = q.with_outbox(true);
+    q.enqueue(&[incoming(&["e1", "e2", "e3"], None)])
+        .await
+        .unwrap();
+    q.claim_outbox(500, 60_000).await.unwrap().expect("due");
+    let dead_here = format!(
+        "{}|{}|gone",
+        q.store.owner_id().split('|').next().unwrap(),
+        i32::MAX - 3
+    );
+    sqlx::query("UPDATE event_outbox SET owner = $1")
+        .bind(dead_here)
+        .execute(&mut *q.store.conn().await.unwrap())
+        .await
+        .unwrap();
+    assert!(q.claim_outbox(500, 60_000).await.unwrap().is_none());
+    assert_eq!(q.release_outbox().await.unwrap(), 3);
+    sqlx::query("UPDATE event_queue SET payload = 'not json' WHERE event_id = 'e2'")
+        .execute(&mut *q.store.conn().await.unwrap())
+        .await
+        .unwrap();
+    let batch = q
+        .claim_outbox(500, 60_000)
+        .await
+        .unwrap()
+        .expect("released");
+    assert_eq!(claimed_ids(&batch), ["e1", "e3"]);
+    assert_eq!(batch.unreadable.len(), 1);
+    assert_eq!(batch.unreadable[0].0, "e2");
+    assert_eq!(
+        q.outbox_depth().await.unwrap(),
+        2,
+        "the unreadable row is gone"
+    );
+}
+
+#[tokio::test]
+async fn should_keep_finished_events_that_wait_in_the_outbox_when_pruning() {
+    let (_dir, q) = queue(RetrySchedule::default()).await;
+    let q = q.with_outbox(true);
+    finished(&q, &["old1", "old2"], 40 * DAY_MS).await;
+    let batch = q.claim_outbox(1, 60_000).await.unwrap().expect("due");
+    assert_eq!(claimed_ids(&batch), ["old1"]);
+    q.outbox_published(&batch).await.unwrap();
+    let pruned = q
+        .prune(
+            &flowspec_core::retention::Retention::default(),
+            PruneScope::Done,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pruned.events, 1);
+    assert_eq!(
+        ids(&q).await,
+        ["old2"],
+        "its payload is still to be published"
+    );
+}
+
+#[tokio::test]
+async fn should_add_the_outbox_to_a_queue_written_by_an_earlier_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("q.db")).await.unwrap();
+    assert_eq!(store.migrate("queue", &MIGRATIONS[..2]).await.unwrap(), 2);
+    let q = Queue::open(store, RetrySchedule::default())
+        .await
+        .unwrap()
+        .with_outbox(true);
+    q.enqueue(&[incoming(&["e1"], None)]).await.unwrap();
+    assert_eq!(q.outbox_depth().await.unwrap(), 1);
+}

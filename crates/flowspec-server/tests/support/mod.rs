@@ -4,12 +4,14 @@
 
 #![allow(dead_code)] // Each test file uses part of it.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowspec_core::secret::SecretString;
 use flowspec_core::testing::RecordingAction;
-use flowspec_core::{Engine, HookSpec};
+use flowspec_core::transport::{PublishError, Publisher};
+use flowspec_core::{Engine, Event, HookSpec};
 use flowspec_http::signature::SigningKey;
 use flowspec_server::{Metrics, Server, ServerConfig};
 use serde_json::Value;
@@ -56,11 +58,25 @@ pub fn set(config: &mut ServerConfig, source: &str, key: &str, value: &str) {
         .unwrap();
 }
 
+/// Where a test server keeps its state.
+pub enum StateAt {
+    /// A file in a temporary directory of its own.
+    Temp,
+    /// This SQLite file (kept by the test, e.g. for a second server).
+    File(std::path::PathBuf),
+    /// A database URL (PostgreSQL).
+    Url(String),
+}
+
 pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    start_on(StateAt::Temp, adjust).await
+}
+
+pub async fn start_on(state: StateAt, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let recorder = RecordingAction::new();
     let metrics = Arc::new(Metrics::new());
-    let engine = Engine::builder()
+    let builder = Engine::builder()
         .hook(
             HookSpec::builder("record")
                 .on("*")
@@ -68,11 +84,13 @@ pub async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
                 .build()
                 .unwrap(),
         )
-        .state_path(dir.path().join("state.db"))
-        .reporter(metrics.reporter())
-        .build()
-        .await
-        .unwrap();
+        .reporter(metrics.reporter());
+    let builder = match state {
+        StateAt::Temp => builder.state_path(dir.path().join("state.db")),
+        StateAt::File(path) => builder.state_path(path),
+        StateAt::Url(url) => builder.state_url(url),
+    };
+    let engine = builder.build().await.unwrap();
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
     for (source, key, value) in [
@@ -150,4 +168,62 @@ pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
         status,
         serde_json::from_str(&body).unwrap_or(Value::String(body)),
     )
+}
+
+/// Remembers what it published; fails every call while told to.
+#[derive(Default)]
+pub struct FakeTransport {
+    published: Mutex<Vec<String>>,
+    failing: AtomicBool,
+    calls: AtomicUsize,
+}
+
+impl FakeTransport {
+    pub fn new() -> Arc<FakeTransport> {
+        Arc::default()
+    }
+
+    pub fn failing() -> Arc<FakeTransport> {
+        let fake = FakeTransport::new();
+        fake.set_failing(true);
+        fake
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    pub fn published(&self) -> Vec<String> {
+        self.published.lock().unwrap().clone()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub async fn has_published(&self, n: usize) {
+        eventually(&format!("{n} events are published"), || async {
+            self.published().len() >= n
+        })
+        .await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for FakeTransport {
+    async fn publish(&self, events: &[Event]) -> Result<Vec<String>, PublishError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(PublishError::Unavailable(
+                "connection refused (fake)".into(),
+            ));
+        }
+        let mut published = self.published.lock().unwrap();
+        published.extend(events.iter().map(|e| e.id().to_string()));
+        Ok(events.iter().map(|e| format!("{}-0", e.id())).collect())
+    }
+
+    fn target(&self) -> String {
+        "memory://fake".into()
+    }
 }
