@@ -24,6 +24,17 @@ pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
     if let Some(workers) = args.workers {
         config.workers = workers.max(1);
     }
+    if project
+        .transport_config()
+        .map_err(|e| cx.fail(e))?
+        .is_some()
+    {
+        config = config.publish_to(project.transport().map_err(|e| cx.fail(e))?);
+    }
+    let publishing = match &config.publisher {
+        Some(publisher) => format!(" — publishing to {}", publisher.target()),
+        None => String::new(),
+    };
     let workers = config.workers;
     let server = Server::bind(engine, config, metrics)
         .await
@@ -43,7 +54,7 @@ pub async fn run(cx: &Context<'_>, args: ServeArgs) -> Result<u8, Failure> {
         n => format!("; {n} unfinished event(s) from the last run will be dispatched again"),
     };
     eprintln!(
-        "flowspec serve: listening on http://{} — sources: {} — {workers} worker(s){recovered}",
+        "flowspec serve: listening on http://{} — sources: {} — {workers} worker(s){publishing}{recovered}",
         server.local_addr(),
         sources.join(", ")
     );

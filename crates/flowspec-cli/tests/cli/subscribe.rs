@@ -96,7 +96,10 @@ fn should_run_published_events_on_a_subscriber_and_show_the_group() {
     assert_eq!(group["consumers"].as_array().unwrap().len(), 1);
     // The audit log has the hook runs like any emit.
     assert_eq!(
-        p.audit().iter().filter(|r| r["hook"] == "record").count(),
+        p.audit()
+            .iter()
+            .filter(|r| r["hook_name"] == "record")
+            .count(),
         3
     );
 }
