@@ -516,10 +516,16 @@ async fn run_entry(shared: &Shared, entry: &Entry, prepared: flowspec_core::engi
     shared.counts.failed.fetch_add(1, Ordering::Relaxed);
     let transport = &shared.transport;
     let attempt = match transport.shared().await {
-        Ok(mut conn) => transport
+        Ok(mut conn) => match transport
             .deliveries(&mut conn, &shared.group, &entry.id)
             .await
-            .unwrap_or(0),
+        {
+            Ok(n) => n,
+            Err(error) => {
+                transport.forget_shared_after(&error).await;
+                0
+            }
+        },
         Err(_) => 0,
     };
     if attempt >= u64::from(transport.config().max_attempts) {
@@ -539,9 +545,13 @@ async fn dead_letter(shared: &Shared, entry: &Entry, reason: &str) {
     let transport = &shared.transport;
     let moved = match transport.shared().await {
         Ok(mut conn) => {
-            transport
+            let moved = transport
                 .dead_letter(&mut conn, &shared.group, &shared.consumer, entry, reason)
-                .await
+                .await;
+            if let Err(error) = &moved {
+                transport.forget_shared_after(error).await;
+            }
+            moved
         }
         Err(e) => Err(e),
     };
@@ -584,6 +594,9 @@ async fn acker(shared: Arc<Shared>, mut done: mpsc::UnboundedReceiver<String>) {
                 Ok(mut conn) => transport.ack(&mut conn, &group, &batch).await,
                 Err(e) => Err(e),
             };
+            if let Err(error) = &sent {
+                transport.forget_shared_after(error).await;
+            }
             match sent {
                 Ok(()) => break,
                 Err(error) if attempt == 2 => {

@@ -139,6 +139,11 @@ fn kind(key: &str, parent: &str) -> Kind {
     if credential_key(&key) {
         return Kind::Credential;
     }
+    // A server's URL (`redis://user:pw@host`, `postgres://...`) holds its credential in
+    // the password, taken below; the host stays readable in logs and errors.
+    if key == "url" && matches!(parent.as_str(), "transport" | "state") {
+        return Kind::Plain;
+    }
     if ["url", "key", "auth", "header"]
         .iter()
         .any(|w| key.contains(w))
@@ -259,6 +264,24 @@ mod tests {
     fn should_leave_names_ids_and_plain_urls_alone() {
         let yaml = "integrations:\n  jira:\n    project_key: PROJ\n    user: bot@example.com\n    api_url: https://jira.example.com\nci:\n  provider: custom\n  config:\n    auth: {type: basic, username: ci-bot, password: '${PW}'}\n";
         assert_eq!(secrets(yaml, &[("PW", "pw-value")]), ["pw-value"]);
+    }
+
+    #[test]
+    fn should_mask_only_the_password_of_a_transport_or_state_url() {
+        let yaml = "transport:\n  url: ${R}\nstate:\n  url: ${S}\n";
+        let secrets = secrets(
+            yaml,
+            &[
+                ("R", "redis://:redis-pw@cache:6379/0"),
+                ("S", "postgres://app:pg-pw@db/x"),
+            ],
+        );
+        assert!(secrets.contains(&"redis-pw".to_owned()), "{secrets:?}");
+        assert!(secrets.contains(&"pg-pw".to_owned()), "{secrets:?}");
+        assert!(
+            !secrets.iter().any(|s| s.contains("cache:6379")),
+            "{secrets:?}"
+        );
     }
 
     #[test]

@@ -151,6 +151,14 @@ impl RedisTransport {
         Ok(conn)
     }
 
+    /// Forgets the shared connection after `error` if it was lost, so the next call
+    /// connects again.
+    pub(crate) async fn forget_shared_after(&self, error: &TransportError) {
+        if error.is_unavailable() {
+            *self.shared.lock().await = None;
+        }
+    }
+
     /// A connection of its own (blocking reads would hold up the shared one), whose
     /// answers may take `response_timeout`.
     pub(crate) async fn connect(
@@ -174,9 +182,7 @@ impl RedisTransport {
         command: &'static str,
     ) -> TransportError {
         let error = self.error(&error, command);
-        if error.is_unavailable() {
-            *self.shared.lock().await = None;
-        }
+        self.forget_shared_after(&error).await;
         error
     }
 
