@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use flowspec_core::event::Event;
 use flowspec_core::{EmitOptions, Engine};
 use redis::aio::MultiplexedConnection;
 use serde::Serialize;
@@ -453,7 +452,7 @@ async fn start(shared: &Arc<Shared>, entry: Entry) {
         .acquire_owned()
         .await
         .expect("the semaphore is never closed");
-    let decoded = decode(&entry);
+    let decoded = entry.event();
     let shared = shared.clone();
     let prepared = decoded.map(|event| shared.engine.prepare(event));
     tokio::spawn(async move {
@@ -464,24 +463,6 @@ async fn start(shared: &Arc<Shared>, entry: Entry) {
         shared.in_flight().remove(&entry.id);
         drop(permit);
     });
-}
-
-/// The event of an entry, or why it is not one.
-fn decode(entry: &Entry) -> Result<Event, String> {
-    if entry.fields.is_none() {
-        return Err("the entry was trimmed from the stream before it was handled".into());
-    }
-    let Some(json) = entry.field("event") else {
-        return Err("the entry has no `event` field (it was not published by flowspec)".into());
-    };
-    if json.len() > crate::streams::MAX_EVENT_BYTES {
-        return Err(format!(
-            "the event is {} bytes, over the limit of {}",
-            json.len(),
-            crate::streams::MAX_EVENT_BYTES
-        ));
-    }
-    Event::from_slice(json).map_err(|e| format!("the `event` field is not a flowspec event: {e}"))
 }
 
 async fn run_entry(shared: &Shared, entry: &Entry, prepared: flowspec_core::engine::Prepared) {

@@ -16,6 +16,33 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The event the entry carries (its `event` field), or why it carries none: the
+    /// reason a subscriber writes into the dead letters. Entries come from anyone who can
+    /// write to the stream: this never panics and reads at most [`MAX_EVENT_BYTES`].
+    ///
+    /// ```
+    /// use flowspec_transport::Entry;
+    ///
+    /// let entry = Entry { id: "1-0".into(), fields: Some(vec![("hello".into(), b"world".to_vec())]) };
+    /// assert!(entry.event().unwrap_err().contains("no `event` field"));
+    /// ```
+    pub fn event(&self) -> Result<flowspec_core::Event, String> {
+        if self.fields.is_none() {
+            return Err("the entry was trimmed from the stream before it was handled".into());
+        }
+        let Some(json) = self.field("event") else {
+            return Err("the entry has no `event` field (it was not published by flowspec)".into());
+        };
+        if json.len() > MAX_EVENT_BYTES {
+            return Err(format!(
+                "the event is {} bytes, over the limit of {MAX_EVENT_BYTES}",
+                json.len()
+            ));
+        }
+        flowspec_core::Event::from_slice(json)
+            .map_err(|e| format!("the `event` field is not a flowspec event: {e}"))
+    }
+
     /// The value of field `name`.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
         self.fields
