@@ -45,16 +45,12 @@ metric() { # name
 }
 # Entries the group acknowledged: delivered minus pending.
 acked() { # group
-  redis-cli -p "$port" --no-raw XINFO GROUPS flowspec:events 2>/dev/null | python3 -c "
+  redis-cli -p "$port" XINFO GROUPS flowspec:events 2>/dev/null | python3 -c "
 import sys
-lines = [l.strip() for l in sys.stdin]
-vals = [l.split(') ', 1)[1].strip('\"') if ') ' in l else l for l in lines]
-group = None; read = pending = 0
-for i, v in enumerate(vals):
-    if v == 'name': group = vals[i + 1]
-    if group == '$1' and v == 'pending': pending = int(vals[i + 1].split()[-1])
-    if group == '$1' and v == 'entries-read': read = int(vals[i + 1].split()[-1])
-print(max(read - pending, 0))"
+v = [l.strip() for l in sys.stdin]
+groups = [dict(zip(v[i:i + 12:2], v[i + 1:i + 12:2])) for i in range(0, len(v), 12)]
+g = next((g for g in groups if g.get('name') == '$1'), {})
+print(max(int(g.get('entries-read', 0)) - int(g.get('pending', 0)), 0))"
 }
 # Waits until `count_cmd` reaches `target` or stops growing for 3 s (up to the drain);
 # prints "<count> <time of the last change>".
@@ -102,6 +98,8 @@ start=$(now)
 wrk -t2 -c8 -d"${secs}s" -s "$work/post.lua" http://127.0.0.1:18081/events > "$work/wrk-relay.txt"
 accepted=$(metric flowspec_events_accepted_total)
 read -r published end < <(drain_until "$accepted" redis-cli -p "$port" XLEN flowspec:events)
+accepted=$(metric flowspec_events_accepted_total)   # requests in flight when wrk stopped land later
+published=$(redis-cli -p "$port" XLEN flowspec:events)
 echo "serve (no hooks) with a transport: $accepted accepted, $published published: $(rate "$published" "$start" "$end") published/s"
 [ "$published" = "$accepted" ] || { echo "  FAILED: every accepted event must be published once" >&2; failed=1; }
 kill $pid; wait $pid 2>/dev/null || true
@@ -114,6 +112,7 @@ wrk -t2 -c8 -d"${secs}s" -s "$work/post.lua" http://127.0.0.1:18081/events > "$w
 accepted=$(metric flowspec_events_accepted_total)
 runs() { metric 'flowspec_hook_runs_total{hook="build",status="success"}'; }
 read -r ran end < <(drain_until "$accepted" runs)
+accepted=$(metric flowspec_events_accepted_total); ran=$(runs)
 local_rate=$(rate "$ran" "$start" "$end")
 echo "local:     $accepted accepted, $ran run: $local_rate runs/s"
 [ "$ran" = "$accepted" ] || { echo "  FAILED: $accepted accepted, $ran run" >&2; failed=1; }
@@ -130,6 +129,7 @@ start=$(now)
 wrk -t2 -c8 -d"${secs}s" -s "$work/post.lua" http://127.0.0.1:18081/events > "$work/wrk-transport.txt"
 accepted=$(metric flowspec_events_accepted_total)
 read -r ran end < <(drain_until "$accepted" acked bench)
+accepted=$(metric flowspec_events_accepted_total); ran=$(acked bench)
 transport_rate=$(rate "$ran" "$start" "$end")
 echo "transport: $accepted accepted, $ran run and acknowledged: $transport_rate runs/s ($(python3 -c "print(f'{$transport_rate / $local_rate:.0%}')") of local)"
 [ "$ran" = "$accepted" ] || { echo "  FAILED: $accepted accepted, $ran run" >&2; failed=1; }

@@ -355,7 +355,7 @@ async fn session(
             .await?;
         let Some(last) = entries.last() else { break };
         after = last.id.clone();
-        for entry in entries {
+        for entry in reserve(shared, entries) {
             start(shared, entry).await;
         }
     }
@@ -370,22 +370,24 @@ async fn session(
         if *stop.borrow() {
             return Ok(());
         }
-        // Read only what can start now: what is read waits for no one.
-        let free = shared.permits.available_permits().max(1);
+        // Up to two rounds of work per read: a round trip per entry would cap the rate,
+        // and entries waiting here for a worker are kept like running ones.
+        let workers = config.workers.max(1);
+        let count = (shared.permits.available_permits() + workers).min(BATCH);
         let entries = transport
             .read_group(
                 &mut reader,
                 &shared.group,
                 &shared.consumer,
                 ">",
-                free.min(BATCH),
+                count,
                 Some(READ_BLOCK),
             )
             .await?;
         if entries.is_empty() && once {
             return Ok(());
         }
-        for entry in entries {
+        for entry in reserve(shared, entries) {
             start(shared, entry).await;
         }
         if last_keep.elapsed() >= config.claim_idle / 3 {
@@ -422,7 +424,7 @@ async fn claim_idle(
             )
             .await?;
         claimed += entries.len();
-        for entry in entries {
+        for entry in reserve(shared, entries) {
             start(shared, entry).await;
         }
         if next == "0-0" || next == cursor {
@@ -440,12 +442,19 @@ async fn claim_idle(
     Ok(())
 }
 
-/// Starts an entry when a worker is free: decoded and prepared here, in stream order
+/// Starts a [`reserve`]d entry when a worker is free: decoded and prepared here, in stream order
 /// (which fixes its place in the hooks' concurrency lines), run on its own task.
+/// Marks entries as held here (kept from other consumers while they wait for a worker),
+/// leaving out those already running here.
+fn reserve(shared: &Shared, entries: Vec<Entry>) -> Vec<Entry> {
+    let mut in_flight = shared.in_flight();
+    entries
+        .into_iter()
+        .filter(|entry| in_flight.insert(entry.id.clone()))
+        .collect()
+}
+
 async fn start(shared: &Arc<Shared>, entry: Entry) {
-    if !shared.in_flight().insert(entry.id.clone()) {
-        return; // Already running here.
-    }
     let permit = shared
         .permits
         .clone()

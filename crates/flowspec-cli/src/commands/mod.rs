@@ -215,7 +215,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Watch(args) => block_on(watch::run(&cx, args)),
-        Command::Subscribe(args) => block_on(subscribe::run(&cx, args)),
+        Command::Subscribe(args) => block_on_threads(subscribe::run(&cx, args)),
         Command::Init(args) => init::run(&cx, args),
         Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),
