@@ -163,6 +163,8 @@ fn variables(text: &str) -> Vec<String> {
 fn placeholder(name: &str) -> &'static str {
     if name.contains("WHSEC") {
         "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE="
+    } else if name.contains("REDIS") {
+        "redis://127.0.0.1:6379/0"
     } else if name.contains("DSN") {
         "https://public@o1.ingest.sentry.io/1"
     } else if name.ends_with("_URL") {
