@@ -198,7 +198,7 @@ async fn finish(
     let outcome = match &result {
         Ok(report) if report.failures().is_empty() && !report.is_blocked() => DispatchOutcome::Done,
         Ok(report) => DispatchOutcome::Failed {
-            error: summarize(report),
+            error: report.failure_summary(),
         },
         Err(error) => DispatchOutcome::Failed {
             error: error.to_string(),
@@ -223,25 +223,5 @@ async fn finish(
         Err(error) => {
             tracing::error!(message = "Cannot record a dispatch.", event_id = %lease.event.id(), %error)
         }
-    }
-}
-
-/// "hook `a` failed (exit code 1); hook `b` timeout (timed out after 30s)".
-fn summarize(report: &DispatchReport) -> String {
-    let parts: Vec<String> = report
-        .failures()
-        .iter()
-        .map(|h| match &h.message {
-            Some(m) => format!("hook `{}` {} ({m})", h.hook, h.status),
-            None => format!("hook `{}` {}", h.hook, h.status),
-        })
-        .collect();
-    if parts.is_empty() {
-        match &report.blocked_by {
-            Some(by) => format!("blocked by `{by}`"),
-            None => "failed".to_owned(),
-        }
-    } else {
-        parts.join("; ")
     }
 }

@@ -38,7 +38,7 @@ pub struct SubscribeArgs {
     #[arg(long, value_name = "NAME")]
     pub group: Option<String>,
 
-    /// This subscriber's name in the group (default: transport.consumer, or <hostname>-<pid>).
+    /// This subscriber's name in the group (default: transport.consumer, or HOSTNAME-PID).
     #[arg(long, value_name = "NAME")]
     pub consumer: Option<String>,
 

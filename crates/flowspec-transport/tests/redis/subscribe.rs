@@ -61,6 +61,30 @@ async fn slow_engine(
         .unwrap()
 }
 
+/// A subscriber running from the stream's start until `stop_tx` is sent to.
+fn running(
+    transport: Arc<RedisTransport>,
+    engine: Engine,
+    reporter: Arc<Outcomes>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<
+        Result<flowspec_transport::SubscribeSummary, flowspec_transport::TransportError>,
+    >,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(
+        Subscriber::new(transport, engine)
+            .unwrap()
+            .start_from(StartFrom::Start)
+            .reporter(reporter)
+            .run(async {
+                stop_rx.await.ok();
+            }),
+    );
+    (stop_tx, run)
+}
+
 #[tokio::test]
 async fn should_give_every_event_to_each_group() {
     let redis = TempRedis::start();
@@ -276,16 +300,7 @@ async fn should_retry_failing_hooks_then_dead_letter_the_entry_with_the_reason()
         .await
         .unwrap();
     let outcomes = Arc::new(Outcomes::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(
-        Subscriber::new(transport.clone(), engine)
-            .unwrap()
-            .start_from(StartFrom::Start)
-            .reporter(outcomes.clone())
-            .run(async {
-                stop_rx.await.ok();
-            }),
-    );
+    let (stop_tx, run) = running(transport.clone(), engine, outcomes.clone());
     transport.publish_events(&events(1)).await.unwrap();
     eventually("the dead letter", || {
         outcomes
@@ -323,15 +338,7 @@ async fn should_lose_nothing_acknowledged_when_redis_restarts_mid_stream() {
     let state = tempfile::tempdir().unwrap();
     let seen = RecordingAction::new();
     let engine = engine(&state, seen.clone()).await;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(
-        Subscriber::new(transport.clone(), engine)
-            .unwrap()
-            .start_from(StartFrom::Start)
-            .run(async {
-                stop_rx.await.ok();
-            }),
-    );
+    let (stop_tx, run) = running(transport.clone(), engine, Arc::new(Outcomes::default()));
     let first = events(40);
     transport.publish_events(&first).await.unwrap();
     eventually("the first 40", || seen.events().len() == 40).await;
@@ -366,16 +373,7 @@ async fn should_finish_running_hooks_and_acknowledge_them_when_stopped() {
     let seen = RecordingAction::new();
     let engine = slow_engine(&state, Duration::from_millis(700), seen.clone()).await;
     let started = Arc::new(Outcomes::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(
-        Subscriber::new(transport.clone(), engine)
-            .unwrap()
-            .start_from(StartFrom::Start)
-            .reporter(started.clone())
-            .run(async {
-                stop_rx.await.ok();
-            }),
-    );
+    let (stop_tx, run) = running(transport.clone(), engine, started.clone());
     transport.publish_events(&events(1)).await.unwrap();
     eventually("the entry to be read", || group_has_pending(&redis)).await;
     let _ = stop_tx.send(());
