@@ -1,4 +1,4 @@
-//! Pull requests on GitHub: the REST pulls, issues (labels, comments), statuses and
+//! Pull requests on GitHub: the REST pulls, labels, conversation comments, statuses and
 //! check-runs endpoints, and GraphQL `enablePullRequestAutoMerge` (REST has no
 //! auto-merge call).
 

@@ -1,5 +1,5 @@
 //! Pull requests on GitHub against a wiremock server that answers as the REST and
-//! GraphQL APIs are documented (pulls, issue comments, labels, statuses, check runs,
+//! GraphQL APIs are documented (pulls, conversation comments, labels, statuses, check runs,
 //! merge, `enablePullRequestAutoMerge`).
 
 use std::sync::Arc;
@@ -205,7 +205,7 @@ async fn should_edit_the_sticky_comment_in_place() {
             ok(json!([{"id": 1, "body": "LGTM", "html_url": null}])),
             ok(json!([
                 {"id": 1, "body": "LGTM", "html_url": null},
-                {"id": 99, "body": format!("{marker}\nold"), "html_url": "https://github.com/octo/app/pull/7#issuecomment-99"}
+                {"id": 99, "body": format!("{marker}\nold"), "html_url": "https://github.com/octo/app/pull/7#discussion-99"}
             ])),
         ]))
         .mount(&server)
@@ -214,7 +214,7 @@ async fn should_edit_the_sticky_comment_in_place() {
         .and(path(format!("{REPO}/issues/7/comments")))
         .and(body_partial_json(json!({"body": format!("{marker}\n3 passed")})))
         .respond_with(ResponseTemplate::new(201).set_body_json(
-            json!({"id": 99, "body": "x", "html_url": "https://github.com/octo/app/pull/7#issuecomment-99"}),
+            json!({"id": 99, "body": "x", "html_url": "https://github.com/octo/app/pull/7#discussion-99"}),
         ))
         .expect(1)
         .mount(&server)
