@@ -15,6 +15,7 @@ Examples:
   flowspec pr create --title \"feat: auth\" --base main --label automated
   flowspec pr status --json
   flowspec pr merge --method squash --when-green --delete-branch
+  flowspec pr comment --results target/junit.xml
   flowspec pr list
 
 Exit codes: 0 ok, 12 a check failed (pr merge), 14 pr merge --when-green timed out,
@@ -106,6 +107,21 @@ Examples:
         /// The pull request number (default: the open one of the current branch).
         #[arg(long, value_name = "N")]
         pr: Option<u64>,
+    },
+    /// Post the results summary as one sticky comment, edited in place on every run.
+    #[command(after_help = "\
+Examples:
+  flowspec pr comment --pr 7 --results target/junit.xml")]
+    Comment {
+        /// The pull request number (default: the open one of the current branch).
+        #[arg(long, value_name = "N")]
+        pr: Option<u64>,
+        /// Test reports (JUnit XML and the other formats `results summary` reads).
+        #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
+        results: Vec<std::path::PathBuf>,
+        /// At most this many failed tests listed.
+        #[arg(long, default_value_t = 50)]
+        failures: usize,
     },
     /// Merge a pull request, optionally once every check is green.
     #[command(after_help = "\

@@ -81,6 +81,30 @@ pub async fn run(cx: &Context<'_>, args: PrArgs) -> Result<u8, Failure> {
                 print_status(&status);
             }
         }
+        PrCommand::Comment {
+            pr,
+            results,
+            failures,
+        } => {
+            let pr = forge::resolve(f, pr, branch.as_deref())
+                .await
+                .map_err(|e| failure(cx, e))?;
+            let options =
+                flowspec_results::ParseOptions::default().max_failures(failures.max(1000));
+            let summary = flowspec::test_results::summarize(&results, options).or_fail(cx)?;
+            let show = |p: &str| cx.show_path(std::path::Path::new(p));
+            let body = flowspec::render::results::summary_markdown(&summary, failures, show);
+            let comment = f
+                .upsert_comment(pr.number, RESULTS_MARKER, &body)
+                .await
+                .or_fail(cx)?;
+            if json {
+                print_json(&json!({"pr": pr.number, "comment": comment}))?;
+            } else {
+                let verb = if comment.created { "posted" } else { "updated" };
+                outln!("{verb} the results comment on pull request #{}", pr.number);
+            }
+        }
         PrCommand::Merge {
             pr,
             method: m,
@@ -132,6 +156,9 @@ pub async fn run(cx: &Context<'_>, args: PrArgs) -> Result<u8, Failure> {
     }
     Ok(exit_code::OK)
 }
+
+/// The hidden line that finds the results comment again.
+const RESULTS_MARKER: &str = "<!-- flowspec:results -->";
 
 fn method(text: &str) -> Result<MergeMethod, Failure> {
     text.parse()

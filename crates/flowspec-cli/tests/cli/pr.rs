@@ -108,3 +108,36 @@ async fn should_print_checks_and_mergeability_as_json() {
     assert_eq!(v["mergeable"], true);
     assert_eq!(v["pr"]["number"], 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn should_edit_the_results_comment_in_place() {
+    let server = MockServer::start().await;
+    mount(&server, "success").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO}/issues/7/comments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 5, "body": "<!-- flowspec:results -->\nold", "html_url": null}
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{REPO}/issues/comments/5")))
+        .and(wiremock::matchers::body_string_contains("Tests failed"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 5, "body": "x"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = project(&server, "hooks: []\n");
+    p.write(
+        "junit.xml",
+        r#"<testsuite name="s" tests="2" failures="1"><testcase name="a"/><testcase name="b"><failure message="boom"/></testcase></testsuite>"#,
+    );
+    let mut cmd = pr_cmd(&p);
+    cmd.args(["comment", "--pr", "7", "--results", "junit.xml"]);
+    let (code, stdout, stderr) = output(cmd).await;
+    assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
+    assert!(
+        stdout.contains("updated the results comment on pull request #7"),
+        "{stdout}"
+    );
+}
