@@ -67,6 +67,11 @@ pub enum SkipReason {
     },
     /// `--dry-run`: it would have run.
     DryRun,
+    /// Its `when:` command did not exit 0.
+    Condition {
+        /// The command and how it ended (exit status, or why it could not run).
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -83,6 +88,7 @@ impl std::fmt::Display for SkipReason {
             }
             SkipReason::Blocked { by } => write!(f, "blocked: `{by}` failed with fail_mode: stop"),
             SkipReason::DryRun => f.write_str("dry run"),
+            SkipReason::Condition { reason } => write!(f, "`when` not met: {reason}"),
         }
     }
 }

@@ -343,3 +343,48 @@ async fn should_run_one_deploy_per_environment_at_a_time_in_arrival_order() {
         "production does not wait for staging: {log:?}"
     );
 }
+
+#[tokio::test]
+async fn should_run_a_hook_only_when_its_when_command_exits_zero() {
+    let dir = project(
+        "hooks:\n  - name: gated\n    events: [a.b]\n    when: \"test -f ready\"\n    action: recorder\n",
+    );
+    let recorder = RecordingAction::new();
+    let engine = EngineBuilder::discover(dir.path())
+        .unwrap()
+        .handler("recorder", recorder.clone())
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(engine.hooks()[0].when(), Some("test -f ready"));
+
+    let report = engine.emit(sample_event("a.b")).await.unwrap();
+    assert_eq!(report.hooks[0].status, HookStatus::Skipped);
+    assert_eq!(
+        report.hooks[0].skip_reason,
+        Some(SkipReason::Condition {
+            reason: "`test -f ready` exited 1".into()
+        })
+    );
+    assert!(recorder.events().is_empty());
+
+    // The skip is not remembered: once the gate opens, the next event runs the hook.
+    std::fs::write(dir.path().join("ready"), "").unwrap();
+    let report = engine.emit(sample_event("a.b")).await.unwrap();
+    assert_eq!(report.hooks[0].status, HookStatus::Success);
+    assert_eq!(recorder.events().len(), 1);
+}
+
+#[tokio::test]
+async fn should_refuse_an_empty_when() {
+    let dir = project(
+        "hooks:\n  - name: gated\n    events: [a.b]\n    when: \"  \"\n    action: recorder\n",
+    );
+    let err = EngineBuilder::discover(dir.path())
+        .unwrap()
+        .handler("recorder", RecordingAction::new())
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`when` is empty"), "{err}");
+}

@@ -329,7 +329,7 @@ impl Action for CiAction {
 
 /// A value with `{event.PATH}` / `{event.PATH|fallback}` placeholders.
 #[derive(Debug, PartialEq)]
-enum Piece<'a> {
+pub(crate) enum Piece<'a> {
     Text(std::borrow::Cow<'a, str>),
     Field {
         path: &'a str,
@@ -337,10 +337,10 @@ enum Piece<'a> {
     },
 }
 
-struct Template;
+pub(crate) struct Template;
 
 impl Template {
-    fn parse(text: &str) -> Result<Vec<Piece<'_>>, String> {
+    pub(crate) fn parse(text: &str) -> Result<Vec<Piece<'_>>, String> {
         let mut pieces = Vec::new();
         let mut rest = text;
         while let Some(pos) = rest.find(['{', '}']) {
@@ -390,7 +390,7 @@ impl Template {
 }
 
 /// Fills `{event.PATH}` placeholders from the event.
-fn render(template: &str, event: &Event) -> Result<String, String> {
+pub(crate) fn render(template: &str, event: &Event) -> Result<String, String> {
     let mut out = String::new();
     for piece in Template::parse(template)? {
         match piece {

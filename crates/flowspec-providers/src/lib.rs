@@ -54,6 +54,7 @@ pub mod common;
 pub use flowspec_core::provider::config;
 pub mod custom;
 pub mod download;
+pub mod forge;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;

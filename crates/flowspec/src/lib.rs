@@ -63,6 +63,7 @@ pub mod git;
 pub mod hooks;
 pub mod init;
 pub mod notify;
+pub mod pr;
 mod project;
 pub mod quarantine;
 #[cfg(feature = "render")]

@@ -41,7 +41,12 @@ type ActionKind = fn(&Project) -> Result<Arc<dyn ActionFactory>>;
 
 /// Every hook action kind the engine knows beyond the core's `script`/`command`/
 /// `action`: adding one is one line here.
-const ACTION_KINDS: &[ActionKind] = &[notify_action, ci_action, retry_flaky_action];
+const ACTION_KINDS: &[ActionKind] = &[
+    notify_action,
+    ci_action,
+    retry_flaky_action,
+    crate::pr::action_factory,
+];
 
 fn notify_action(project: &Project) -> Result<Arc<dyn ActionFactory>> {
     Ok(Arc::new(NotifyActionFactory::new(project.notifications()?)))
@@ -286,7 +291,7 @@ impl Project {
         Ok(Arc::new(RedisTransport::new(config)?))
     }
 
-    /// Every hook action kind: `notify`, `ci`, `retry_flaky`.
+    /// Every hook action kind: `notify`, `ci`, `retry_flaky`, `pr`.
     pub fn action_factories(&self) -> Result<Vec<Arc<dyn ActionFactory>>> {
         ACTION_KINDS.iter().map(|kind| kind(self)).collect()
     }

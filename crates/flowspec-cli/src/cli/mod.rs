@@ -3,6 +3,7 @@
 
 pub mod ci;
 pub mod notify;
+pub mod pr;
 pub mod results;
 pub mod server;
 pub mod transport;
@@ -217,6 +218,9 @@ Docs: ", docs!("hooks")))]
 
     /// Trigger, watch and steer CI runs (GitHub Actions, GitLab CI, Jenkins, CircleCI...).
     Ci(ci::CiArgs),
+
+    /// Open, update, watch and merge pull requests (GitHub).
+    Pr(pr::PrArgs),
 
     /// Print shell completions.
     #[command(after_help = "\

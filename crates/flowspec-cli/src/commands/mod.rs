@@ -8,6 +8,7 @@ mod events;
 mod hooks;
 mod init;
 mod notify;
+mod pr;
 mod results;
 mod serve;
 mod subscribe;
@@ -219,6 +220,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Init(args) => init::run(&cx, args),
         Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),
+        Command::Pr(args) => block_on(pr::run(&cx, args)),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

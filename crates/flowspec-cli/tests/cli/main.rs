@@ -16,6 +16,7 @@ mod hooks;
 mod init;
 mod notify;
 mod notify_replay;
+mod pr;
 mod prune;
 mod results;
 mod results_summary;

@@ -269,6 +269,51 @@ impl Engine {
         })
     }
 
+    /// Runs the hook's `when:` command (`sh -c`, the hook's working directory and
+    /// environment, the hook's timeout); `Err` says why the hook is skipped.
+    async fn check_when(
+        &self,
+        hook: &HookSpec,
+        command: &str,
+        event: &Event,
+    ) -> Result<(), String> {
+        let inner = &self.inner;
+        let Protection { withheld_env, .. } = self.protection();
+        let env = hook_env(hook, event, &inner.root, 1);
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(command)
+            .current_dir(hook.working_dir().unwrap_or(&inner.root))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for name in withheld_env
+            .iter()
+            .filter(|n| !env.iter().any(|(k, _)| k == *n))
+        {
+            cmd.env_remove(name);
+        }
+        cmd.envs(env);
+        let status = match tokio::time::timeout(hook.timeout(), cmd.status()).await {
+            Err(_) => {
+                return Err(format!(
+                    "`{command}` did not end within {}",
+                    humanize(hook.timeout())
+                ));
+            }
+            Ok(Err(e)) => return Err(format!("`{command}` could not run: {e}")),
+            Ok(Ok(status)) => status,
+        };
+        if status.success() {
+            return Ok(());
+        }
+        Err(match status.code() {
+            Some(code) => format!("`{command}` exited {code}"),
+            None => format!("`{command}` was killed by a signal"),
+        })
+    }
+
     /// Claims the hook in the store (if any), runs it, records the result.
     async fn run_claimed(
         &self,
@@ -278,6 +323,16 @@ impl Engine {
         force: bool,
         ticket: Option<Ticket>,
     ) -> Result<(HookReport, Vec<Event>), EngineError> {
+        // The gate is asked before the claim: a skip leaves nothing in the store, so a
+        // later event (or a rerun of this one) asks it again.
+        if let Some(command) = hook.when()
+            && let Err(reason) = self.check_when(hook, command, event).await
+        {
+            drop(ticket);
+            let report = HookReport::skipped(hook, SkipReason::Condition { reason });
+            self.record(event, &report);
+            return Ok((report, Vec::new()));
+        }
         // Wait for this hook's turn (max_concurrent / concurrency_key) before claiming,
         // so the claim's lease does not run out while waiting.
         let permit = match ticket {

@@ -120,6 +120,7 @@ pub struct HookSpec {
     pub(crate) working_dir: Option<PathBuf>,
     pub(crate) enabled: bool,
     pub(crate) concurrency: Option<Concurrency>,
+    pub(crate) when: Option<String>,
     pub(crate) line: Option<u32>,
 }
 
@@ -136,6 +137,7 @@ impl fmt::Debug for HookSpec {
             .field("working_dir", &self.working_dir)
             .field("enabled", &self.enabled)
             .field("concurrency", &self.concurrency)
+            .field("when", &self.when)
             .finish()
     }
 }
@@ -167,6 +169,7 @@ impl HookSpec {
             working_dir: None,
             enabled: true,
             concurrency: None,
+            when: None,
             error: None,
         }
     }
@@ -231,6 +234,12 @@ impl HookSpec {
         self.concurrency.as_ref()
     }
 
+    /// The `when:` gate: a shell command run before the hook; exit 0 runs the hook,
+    /// anything else skips it.
+    pub fn when(&self) -> Option<&str> {
+        self.when.as_deref()
+    }
+
     /// The line in hooks.yaml where the hook starts, for hooks read from a file.
     pub fn line(&self) -> Option<u32> {
         self.line
@@ -257,6 +266,7 @@ pub struct HookSpecBuilder {
     working_dir: Option<PathBuf>,
     enabled: bool,
     concurrency: Option<Concurrency>,
+    when: Option<String>,
     error: Option<EventError>,
 }
 
@@ -375,6 +385,26 @@ impl HookSpecBuilder {
         self
     }
 
+    /// Gates the hook on a shell command (`when:` in hooks.yaml): it runs in the hook's
+    /// working directory with the hook's environment; exit 0 runs the hook, anything
+    /// else skips it.
+    ///
+    /// ```
+    /// use flowspec_core::HookSpec;
+    ///
+    /// let hook = HookSpec::builder("open-pr")
+    ///     .on("task.completed")
+    ///     .when("test -f .ready")
+    ///     .command("echo ready")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(hook.when(), Some("test -f .ready"));
+    /// ```
+    pub fn when(mut self, command: impl Into<String>) -> Self {
+        self.when = Some(command.into());
+        self
+    }
+
     /// Checks and builds.
     pub fn build(self) -> Result<HookSpec, HookSpecError> {
         if let Some(source) = self.error {
@@ -408,6 +438,7 @@ impl HookSpecBuilder {
             working_dir: self.working_dir,
             enabled: self.enabled,
             concurrency: self.concurrency,
+            when: self.when,
             line: None,
         })
     }

@@ -41,6 +41,7 @@
 mod api;
 mod config;
 mod factory;
+mod pr;
 mod wire;
 
 pub use config::*;

@@ -3,6 +3,7 @@
 
 mod circleci;
 mod custom;
+mod forge_github;
 mod github;
 mod gitlab;
 mod jenkins;

@@ -117,6 +117,25 @@ impl Checker {
                 .map(Some),
         };
         let concurrency = self.concurrency(node, &path);
+        let when = match node.get("when") {
+            None => Some(None),
+            Some(n) => self
+                .string(n, &format!("{path}.when"), "when")
+                .and_then(|w| {
+                    if w.trim().is_empty() {
+                        self.error(
+                            ConfigErrorKind::InvalidValue,
+                            n,
+                            &format!("{path}.when"),
+                            "`when` is empty",
+                        )
+                        .hint("write a shell command whose exit status 0 lets the hook run, or remove `when`");
+                        None
+                    } else {
+                        Some(Some(w.to_owned()))
+                    }
+                }),
+        };
 
         // Exactly one action key.
         let present: Vec<(&Key, &Node)> = entries
@@ -184,6 +203,7 @@ impl Checker {
             working_dir: working_dir?,
             enabled,
             concurrency: concurrency?,
+            when: when?,
             line: Some(node.loc.line),
         })
     }

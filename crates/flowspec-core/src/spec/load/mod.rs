@@ -40,6 +40,7 @@ const HOOK_FIELDS: &[&str] = &[
     "enabled",
     "max_concurrent",
     "concurrency_key",
+    "when",
 ];
 const EVENT_FIELDS: &[&str] = &["type", "filter"];
 
