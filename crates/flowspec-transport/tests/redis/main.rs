@@ -25,11 +25,15 @@ fn transport(redis: &TempRedis, group: &str, consumer: &str) -> Arc<RedisTranspo
     Arc::new(RedisTransport::new(config).unwrap())
 }
 
-/// An engine whose one hook records every `build.completed`, with its own state store.
-async fn engine(state: &tempfile::TempDir, action: Arc<RecordingAction>) -> Engine {
+/// An engine whose one hook, `name`, runs `action` on every `build.completed`.
+async fn engine_running(
+    state: &tempfile::TempDir,
+    name: &str,
+    action: Arc<dyn flowspec_core::Action>,
+) -> Engine {
     Engine::builder()
         .hook(
-            HookSpec::builder("record")
+            HookSpec::builder(name)
                 .on("build.completed")
                 .action(action)
                 .build()
@@ -40,6 +44,11 @@ async fn engine(state: &tempfile::TempDir, action: Arc<RecordingAction>) -> Engi
         .build()
         .await
         .unwrap()
+}
+
+/// An engine whose one hook records every `build.completed`.
+async fn engine(state: &tempfile::TempDir, action: Arc<RecordingAction>) -> Engine {
+    engine_running(state, "record", action).await
 }
 
 fn events(n: usize) -> Vec<Event> {

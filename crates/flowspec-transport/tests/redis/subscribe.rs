@@ -46,19 +46,7 @@ async fn slow_engine(
     delay: Duration,
     seen: Arc<RecordingAction>,
 ) -> Engine {
-    Engine::builder()
-        .hook(
-            HookSpec::builder("slow")
-                .on("build.completed")
-                .action(Arc::new(Slow { delay, seen }))
-                .build()
-                .unwrap(),
-        )
-        .state_path(state.path().join("state.db"))
-        .no_audit()
-        .build()
-        .await
-        .unwrap()
+    engine_running(state, "slow", Arc::new(Slow { delay, seen })).await
 }
 
 /// A subscriber running from the stream's start until `stop_tx` is sent to.
@@ -286,19 +274,7 @@ async fn should_retry_failing_hooks_then_dead_letter_the_entry_with_the_reason()
     let redis = TempRedis::start();
     let transport = transport(&redis, "g", "c"); // max_attempts 3, claim_idle 1 s
     let state = tempfile::tempdir().unwrap();
-    let engine = Engine::builder()
-        .hook(
-            HookSpec::builder("broken")
-                .on("build.completed")
-                .action(RecordingAction::failing("exit code 3"))
-                .build()
-                .unwrap(),
-        )
-        .state_path(state.path().join("state.db"))
-        .no_audit()
-        .build()
-        .await
-        .unwrap();
+    let engine = engine_running(&state, "broken", RecordingAction::failing("exit code 3")).await;
     let outcomes = Arc::new(Outcomes::default());
     let (stop_tx, run) = running(transport.clone(), engine, outcomes.clone());
     transport.publish_events(&events(1)).await.unwrap();
