@@ -218,8 +218,15 @@ impl Publisher for FakeTransport {
                 "connection refused (fake)".into(),
             ));
         }
+        // Idempotent by event id, as the trait asks (and Redis's script is): a batch sent
+        // again after an uncertain end (a stop during a publish) adds nothing.
         let mut published = self.published.lock().unwrap();
-        published.extend(events.iter().map(|e| e.id().to_string()));
+        for event in events {
+            let id = event.id().to_string();
+            if !published.contains(&id) {
+                published.push(id);
+            }
+        }
         Ok(events.iter().map(|e| format!("{}-0", e.id())).collect())
     }
 
