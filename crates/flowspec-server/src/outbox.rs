@@ -26,6 +26,14 @@ const LAST_RETRY: Duration = Duration::from_secs(30);
 /// How often the task looks at the outbox without being woken.
 const TICK: Duration = Duration::from_secs(1);
 
+/// When a drain that starts now must end.
+fn drain_deadline(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    // A drain timeout too large to add is as good as none.
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// The transport as `/readyz` shows it: the publisher and how publishing goes.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
@@ -96,13 +104,20 @@ impl OutboxTask {
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         self.release().await;
         let mut streak = Streak::default();
-        loop {
+        let deadline = loop {
             if *stop.borrow() {
-                break;
+                break drain_deadline(self.drain_timeout);
             }
+            let mut round = std::pin::pin!(self.round(&mut streak));
             let round = tokio::select! {
-                round = self.round(&mut streak) => round,
-                _ = stop.changed() => break,
+                round = &mut round => round,
+                _ = stop.changed() => {
+                    // The round in flight finishes (within the drain): cancelled after its
+                    // send but before its rows are removed, it would publish them again.
+                    let deadline = drain_deadline(self.drain_timeout);
+                    let _ = tokio::time::timeout_at(deadline, round).await;
+                    break deadline;
+                }
             };
             let (pause, wakeable) = match round {
                 Round::More => continue,
@@ -112,17 +127,14 @@ impl OutboxTask {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = self.wake.notified(), if wakeable => {}
-                _ = stop.changed() => break,
+                _ = stop.changed() => break drain_deadline(self.drain_timeout),
             }
-        }
-        // A round interrupted above left its claim: release it so the last pass sees
-        // those rows too.
+        };
+        // A round cut off by the drain timeout left its claim: release it so the last
+        // pass sees those rows too.
         self.release().await;
         let last = async { while let Round::More = self.round(&mut streak).await {} };
-        if tokio::time::timeout(self.drain_timeout, last)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, last).await.is_err() {
             tracing::warn!(
                 message = "Drain timeout: stopping with events still to publish; they are published at the next start.",
                 target = %self.transport.publisher.target(),

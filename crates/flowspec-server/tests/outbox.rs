@@ -84,6 +84,7 @@ async fn should_publish_every_accepted_event_once_in_arrival_order() {
     s.hook_runs(expected.len()).await;
     s.stop().await;
     assert_eq!(fake.published(), expected, "each once, in arrival order");
+    assert_eq!(fake.sent(), expected.len(), "none sent twice");
 }
 
 #[tokio::test]
@@ -183,7 +184,32 @@ async fn should_publish_what_a_previous_receiver_left_in_the_outbox() {
     up.has_published(3).await;
     second.stop().await;
     assert_eq!(up.published(), ["ev-1", "ev-2", "ev-3"], "the oldest first");
+    assert_eq!(up.sent(), 3, "none sent twice");
     assert_eq!(outbox_depth(&state).await, 0);
+}
+
+#[tokio::test]
+async fn should_finish_a_publish_in_flight_at_a_stop_and_send_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let fake = FakeTransport::new();
+    // The transport stores the events at once and answers late, so the stop below
+    // arrives after the send and before the rows are removed.
+    fake.reply_after(std::time::Duration::from_millis(400));
+    let publisher = fake.clone();
+    let s = start_on(StateAt::File(state.clone()), move |c| {
+        c.publisher = Some(publisher)
+    })
+    .await;
+    let batch: Vec<Value> = ["ev-1", "ev-2", "ev-3"]
+        .iter()
+        .map(|id| event(id))
+        .collect();
+    assert_eq!(post_events(&s, &json!(batch)).await.0, 202);
+    fake.has_published(3).await;
+    s.stop().await;
+    assert_eq!(fake.sent(), 3, "the batch in flight was not sent again");
+    assert_eq!(outbox_depth(&state).await, 0, "its rows are removed");
 }
 
 #[tokio::test]

@@ -176,6 +176,10 @@ pub struct FakeTransport {
     published: Mutex<Vec<String>>,
     failing: AtomicBool,
     calls: AtomicUsize,
+    /// Every event handed to a successful call, repeats included.
+    sent: AtomicUsize,
+    /// How long a successful call takes to answer after it stored the events.
+    slow_reply: Mutex<Duration>,
 }
 
 impl FakeTransport {
@@ -201,6 +205,17 @@ impl FakeTransport {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// Events handed to successful calls, counting an event sent again.
+    pub fn sent(&self) -> usize {
+        self.sent.load(Ordering::SeqCst)
+    }
+
+    /// Makes each call answer `delay` after the events are stored, as a transport whose
+    /// reply is slow on the network.
+    pub fn reply_after(&self, delay: Duration) {
+        *self.slow_reply.lock().unwrap() = delay;
+    }
+
     pub async fn has_published(&self, n: usize) {
         eventually(&format!("{n} events are published"), || async {
             self.published().len() >= n
@@ -220,12 +235,19 @@ impl Publisher for FakeTransport {
         }
         // Idempotent by event id, as the trait asks (and Redis's script is): a batch sent
         // again after an uncertain end (a stop during a publish) adds nothing.
-        let mut published = self.published.lock().unwrap();
-        for event in events {
-            let id = event.id().to_string();
-            if !published.contains(&id) {
-                published.push(id);
+        {
+            let mut published = self.published.lock().unwrap();
+            for event in events {
+                let id = event.id().to_string();
+                if !published.contains(&id) {
+                    published.push(id);
+                }
             }
+        }
+        self.sent.fetch_add(events.len(), Ordering::SeqCst);
+        let delay = *self.slow_reply.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         Ok(events.iter().map(|e| format!("{}-0", e.id())).collect())
     }
