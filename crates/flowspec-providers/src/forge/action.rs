@@ -15,7 +15,7 @@
 //!       labels: [automated]
 //!       reviewers: [octocat, octo/reviewers]     # `org/team` asks a team
 //!       auto_merge: squash               # squash | merge | rebase
-//!       profile: forge                   # a `github` profile of `ci:` (default: the default one)
+//!       profile: forge                   # a `github` or `gitlab` profile of `ci:` (default: the default one)
 //! ```
 //!
 //! `title`, `base`, `head` and `body` take `{event.PATH}` placeholders, as `ci:`
@@ -98,7 +98,7 @@ impl ActionFactory for PrActionFactory {
     }
 
     fn describe(&self) -> &'static str {
-        "open or update the pull request of a branch on GitHub (the forge of a `ci:` profile), with labels, reviewers and auto-merge"
+        "open or update the pull request (GitHub) or merge request (GitLab) of a branch, the forge of a `ci:` profile, with labels, reviewers and auto-merge"
     }
 
     fn example_yaml(&self) -> &'static str {

@@ -11,7 +11,7 @@ use super::Forge;
 use crate::config::CiSettings;
 
 /// The forges flowspec can open pull requests on, by `provider:`.
-pub const FORGE_KINDS: &[&str] = &["github"];
+pub const FORGE_KINDS: &[&str] = &["github", "gitlab"];
 
 /// Which `ci:` profile to take the forge from.
 #[derive(Clone, Debug, Default)]
@@ -27,19 +27,28 @@ type Slot = Arc<Mutex<Option<Arc<dyn Forge>>>>;
 /// (and its errors located) exactly as for `ci` commands.
 struct Capture {
     slot: Slot,
+    gitlab: bool,
 }
 
 impl ProviderFactory for Capture {
     fn kind(&self) -> &'static str {
-        "github"
+        if self.gitlab { "gitlab" } else { "github" }
     }
 
     fn describe(&self) -> &'static str {
-        crate::github::Factory.describe()
+        if self.gitlab {
+            crate::gitlab::Factory.describe()
+        } else {
+            crate::github::Factory.describe()
+        }
     }
 
     fn example_yaml(&self) -> &'static str {
-        crate::github::Factory.example_yaml()
+        if self.gitlab {
+            crate::gitlab::Factory.example_yaml()
+        } else {
+            crate::github::Factory.example_yaml()
+        }
     }
 
     fn build(
@@ -47,9 +56,16 @@ impl ProviderFactory for Capture {
         config: &Node,
         cx: &ProviderContext<'_>,
     ) -> Result<Arc<dyn CiProvider>, ConfigErrors> {
-        let provider = Arc::new(crate::github::build_provider(config, cx)?);
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider.clone());
-        Ok(provider)
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if self.gitlab {
+            let provider = Arc::new(crate::gitlab::build_provider(config, cx)?);
+            *slot = Some(provider.clone());
+            Ok(provider)
+        } else {
+            let provider = Arc::new(crate::github::build_provider(config, cx)?);
+            *slot = Some(provider.clone());
+            Ok(provider)
+        }
     }
 }
 
@@ -79,18 +95,21 @@ pub fn build_forge(
         return Err(ConfigError::new(
             ConfigErrorKind::InvalidValue,
             format!(
-                "pull requests need a `github` profile of `ci:`, and profile `{}` uses `{}`",
+                "pull requests need a `github` or `gitlab` profile of `ci:`, and profile `{}` uses `{}`",
                 profile.name, profile.provider
             ),
         )
         .path(profile.config_path().trim_end_matches(".config").to_owned() + ".provider")
         .hint(
-            "add a `github` profile under `ci.profiles` and name it with `profile:` (or --profile)",
+            "add a `github` or `gitlab` profile under `ci.profiles` and name it with `profile:` (or --profile)",
         )
         .into());
     }
     let slot: Slot = Arc::default();
-    let registry = ProviderRegistry::new().register(Arc::new(Capture { slot: slot.clone() }));
+    let registry = ProviderRegistry::new().register(Arc::new(Capture {
+        slot: slot.clone(),
+        gitlab: profile.provider == "gitlab",
+    }));
     ci.build(settings.profile.as_deref(), &registry, vars, project_root)?;
     let forge = slot
         .lock()

@@ -27,6 +27,17 @@ impl ProviderFactory for Factory {
         config: &Node,
         cx: &ProviderContext<'_>,
     ) -> Result<Arc<dyn CiProvider>, ConfigErrors> {
+        Ok(Arc::new(build_provider(config, cx)?))
+    }
+}
+
+/// Builds the concrete provider from a profile's `config:` (the factory and the
+/// merge-request forge share it).
+pub fn build_provider(
+    config: &Node,
+    cx: &ProviderContext<'_>,
+) -> Result<GitlabProvider, ConfigErrors> {
+    {
         let raw: GitlabConfig =
             from_node(config, &cx.key_path).map_err(|e| ConfigErrors::from(cx.locate(e)))?;
         let loc = |key: &str| config.get(key).map(|n| n.loc).unwrap_or(config.loc);
@@ -80,7 +91,7 @@ impl ProviderFactory for Factory {
         let mut provider = GitlabProvider::new(project, api);
         provider.trigger_token = trigger_token;
         provider.default_ref = raw.git_ref.or(git.branch);
-        Ok(Arc::new(provider))
+        Ok(provider)
     }
 }
 

@@ -27,6 +27,7 @@
 mod api;
 mod config;
 mod factory;
+mod mr;
 mod wire;
 
 pub use api::*;

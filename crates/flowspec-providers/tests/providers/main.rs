@@ -4,6 +4,7 @@
 mod circleci;
 mod custom;
 mod forge_github;
+mod forge_gitlab;
 mod github;
 mod gitlab;
 mod jenkins;
