@@ -32,6 +32,7 @@
 //! - `testing`: helpers for tests of embedders and backends (the `testing` module).
 //!
 //! Minimum supported Rust version: 1.89.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod action;
@@ -56,6 +57,7 @@ pub mod settings;
 pub mod spec;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod transport;
 

@@ -25,6 +25,7 @@
 //! println!("{} after {attempts} attempt(s)", response.status());
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod client;

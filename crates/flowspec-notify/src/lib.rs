@@ -48,6 +48,7 @@
 //! then cover it; add a wiremock test file under `tests/integration/`.
 //!
 //! Minimum supported Rust version: 1.89.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod action;
@@ -59,6 +60,7 @@ pub mod signature;
 pub mod state;
 pub mod template;
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub mod azure_devops;

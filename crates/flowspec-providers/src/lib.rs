@@ -46,6 +46,7 @@
 //! println!("started run {}", run.id);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod action;

@@ -65,6 +65,7 @@
 //!   (`testing` module), for round-trip tests of writers and readers.
 //!
 //! Minimum supported Rust version: 1.89.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod auto_retry;

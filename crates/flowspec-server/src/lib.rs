@@ -24,6 +24,7 @@
 //! Embed the receiver in your own axum app with [`Receiver::start`] and
 //! [`Receiver::router`], or run [`Server`], which serves it with header timeouts and
 //! graceful shutdown.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod completions;

@@ -37,6 +37,7 @@
 //!     .await?;
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod config;
@@ -49,8 +50,10 @@ mod subscriber;
 pub use config::TransportConfig;
 pub use error::TransportError;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use streams::{
     ConsumerStatus, Entry, GroupStatus, MAX_EVENT_BYTES, RedisTransport, StartFrom, StreamStatus,
 };
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use subscriber::{EntryOutcome, Quiet, SubscribeReporter, SubscribeSummary, Subscriber};

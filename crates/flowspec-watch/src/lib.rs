@@ -62,6 +62,7 @@
 //! ## Platforms
 //! inotify is Linux-only; elsewhere the watcher polls. Minimum supported Rust
 //! version: 1.89.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod error;

@@ -51,6 +51,7 @@
 //! println!("{} deliveries", delivered.deliveries.len());
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod audit;
@@ -67,6 +68,7 @@ pub mod pr;
 mod project;
 pub mod quarantine;
 #[cfg(feature = "render")]
+#[cfg_attr(docsrs, doc(cfg(feature = "render")))]
 pub mod render;
 mod secrets;
 pub mod signals;

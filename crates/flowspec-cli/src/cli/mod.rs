@@ -222,6 +222,23 @@ Docs: ", docs!("hooks")))]
     /// Open, update, watch and merge pull requests (GitHub).
     Pr(pr::PrArgs),
 
+    /// Write the manual pages of every command (roff) into a directory.
+    #[command(after_help = "\
+Writes flowspec.1 and one page per subcommand (flowspec-ci.1, flowspec-ci-trigger.1...),
+made from the same definitions as --help.
+
+Examples:
+  flowspec man --output ~/.local/share/man/man1 && man flowspec-emit
+  flowspec man --output target/man && man -l target/man/flowspec-serve.1")]
+    Man {
+        /// The directory to write the pages into (created when missing).
+        #[arg(long, short, value_name = "DIR")]
+        output: std::path::PathBuf,
+        /// Print the directory and the pages written as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Print shell completions.
     #[command(after_help = "\
 Examples:

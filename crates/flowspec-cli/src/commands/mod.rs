@@ -7,6 +7,7 @@ mod emit;
 mod events;
 mod hooks;
 mod init;
+mod man;
 mod notify;
 mod pr;
 mod results;
@@ -221,6 +222,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Results(command) => block_on(results::run(&cx, command)),
         Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Pr(args) => block_on(pr::run(&cx, args)),
+        Command::Man { output, json } => man::run(&cx, &output, json),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
