@@ -183,7 +183,8 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub poll_interval: Duration,
 
-    /// Rewrite a JSON heartbeat file at PATH (atomically) every heartbeat interval.
+    /// Rewrite a JSON heartbeat file at PATH (atomically) every heartbeat interval; a PATH
+    /// ending in `.prom` gets Prometheus text instead, for node_exporter's textfile collector.
     #[arg(long, value_name = "PATH")]
     pub heartbeat: Option<PathBuf>,
 

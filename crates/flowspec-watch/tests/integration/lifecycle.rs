@@ -167,6 +167,99 @@ async fn should_write_a_heartbeat_with_the_watcher_state() {
 }
 
 #[tokio::test]
+async fn should_write_the_heartbeat_as_prometheus_text_when_the_path_ends_in_prom() {
+    let h = Harness::new();
+    let (engine, _recording) = h.recording_engine().await;
+    let recorder = Recorder::new();
+    let heartbeat = h.path("textfile/flowspec_watch.prom");
+    let watcher = builder(&h.dir(), &recorder)
+        .heartbeat(&heartbeat)
+        .heartbeat_interval(Duration::from_millis(100))
+        .build(engine)
+        .unwrap();
+    let dir = h.dir().canonicalize().unwrap();
+    let label = format!("{{watched_dir=\"{}\"}}", dir.display());
+    run_while(&watcher, async {
+        h.drop_file("ok.json", r#"{"event_type":"hb.test"}"#);
+        wait_until("a heartbeat counting the file", || {
+            std::fs::read_to_string(&heartbeat).is_ok_and(|text| {
+                text.contains(&format!("flowspec_watch_files_processed_total{label} 1\n"))
+            })
+        })
+        .await;
+        let text = std::fs::read_to_string(&heartbeat).unwrap();
+        assert!(
+            text.contains(&format!("flowspec_watch_running{label} 1\n")),
+            "{text}"
+        );
+        let written: f64 = text
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(&format!(
+                    "flowspec_watch_heartbeat_timestamp_seconds{label} "
+                ))
+            })
+            .expect("a timestamp line")
+            .parse()
+            .expect("a number");
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            (now - written).abs() < 60.0,
+            "{written} is not about now ({now})"
+        );
+    })
+    .await;
+
+    let last = std::fs::read_to_string(&heartbeat).unwrap();
+    assert!(
+        last.contains(&format!("flowspec_watch_running{label} 0\n")),
+        "{last}"
+    );
+    // What node_exporter's textfile collector reads must be valid exposition text.
+    let check = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&heartbeat).unwrap())
+        .output()
+        .expect("promtool runs (Debian: apt-get install prometheus)");
+    assert!(
+        check.status.success(),
+        "promtool refused the heartbeat: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn should_escape_a_watched_directory_that_could_break_the_prometheus_text() {
+    let mut beat: Heartbeat = serde_json::from_value(serde_json::json!({
+        "timestamp": "2025-12-02T15:30:45.123Z", "status": "stopping", "pid": 1,
+        "mode": "polling", "fallback_reason": "inotify limit", "watched_dir": "/x",
+        "started_at": "2025-12-02T15:00:00.000Z", "uptime_seconds": 5,
+        "interval_seconds": 10.0, "files_processed": 0, "files_failed": 0,
+        "last_event_at": null, "queue_depth": 0, "in_flight": 0, "incomplete": 0,
+        "workers": 1, "version": "0.1.0"
+    }))
+    .unwrap();
+    beat.watched_dir = "/srv/a\"} 1\nflowspec_watch_running{x=\"\\".into();
+    let text = beat.to_prometheus();
+    assert!(
+        text.contains(
+            r#"flowspec_watch_running{watched_dir="/srv/a\"} 1\nflowspec_watch_running{x=\"\\"} 0"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("flowspec_watch_polling{"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| !l.starts_with('#')).count(),
+        9,
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn should_refuse_a_heartbeat_file_that_would_be_taken_as_an_event() {
     let h = Harness::new();
     let (engine, _) = h.recording_engine().await;
