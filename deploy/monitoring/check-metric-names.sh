@@ -7,8 +7,7 @@ missing=0
 for name in $(grep -ohE '\b(flowspec|hooks_cicd)_[a-z_]+' deploy/monitoring/*.yml deploy/monitoring/*.json | sort -u); do
   base=${name%_bucket}; base=${base%_total}
   case "$base" in
-    flowspec_watch_*) grep -q "(\"${base#flowspec_watch_}\"" crates/flowspec-watch/src/heartbeat.rs \
-      || grep -q "(\"${base#flowspec_watch_}_total\"" crates/flowspec-watch/src/heartbeat.rs ;;
+    flowspec_watch_*) grep -qE "^ *\"${base#flowspec_watch_}(_total)?\",\$" crates/flowspec-watch/src/heartbeat.rs ;;
     *) grep -q "\"$base\"" crates/flowspec-server/src/metrics.rs ;;
   esac || { echo "not exported by flowspec: $name"; missing=1; }
 done
