@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `flowspec results summary|check` on the report files of $REPORT_FILES (globs allowed).
+set -euo pipefail
+shopt -s nullglob globstar
+
+files=()
+for pattern in ${REPORT_FILES:?set the report files}; do
+  # shellcheck disable=SC2206 # the pattern is meant to be expanded as a glob
+  matched=($pattern)
+  if [ ${#matched[@]} -eq 0 ]; then
+    echo "::warning::no report file matches $pattern"
+  fi
+  files+=("${matched[@]}")
+done
+if [ ${#files[@]} -eq 0 ]; then
+  echo "::error::no report files found for: $REPORT_FILES"
+  exit 1
+fi
+
+case "$1" in
+  summary) flowspec results summary --step-summary --annotations "${files[@]}" >/dev/null ;;
+  check)
+    args=(results check)
+    [ "${QUARANTINE:-true}" = true ] || args+=(--no-quarantine)
+    flowspec "${args[@]}" "${files[@]}"
+    ;;
+  *) echo "::error::results.sh: summary or check, not $1"; exit 2 ;;
+esac
