@@ -52,6 +52,8 @@ macro_rules! object_seed {
 type Emit<'a> = &'a mut dyn FnMut(Box<TestCase>);
 
 /// Collects the cases of a streaming reader into a list.
+// Boxed like the public `read_*` functions it serves.
+#[allow(clippy::vec_box)]
 fn collect(
     read: impl FnOnce(Emit<'_>) -> Result<(), ParseError>,
 ) -> Result<Vec<Box<TestCase>>, ParseError> {
