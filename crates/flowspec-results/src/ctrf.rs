@@ -6,30 +6,190 @@
 //! milliseconds, message, trace, filePath, line, retries, flaky, suite).
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::io::{self, Read, Write};
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ParseError, ParseErrorKind};
 pub use crate::json_doc::MAX_JSON_REPORT_BYTES;
-use crate::json_doc::read_json;
+use crate::json_doc::{EachOf, stream_json};
 use crate::junit::Limits;
 use crate::model::{DeclaredCounts, FailureDetail, FailureKind, Status, TestCase, Totals};
 use crate::xml::text::truncate;
 
-#[derive(Deserialize)]
-struct Document {
-    results: Results,
+/// What a CTRF report says besides its tests.
+#[derive(Default)]
+struct Header {
+    found: bool,
+    tool: Option<String>,
+    summary: Option<Summary>,
+    parsed: Totals,
 }
 
-#[derive(Deserialize)]
-struct Results {
-    #[serde(default)]
-    tool: Option<Tool>,
-    #[serde(default)]
-    summary: Option<Summary>,
-    #[serde(default)]
-    tests: Vec<Test>,
+/// The top-level object: only `results` is read.
+struct Document<'a> {
+    limits: Limits,
+    header: &'a mut Header,
+    emit: &'a mut dyn FnMut(Box<TestCase>),
+}
+
+/// The `results` object: `tool` and `summary` kept, each of `tests` handed on as it
+/// is read.
+struct Results<'a> {
+    limits: Limits,
+    header: &'a mut Header,
+    emit: &'a mut dyn FnMut(Box<TestCase>),
+}
+
+impl<'de> DeserializeSeed<'de> for Document<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CTRF object with `results`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Document {
+            limits,
+            header,
+            emit,
+        } = self;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "results" {
+                header.found = true;
+                map.next_value_seed(Results {
+                    limits,
+                    header: &mut *header,
+                    emit: &mut *emit,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Results<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Results<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a `results` object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Results {
+            limits,
+            header,
+            emit,
+        } = self;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "tool" => {
+                    let tool: Option<Tool> = map.next_value()?;
+                    header.tool = tool
+                        .map(|t| truncate(t.name, 200))
+                        .filter(|t| !t.is_empty());
+                }
+                "summary" => header.summary = map.next_value()?,
+                "tests" => {
+                    let mut on_test = |test: Test| {
+                        // `tool` comes before `tests` in the reports tools write.
+                        let fallback = header.tool.as_deref().unwrap_or("CTRF");
+                        let case = to_case(test, fallback, limits);
+                        header.parsed.add(&case);
+                        emit(case);
+                    };
+                    map.next_value_seed(EachOf::new(&mut on_test))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`stream`] found besides the tests.
+#[derive(Debug, Clone, Default)]
+pub struct CtrfInfo {
+    /// `results.tool.name`.
+    pub tool: Option<String>,
+    /// A warning when `results.summary` disagrees with the tests listed.
+    pub count_mismatch: Option<ParseError>,
+}
+
+/// Streams a CTRF report, handing each test case to `emit` as soon as it is read
+/// (memory stays flat however many tests the report lists); the cases are those
+/// of [`CtrfReader`].
+///
+/// ```
+/// use flowspec_results::ctrf;
+/// use flowspec_results::junit::Limits;
+///
+/// let json = r#"{"results": {"tool": {"name": "playwright"},
+///   "summary": {"tests": 2, "passed": 2, "failed": 0},
+///   "tests": [{"name": "logs in", "status": "passed", "duration": 3}]}}"#;
+/// let mut names = Vec::new();
+/// let info = ctrf::stream(json.as_bytes(), Limits::default(), &mut |case| names.push(case.name))?;
+/// assert_eq!(names, ["logs in"]);
+/// assert_eq!(info.tool.as_deref(), Some("playwright"));
+/// assert!(info.count_mismatch.is_some(), "the summary says 2 tests");
+/// # Ok::<(), flowspec_results::ParseError>(())
+/// ```
+///
+/// # Errors
+/// Invalid JSON, or JSON without `results`; the cases read before the error have
+/// been handed on.
+pub fn stream<R: Read>(
+    input: R,
+    limits: Limits,
+    emit: &mut dyn FnMut(Box<TestCase>),
+) -> Result<CtrfInfo, ParseError> {
+    let mut header = Header::default();
+    stream_json(
+        input,
+        "CTRF",
+        Document {
+            limits,
+            header: &mut header,
+            emit,
+        },
+    )?;
+    if !header.found {
+        return Err(ParseError::new(
+            ParseErrorKind::Syntax,
+            1,
+            1,
+            "not a valid CTRF report: missing field `results`".to_owned(),
+        ));
+    }
+    let count_mismatch = header
+        .summary
+        .and_then(|s| count_mismatch(&s, &header.parsed));
+    Ok(CtrfInfo {
+        tool: header.tool,
+        count_mismatch,
+    })
 }
 
 #[derive(Deserialize, Serialize)]
@@ -97,8 +257,8 @@ struct Test {
     stderr: Vec<String>,
 }
 
-/// Reads a CTRF JSON report (read whole, at most
-/// [`MAX_JSON_REPORT_BYTES`]) as test cases.
+/// Reads a CTRF JSON report as test cases, all held until taken (use [`stream`] to
+/// take each case as it is read).
 ///
 /// Statuses: `passed` → passed, `failed` → failed, `skipped` and `pending` →
 /// skipped, `other` → skipped with the raw status as the message. A passed test with
@@ -132,27 +292,14 @@ impl CtrfReader {
     /// Reads and parses the whole document.
     ///
     /// # Errors
-    /// A file over 512 MiB, invalid JSON, or JSON without `results`.
+    /// Invalid JSON, or JSON without `results`.
     pub fn new<R: Read>(input: R, limits: Limits) -> Result<Self, ParseError> {
-        let document: Document = read_json(input, "CTRF")?;
-        let results = document.results;
-        let tool = results
-            .tool
-            .map(|t| truncate(t.name, 200))
-            .filter(|t| !t.is_empty());
-        let fallback_suite = tool.clone().unwrap_or_else(|| "CTRF".to_owned());
-        let mut parsed = Totals::default();
-        let mut cases = VecDeque::with_capacity(results.tests.len());
-        for test in results.tests {
-            let case = to_case(test, &fallback_suite, limits);
-            parsed.add(&case);
-            cases.push_back(case);
-        }
-        let mismatch = results.summary.and_then(|s| count_mismatch(&s, &parsed));
+        let mut cases = VecDeque::new();
+        let info = stream(input, limits, &mut |case| cases.push_back(case))?;
         Ok(CtrfReader {
-            tool,
+            tool: info.tool,
             cases,
-            mismatch,
+            mismatch: info.count_mismatch,
         })
     }
 

@@ -16,7 +16,7 @@
 //! - [`tap::TapReader`]: TAP 13/14 output (YAML diagnostics, subtests, `Bail out!`).
 //! - [`json_reports`]: Jest `--json`, mocha's and RSpec's JSON reports;
 //!   [`dart::DartReader`]: `dart test --reporter json` events.
-//! - [`ctrf`]: CTRF JSON, read ([`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
+//! - [`ctrf`]: CTRF JSON, read ([`ctrf::stream`], [`ctrf::CtrfReader`]) and written ([`ctrf::write`]).
 //! - [`coverage`]: Cobertura XML, LCOV, JaCoCo XML and Go cover profiles, per file
 //!   and in total.
 //! - [`ReportBuilder`] → [`Report`]: several files into totals (a retry of a failed

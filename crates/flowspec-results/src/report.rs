@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::coverage::{
     Coverage, ParsedCoverage, read_cobertura, read_go_cover, read_jacoco, read_lcov,
 };
-use crate::ctrf::CtrfReader;
+use crate::ctrf;
 use crate::dart::DartReader;
 use crate::error::{ParseError, ParseErrorKind};
 pub use crate::format::Format;
 use crate::gotest::GoTestReader;
-use crate::json_reports::{read_jest, read_mocha, read_rspec};
+use crate::json_reports::{stream_jest, stream_mocha, stream_rspec};
 use crate::junit::{JunitEvent, JunitReader, Limits};
 use crate::model::{FailedTest, SlowTest, SuiteSummary, TestCase, Totals};
 use crate::nunit::NunitReader;
@@ -372,28 +372,22 @@ impl ReportBuilder {
                 let mut nunit = NunitReader::new(reader, self.options.limits);
                 self.add_cases_with(|| nunit.next_case(), label, Format::Nunit, sink)
             }
-            Some(Format::Ctrf) => match CtrfReader::new(reader, self.options.limits) {
-                Ok(mut ctrf) => {
-                    if let Some(warning) = ctrf.count_mismatch() {
-                        self.report.errors.push(warning.clone().in_file(label));
-                    }
-                    self.add_cases_with(|| Ok(ctrf.next_case()), label, Format::Ctrf, sink)
-                }
-                Err(e) => self.record_file(label.to_owned(), Some(Format::Ctrf), 0, Some(e)),
-            },
+            Some(Format::Ctrf) => {
+                let limits = self.options.limits;
+                self.add_streamed_with(label, Format::Ctrf, sink, |emit| {
+                    ctrf::stream(reader, limits, emit).map(|info| info.count_mismatch)
+                })
+            }
             Some(format @ (Format::JestJson | Format::MochaJson | Format::RspecJson)) => {
-                let read = match format {
-                    Format::JestJson => read_jest(reader, self.options.limits),
-                    Format::MochaJson => read_mocha(reader, self.options.limits),
-                    _ => read_rspec(reader, self.options.limits),
-                };
-                match read {
-                    Ok(cases) => {
-                        let mut cases = cases.into_iter();
-                        self.add_cases_with(|| Ok(cases.next()), label, format, sink)
+                let limits = self.options.limits;
+                self.add_streamed_with(label, format, sink, |emit| {
+                    match format {
+                        Format::JestJson => stream_jest(reader, limits, emit),
+                        Format::MochaJson => stream_mocha(reader, limits, emit),
+                        _ => stream_rspec(reader, limits, emit),
                     }
-                    Err(e) => self.record_file(label.to_owned(), Some(format), 0, Some(e)),
-                }
+                    .map(|()| None)
+                })
             }
             Some(Format::DartJson) => {
                 let mut dart = DartReader::new(reader, self.options.limits);
@@ -494,6 +488,39 @@ impl ReportBuilder {
         };
         self.flush(&mut merger, sink);
         self.case_suites = None;
+        self.record_file(label.to_owned(), Some(format), tests, error)
+    }
+
+    /// Test cases from a reader that pushes them (the JSON reports, walked by serde
+    /// visitors), merged like JUnit test cases. `read` returns a warning about the
+    /// whole file (declared counts that disagree), if any.
+    fn add_streamed_with(
+        &mut self,
+        label: &str,
+        format: Format,
+        sink: &mut dyn CaseSink,
+        read: impl FnOnce(&mut dyn FnMut(Box<TestCase>)) -> Result<Option<ParseError>, ParseError>,
+    ) -> &FileResult {
+        self.case_suites = Some(HashMap::new());
+        let mut merger = Merger::new();
+        let mut tests = 0u64;
+        let outcome = read(&mut |case| {
+            tests += 1;
+            merger.push(case);
+            if merger.buffer.len() >= MERGE_WINDOW {
+                self.flush(&mut merger, sink);
+            }
+        });
+        self.flush(&mut merger, sink);
+        self.case_suites = None;
+        let error = match outcome {
+            Ok(Some(warning)) => {
+                self.report.errors.push(warning.in_file(label));
+                None
+            }
+            Ok(None) => None,
+            Err(e) => Some(e),
+        };
         self.record_file(label.to_owned(), Some(format), tests, error)
     }
 

@@ -148,6 +148,9 @@ pub(crate) fn truncate(mut text: String, max: usize) -> String {
     }
     text.truncate(cut);
     text.push('…');
+    // A cut text must not keep the allocation of the whole one: a list of cut
+    // messages would otherwise hold every original.
+    text.shrink_to_fit();
     text
 }
 

@@ -6,6 +6,7 @@ mod ctrf;
 mod dialects;
 mod formats;
 mod hostile;
+mod json_streaming;
 mod memory;
 mod nunit;
 mod postgres;
