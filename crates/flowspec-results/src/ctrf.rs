@@ -13,7 +13,6 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ParseError, ParseErrorKind};
-pub use crate::json_doc::MAX_JSON_REPORT_BYTES;
 use crate::json_doc::{EachOf, stream_json};
 use crate::junit::Limits;
 use crate::model::{DeclaredCounts, FailureDetail, FailureKind, Status, TestCase, Totals};

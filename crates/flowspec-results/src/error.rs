@@ -25,8 +25,6 @@ pub enum ParseErrorKind {
     Io,
     /// Not a report of a known format.
     UnknownFormat,
-    /// A report read whole (CTRF, Jest, mocha, RSpec JSON) is larger than the limit.
-    TooLarge,
     /// A warning, not a stop: a suite's `tests=`/`failures=`/`errors=`/`skipped=`
     /// attributes disagree with the test cases it holds. Everything was read.
     CountMismatch,

@@ -12,10 +12,6 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::xml::text::truncate;
 
-/// The size JSON reports were once capped at when they were read whole. They are
-/// streamed now and no longer refused by size; kept for callers that named it.
-pub const MAX_JSON_REPORT_BYTES: u64 = 512 * 1024 * 1024;
-
 /// Walks the document read from `input` with `seed` (a visitor over the top-level
 /// object), then checks that nothing but whitespace follows it.
 pub(crate) fn stream_json<R: Read, S>(input: R, what: &str, seed: S) -> Result<(), ParseError>
