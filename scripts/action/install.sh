@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs flowspec for the GitHub Action: the release archive
 # flowspec-<version>-<target>.tar.gz checked against its .sha256, else
-# `cargo install flowspec-cli --locked`.
+# `cargo install flowspec-cli --locked`. FLOWSPEC_RELEASES_URL replaces
+# https://github.com/<repository>/releases/download (a mirror, or a test's server).
 set -euo pipefail
 
 version=${FLOWSPEC_VERSION:-latest}
@@ -25,7 +26,8 @@ bin_dir="${RUNNER_TOOL_CACHE:-$HOME/.local}/flowspec/${version:-cargo}/bin"
 installed=false
 if [ -n "$version" ] && [ -n "$target" ]; then
   archive="flowspec-$version-$target.tar.gz"
-  url="https://github.com/$repo/releases/download/v$version/$archive"
+  base=${FLOWSPEC_RELEASES_URL:-https://github.com/$repo/releases/download}
+  url="$base/v$version/$archive"
   work=$(mktemp -d)
   if curl -fsSL --retry 3 -o "$work/$archive" "$url" \
     && curl -fsSL --retry 3 -o "$work/$archive.sha256" "$url.sha256"; then

@@ -18,7 +18,9 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 
 case "$1" in
-  summary) flowspec results summary --step-summary --annotations "${files[@]}" >/dev/null ;;
+  # The Markdown goes to the job summary; stdout, where the annotations (workflow
+  # commands) are, stays in the log for the runner to read.
+  summary) flowspec results summary --step-summary --annotations "${files[@]}" ;;
   check)
     args=(results check)
     [ "${QUARANTINE:-true}" = true ] || args+=(--no-quarantine)

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `flowspec` binary: each test gets a temporary project.
 
+mod action;
 mod audit;
 mod ci;
 mod ci_ghes;
