@@ -3,8 +3,14 @@
 set -euo pipefail
 shopt -s nullglob globstar
 
+# Split on whitespace with globbing off, then expand each pattern on its own, so a
+# pattern that matches nothing is named.
+set -f
+# shellcheck disable=SC2206 # splitting on whitespace is the point
+patterns=(${REPORT_FILES:?set the report files})
+set +f
 files=()
-for pattern in ${REPORT_FILES:?set the report files}; do
+for pattern in "${patterns[@]}"; do
   # shellcheck disable=SC2206 # the pattern is meant to be expanded as a glob
   matched=($pattern)
   if [ ${#matched[@]} -eq 0 ]; then

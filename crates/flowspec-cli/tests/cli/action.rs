@@ -58,7 +58,10 @@ async fn output(mut cmd: Command) -> (i32, String, String) {
 }
 
 fn host_target() -> String {
-    let out = Command::new("rustc").arg("-vV").output().expect("rustc -vV");
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
@@ -97,7 +100,8 @@ fn release_archive(scratch: &Path) -> (Vec<u8>, String, String) {
         env!("CARGO_PKG_VERSION"),
         host_target()
     );
-    let archive = std::fs::read(out_dir.join(&name)).expect("the archive is named by version and target");
+    let archive =
+        std::fs::read(out_dir.join(&name)).expect("the archive is named by version and target");
     let sums = std::fs::read_to_string(out_dir.join(format!("{name}.sha256"))).unwrap();
     (archive, sums, name)
 }
@@ -148,8 +152,15 @@ async fn should_install_the_release_archive_and_refuse_one_whose_checksum_differ
         format!("flowspec {version}")
     );
     let outputs = std::fs::read_to_string(runner.path().join("github-output")).unwrap();
-    assert!(outputs.contains(&format!("version={version}\n")), "{outputs}");
-    assert!(stdout.contains(&format!("flowspec {version} from ")), "{}", shown(&stdout, &stderr));
+    assert!(
+        outputs.contains(&format!("version={version}\n")),
+        "{outputs}"
+    );
+    assert!(
+        stdout.contains(&format!("flowspec {version} from ")),
+        "{}",
+        shown(&stdout, &stderr)
+    );
 
     // The same archive with another checksum published beside it: nothing is installed.
     drop(sums_mock);
@@ -163,7 +174,9 @@ async fn should_install_the_release_archive_and_refuse_one_whose_checksum_differ
     let (code, stdout, stderr) = output(install(runner.path())).await;
     assert_eq!(code, 1, "{}", shown(&stdout, &stderr));
     assert!(
-        stdout.contains(&format!("::error::{name}: checksum {good_sum} does not match")),
+        stdout.contains(&format!(
+            "::error::{name}: checksum {good_sum} does not match"
+        )),
         "{}",
         shown(&stdout, &stderr)
     );
@@ -204,12 +217,19 @@ async fn should_fall_back_to_cargo_install_when_the_release_has_no_archive() {
         .env("GITHUB_OUTPUT", runner.path().join("github-output"));
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 0, "{}", shown(&stdout, &stderr));
-    assert!(stdout.contains("building with cargo install"), "{}", shown(&stdout, &stderr));
+    assert!(
+        stdout.contains("building with cargo install"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
     let args = std::fs::read_to_string(runner.path().join("cargo-args")).unwrap();
     let root = runner.path().join("tool-cache/flowspec/cargo");
     assert_eq!(
         args.trim(),
-        format!("install flowspec-cli --locked --root {} --version 0.1.0", root.display())
+        format!(
+            "install flowspec-cli --locked --root {} --version 0.1.0",
+            root.display()
+        )
     );
     let bin_dir = std::fs::read_to_string(runner.path().join("github-path")).unwrap();
     assert_eq!(bin_dir.trim(), root.join("bin").display().to_string());
@@ -246,7 +266,9 @@ async fn should_write_the_job_summary_and_print_annotations_for_the_runner() {
     assert!(markdown.contains("Tests failed"), "{markdown}");
     assert!(markdown.contains("applies tax"), "{markdown}");
     assert!(
-        stdout.lines().any(|l| l.starts_with("::error file=src/cart.rs")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=src/cart.rs")),
         "an annotation on the failing test, where the runner reads it:\n{}",
         shown(&stdout, &stderr)
     );
@@ -282,7 +304,10 @@ async fn should_post_the_event_to_the_receiver_with_its_token_and_typed_fields()
     Mock::given(method("POST"))
         .and(path("/events"))
         .and(header("authorization", "Bearer tok-0123456789abcdef"))
-        .and(header("idempotency-key", "github-99-2-deploy-deploy.completed"))
+        .and(header(
+            "idempotency-key",
+            "github-99-2-deploy-deploy.completed",
+        ))
         .respond_with(ResponseTemplate::new(202).set_body_json(json!({"id": "e1"})))
         .expect(1)
         .mount(&server)
@@ -315,7 +340,11 @@ async fn should_post_the_event_to_the_receiver_with_its_token_and_typed_fields()
         .env("RECEIVER_TOKEN", "");
     let (code, stdout, stderr) = output(cmd).await;
     assert_eq!(code, 1, "{}", shown(&stdout, &stderr));
-    assert!(stdout.contains("emit-token is empty"), "{}", shown(&stdout, &stderr));
+    assert!(
+        stdout.contains("emit-token is empty"),
+        "{}",
+        shown(&stdout, &stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
