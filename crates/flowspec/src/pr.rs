@@ -16,6 +16,7 @@ use std::sync::Arc;
 use flowspec_core::action::ActionFactory;
 use flowspec_providers::common::GitDefaults;
 use flowspec_providers::forge::action::PrActionFactory;
+use flowspec_providers::forge::status::StatusActionFactory;
 use flowspec_providers::forge::{Forge, ForgeSettings, build_forge};
 
 use crate::{Project, Result};
@@ -40,6 +41,13 @@ pub fn current_branch(project: &Project) -> Option<String> {
 /// The `pr:` hook action of the project.
 pub fn action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>> {
     Ok(Arc::new(PrActionFactory::from_settings_file(
+        &project.paths().settings_file,
+    )?))
+}
+
+/// The `status:` hook action of the project (commit statuses on the forge).
+pub fn status_action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>> {
+    Ok(Arc::new(StatusActionFactory::from_settings_file(
         &project.paths().settings_file,
     )?))
 }

@@ -46,6 +46,7 @@ const ACTION_KINDS: &[ActionKind] = &[
     ci_action,
     retry_flaky_action,
     crate::pr::action_factory,
+    crate::pr::status_action_factory,
 ];
 
 fn notify_action(project: &Project) -> Result<Arc<dyn ActionFactory>> {

@@ -25,6 +25,7 @@ mod runtime;
 mod safety;
 mod serve;
 mod serve_postgres;
+mod status;
 mod subscribe;
 mod terminal;
 mod watch;

@@ -191,6 +191,13 @@ pub trait ActionFactory: Send + Sync {
 
     /// Validates `value` (the node under the key) and builds the action.
     fn build(&self, value: &Node, cx: &BuildContext<'_>) -> Result<Arc<dyn Action>, ConfigErrors>;
+
+    /// `true` for an action that may sit next to one other action key in the same
+    /// hook and wrap it (`status:` next to `command:` reports the command's result):
+    /// the other action is built first and handed over as [`BuildContext::inner`].
+    fn wraps(&self) -> bool {
+        false
+    }
 }
 
 impl fmt::Debug for dyn ActionFactory {
@@ -218,6 +225,9 @@ pub struct BuildContext<'a> {
     pub vars: &'a Vars,
     /// In-process handlers registered by name.
     pub handlers: &'a HashMap<String, Arc<dyn Action>>,
+    /// For a factory that [`wraps`](ActionFactory::wraps): the hook's other action,
+    /// when there is one.
+    pub inner: Option<Arc<dyn Action>>,
 }
 
 impl BuildContext<'_> {

@@ -23,6 +23,7 @@
 pub mod action;
 mod build;
 mod model;
+pub mod status;
 
 pub use build::{ForgeSettings, build_forge};
 pub use model::*;
@@ -83,6 +84,13 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
 
     /// Deletes the head branch (after a merge).
     async fn delete_branch(&self, branch: &str) -> Result<(), ProviderError>;
+
+    /// Sets a commit status (GitHub: `POST /repos/{o}/{r}/statuses/{sha}`; GitLab:
+    /// `POST /projects/:id/statuses/:sha`).
+    async fn report_status(
+        &self,
+        status: &flowspec_core::provider::CommitStatus,
+    ) -> Result<(), ProviderError>;
 
     /// Creates the comment that contains `marker`, or edits it in place.
     async fn upsert_comment(

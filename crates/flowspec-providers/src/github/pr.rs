@@ -344,6 +344,10 @@ impl Forge for GithubProvider {
         Ok(())
     }
 
+    async fn report_status(&self, status: &CommitStatus) -> Result<(), ProviderError> {
+        CiProvider::report_status(self, status).await
+    }
+
     async fn upsert_comment(
         &self,
         number: u64,

@@ -503,6 +503,10 @@ impl Forge for GitlabProvider {
         Ok(())
     }
 
+    async fn report_status(&self, status: &CommitStatus) -> Result<(), ProviderError> {
+        CiProvider::report_status(self, status).await
+    }
+
     async fn upsert_comment(
         &self,
         number: u64,

@@ -2,11 +2,12 @@
 //! and working directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::action::BuildContext;
+use crate::action::{Action, BuildContext};
 use crate::config::{
     ConfigErrorKind, InterpolateError, Key, Node, Value, Vars, interpolate, suggest,
 };
@@ -143,6 +144,42 @@ impl Checker {
             .filter(|(k, _)| action_keys.contains(&k.name.as_str()))
             .map(|(k, v)| (k, v))
             .collect();
+        // A wrapping action (`status:`) may sit next to one other action: that one is
+        // built first and runs inside it.
+        let wrapper = |key: &Key| {
+            options
+                .factories
+                .iter()
+                .any(|f| f.key() == key.name && f.wraps())
+        };
+        let (present, outer) = match present.as_slice() {
+            [a, b] if wrapper(a.0) != wrapper(b.0) => {
+                let (outer, inner) = if wrapper(a.0) { (*a, *b) } else { (*b, *a) };
+                (vec![inner], Some(outer))
+            }
+            _ => (present, None),
+        };
+        let build = |this: &mut Self, key: &Key, value: &Node, inner: Option<Arc<dyn Action>>| {
+            let factory = options.factories.iter().find(|f| f.key() == key.name)?;
+            let cx = BuildContext {
+                project_root: options.project_root,
+                file: Some(&this.file),
+                file_text: Some(this.text.clone()),
+                key_path: format!("{path}.{}", key.name),
+                hook_name: name.as_deref().unwrap_or(""),
+                enabled,
+                vars: options.vars,
+                handlers: options.handlers,
+                inner,
+            };
+            match factory.build(value, &cx) {
+                Ok(action) => Some(action),
+                Err(errors) => {
+                    errors.into_iter().for_each(|e| this.push(e));
+                    None
+                }
+            }
+        };
         let action = match present.as_slice() {
             [] => {
                 let keys = crate::config::de::backticked(&action_keys);
@@ -156,23 +193,14 @@ impl Checker {
                 None
             }
             [(key, value)] => {
-                let factory = options.factories.iter().find(|f| f.key() == key.name)?;
-                let cx = BuildContext {
-                    project_root: options.project_root,
-                    file: Some(&self.file),
-                    file_text: Some(self.text.clone()),
-                    key_path: format!("{path}.{}", key.name),
-                    hook_name: name.as_deref().unwrap_or(""),
-                    enabled,
-                    vars: options.vars,
-                    handlers: options.handlers,
-                };
-                match factory.build(value, &cx) {
-                    Ok(action) => Some((key.name.clone(), action)),
-                    Err(errors) => {
-                        errors.into_iter().for_each(|e| self.push(e));
-                        None
+                let inner = build(self, key, value, None);
+                match (outer, inner) {
+                    (None, Some(action)) => Some((key.name.clone(), action)),
+                    (Some((outer_key, outer_value)), Some(inner)) => {
+                        build(self, outer_key, outer_value, Some(inner))
+                            .map(|action| (key.name.clone(), action))
                     }
+                    (_, None) => None,
                 }
             }
             [(first, _), rest @ ..] => {
@@ -182,7 +210,7 @@ impl Checker {
                         key.loc,
                         &join(&path, &key.name),
                         &format!("`{}` and `{}` are both set {context}", first.name, key.name),
-                        Some("a hook runs exactly one action; split it into two hooks"),
+                        Some("a hook runs exactly one action (`status:` may come with it); split it into two hooks"),
                     );
                 }
                 None
