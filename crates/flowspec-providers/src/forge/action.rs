@@ -38,7 +38,8 @@ use flowspec_core::output::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeSettings, MergeMethod, PrRequest, build_forge, ensure_pr};
+use super::build::hook_forge;
+use super::{Forge, MergeMethod, PrRequest, ensure_pr};
 use crate::action::{Template, render};
 use crate::common::GitDefaults;
 use crate::config::CiSettings;
@@ -151,30 +152,11 @@ impl ActionFactory for PrActionFactory {
                 )),
             }
         }
-        let Some(settings) = &self.settings else {
-            errors.push(cx.locate(
-                ConfigError::new(
-                    ConfigErrorKind::MissingField,
-                    "this hook uses `pr:` but .flowspec/flowspec.yaml has no `ci:` section",
-                )
-                .path(cx.key_path.clone())
-                .at(value.loc)
-                .hint("add `ci: {provider: github, config: {repo: owner/name}}` to .flowspec/flowspec.yaml"),
-            ));
-            return Err(errors);
-        };
-        errors.into_result(())?;
-        if !cx.enabled {
+        let profile = config.profile.clone();
+        let Some(forge) = hook_forge(self.settings.as_ref(), "pr", profile, value, cx, errors)?
+        else {
             return Ok(Arc::new(DisabledPr));
-        }
-        let forge = build_forge(
-            settings,
-            &ForgeSettings {
-                profile: config.profile.clone(),
-            },
-            cx.vars,
-            cx.project_root,
-        )?;
+        };
         Ok(Arc::new(PrAction {
             config,
             forge,

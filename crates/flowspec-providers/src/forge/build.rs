@@ -118,3 +118,33 @@ pub fn build_forge(
         .expect("a built profile was captured");
     Ok(forge)
 }
+
+/// The forge of a hook action under `key` (`pr:`, `status:`), after its own checks
+/// left `errors`: a missing `ci:` section is one more located error, and a disabled
+/// hook opens no forge (`Ok(None)`: the action is built but never connects).
+pub(crate) fn hook_forge(
+    ci: Option<&CiSettings>,
+    key: &str,
+    profile: Option<String>,
+    value: &Node,
+    cx: &flowspec_core::action::BuildContext<'_>,
+    mut errors: ConfigErrors,
+) -> Result<Option<Arc<dyn Forge>>, ConfigErrors> {
+    let Some(ci) = ci else {
+        errors.push(cx.locate(
+            ConfigError::new(
+                ConfigErrorKind::MissingField,
+                format!("this hook uses `{key}:` but .flowspec/flowspec.yaml has no `ci:` section"),
+            )
+            .path(cx.key_path.clone())
+            .at(value.loc)
+            .hint("add `ci: {provider: github, config: {repo: owner/name}}` (or a `gitlab` profile) to .flowspec/flowspec.yaml"),
+        ));
+        return Err(errors);
+    };
+    errors.into_result(())?;
+    if !cx.enabled {
+        return Ok(None);
+    }
+    build_forge(ci, &ForgeSettings { profile }, cx.vars, cx.project_root).map(Some)
+}

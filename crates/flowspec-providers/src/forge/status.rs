@@ -34,7 +34,8 @@ use flowspec_core::provider::{CommitState, CommitStatus};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Forge, ForgeSettings, build_forge};
+use super::Forge;
+use super::build::hook_forge;
 use crate::action::{Template, render};
 use crate::config::CiSettings;
 
@@ -187,30 +188,11 @@ impl ActionFactory for StatusActionFactory {
             (None, Some(_)) => StatusFrom::Hook,
             (None, None) => StatusFrom::Event,
         };
-        let Some(settings) = &self.settings else {
-            errors.push(cx.locate(
-                ConfigError::new(
-                    ConfigErrorKind::MissingField,
-                    "this hook uses `status:` but .flowspec/flowspec.yaml has no `ci:` section",
-                )
-                .path(cx.key_path.clone())
-                .at(value.loc)
-                .hint("add `ci: {provider: github, config: {repo: owner/name}}` (or a `gitlab` profile) to .flowspec/flowspec.yaml"),
-            ));
-            return Err(errors);
-        };
-        errors.into_result(())?;
-        if !cx.enabled {
+        let profile = config.profile.clone();
+        let Some(forge) = hook_forge(self.settings.as_ref(), "status", profile, value, cx, errors)?
+        else {
             return Ok(Arc::new(DisabledStatus));
-        }
-        let forge = build_forge(
-            settings,
-            &ForgeSettings {
-                profile: config.profile.clone(),
-            },
-            cx.vars,
-            cx.project_root,
-        )?;
+        };
         let mut action = StatusAction::new(config, forge);
         action.from = from;
         action.inner = cx.inner.clone();
