@@ -327,6 +327,24 @@ impl Action for CiAction {
     }
 }
 
+/// Checks a value with `{event.PATH}` (or `{event.PATH|fallback}`) placeholders, as
+/// the `ci:`, `pr:` and `status:` actions do when hooks.yaml is loaded.
+///
+/// ```
+/// use flowspec_providers::action::check_template;
+/// assert!(check_template("#{event.pr}").is_ok());
+/// assert!(check_template("{feature}").is_err());
+/// ```
+pub fn check_template(text: &str) -> Result<(), String> {
+    Template::parse(text).map(|_| ())
+}
+
+/// Fills the `{event.PATH}` placeholders of `template` from `event` (a missing field
+/// without a fallback is an error naming it).
+pub fn render_template(template: &str, event: &Event) -> Result<String, String> {
+    render(template, event)
+}
+
 /// A value with `{event.PATH}` / `{event.PATH|fallback}` placeholders.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Piece<'a> {

@@ -535,6 +535,18 @@ pub async fn fix(
     output: Option<&Path>,
     engine: Option<&flowspec_core::Engine>,
 ) -> Result<FixBundle> {
+    fix_with_fields(project, provider, run, output, engine, Vec::new()).await
+}
+
+/// [`fix`], with more fields in `ci.fix.requested` (the fix round and the limit).
+pub(crate) async fn fix_with_fields(
+    project: &Project,
+    provider: &dyn CiProvider,
+    run: &flowspec_core::provider::Run,
+    output: Option<&Path>,
+    engine: Option<&flowspec_core::Engine>,
+    fields: Vec<(&'static str, Value)>,
+) -> Result<FixBundle> {
     use flowspec_results::ResultsError;
     use flowspec_results::ci::{gather_failure_context, write_bundle};
     use flowspec_results::store::RunSelector;
@@ -596,6 +608,9 @@ pub async fn fix(
     }
     if let Some(attempt) = run.attempt {
         event = event.field("attempt", attempt);
+    }
+    for (key, value) in fields {
+        event = event.field(key, value);
     }
     let event = event
         .build()

@@ -65,6 +65,9 @@ pub mod hooks;
 pub mod init;
 pub mod notify;
 pub mod pr;
+#[cfg(feature = "render")]
+#[cfg_attr(docsrs, doc(cfg(feature = "render")))]
+pub mod pr_comment;
 mod project;
 pub mod quarantine;
 #[cfg(feature = "render")]

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use flowspec_core::action::ActionFactory;
 use flowspec_providers::common::GitDefaults;
+#[cfg(feature = "render")]
+use flowspec_providers::config::CiSettings;
 use flowspec_providers::forge::action::PrActionFactory;
 use flowspec_providers::forge::status::StatusActionFactory;
 use flowspec_providers::forge::{Forge, ForgeSettings, build_forge};
@@ -50,4 +52,13 @@ pub fn status_action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>
     Ok(Arc::new(StatusActionFactory::from_settings_file(
         &project.paths().settings_file,
     )?))
+}
+
+/// The `pr_comment:` hook action of the project (the sticky results comment, and a
+/// GitHub check run when asked).
+#[cfg(feature = "render")]
+pub fn comment_action_factory(project: &Project) -> Result<Arc<dyn ActionFactory>> {
+    Ok(Arc::new(crate::pr_comment::PrCommentActionFactory::new(
+        CiSettings::from_settings(project.settings())?,
+    )))
 }

@@ -41,6 +41,17 @@ type ActionKind = fn(&Project) -> Result<Arc<dyn ActionFactory>>;
 
 /// Every hook action kind the engine knows beyond the core's `script`/`command`/
 /// `action`: adding one is one line here.
+#[cfg(feature = "render")]
+const ACTION_KINDS: &[ActionKind] = &[
+    notify_action,
+    ci_action,
+    retry_flaky_action,
+    crate::pr::action_factory,
+    crate::pr::status_action_factory,
+    crate::pr::comment_action_factory,
+];
+/// Without `render`, no `pr_comment:` (its Markdown is rendered there).
+#[cfg(not(feature = "render"))]
 const ACTION_KINDS: &[ActionKind] = &[
     notify_action,
     ci_action,

@@ -27,7 +27,8 @@ Examples:
 
 Exit codes: 0 ok (ci wait: the run succeeded), 12 the run failed, 13 the run was cancelled,
 14 ci wait timed out, 15 the CI refused or failed a request, 11 no readable test report
-(ci results), 4 a fail_mode: stop hook failed (ci fix), 3 invalid config, 2 usage.
+(ci results), 4 a fail_mode: stop hook failed (ci fix), 12 the fix rounds of --max-attempts ran
+out (ci fix), 3 invalid config, 2 usage.
 Docs: ",
     docs!("ci")
 );
@@ -142,12 +143,19 @@ downloaded first when missing), the log lines around each error from the failed 
 `ci.fix.requested` with run_id, provider, markdown_path, json_path and a short summary: a hook
 on that event (any agent or script) reads it on stdin.
 
-Exit codes: 0 done (or nothing to fix), 4 a fail_mode: stop hook failed, 2 the run is still
-going, 15 the CI refused or failed a request.
+--max-attempts N counts the fix rounds of the run's branch in the project's store: once N
+`ci.fix.requested` were emitted for that branch, a failed run emits `ci.fix.exhausted` (branch,
+pr, attempts, max_attempts, run_id) instead, for a notify: hook, and exits 12. A run that
+succeeded starts the branch's count again; --reset does only that.
+
+Exit codes: 0 done (or nothing to fix), 12 the fix rounds ran out (ci.fix.exhausted), 4 a
+fail_mode: stop hook failed, 2 the run is still going, 15 the CI refused or failed a request.
 
 Examples:
   flowspec ci fix --run 22222222222
-  flowspec ci fix --run 22222222222 --output fix/ --json")]
+  flowspec ci fix --run 22222222222 --output fix/ --json
+  flowspec ci fix --run 22222222222 --max-attempts 3
+  flowspec ci fix --run 22222222222 --reset")]
     Fix {
         /// The run id.
         #[arg(long, value_name = "ID")]
@@ -155,6 +163,13 @@ Examples:
         /// Where to write the bundle (default: .flowspec/fix/RUN_ID/).
         #[arg(long, short = 'o', value_name = "DIR")]
         output: Option<PathBuf>,
+        /// At most N fix rounds per branch; then `ci.fix.exhausted` and exit 12
+        /// (e.g. --max-attempts 3).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_attempts: Option<u32>,
+        /// Forget the fix rounds counted for the run's branch, and do nothing else.
+        #[arg(long, conflicts_with = "max_attempts")]
+        reset: bool,
     },
     /// Print a job's log; --follow streams it until the job ends.
     #[command(after_help = "\

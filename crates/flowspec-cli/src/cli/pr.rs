@@ -110,8 +110,16 @@ Examples:
     },
     /// Post the results summary as one sticky comment, edited in place on every run.
     #[command(after_help = "\
+The comment starts with the hidden line <!-- flowspec:results -->: later runs find it and edit
+it in place, so a pull request has one results comment. --check-run NAME also creates a GitHub
+check run on the head commit (success or failure from the results) with an annotation on the
+file and line of each failed test that has them (GitHub takes 50 per request: the rest follow
+in batches). GitLab has no check runs: --check-run is refused there.
+
 Examples:
-  flowspec pr comment --pr 7 --results target/junit.xml")]
+  flowspec pr comment --pr 7 --results target/junit.xml
+  flowspec pr comment --results target/surefire-reports/TEST-a.xml target/surefire-reports/TEST-b.xml --check-run tests
+  flowspec pr comment --results junit.xml --run-url https://github.com/octo/app/actions/runs/42")]
     Comment {
         /// The pull request number (default: the open one of the current branch).
         #[arg(long, value_name = "N")]
@@ -122,6 +130,13 @@ Examples:
         /// At most this many failed tests listed.
         #[arg(long, default_value_t = 50)]
         failures: usize,
+        /// Also create a GitHub check run of this name on the head commit, with an
+        /// annotation per failed test that has a file and line (e.g. --check-run tests).
+        #[arg(long, value_name = "NAME")]
+        check_run: Option<String>,
+        /// The CI run's page, linked from the comment and the check run.
+        #[arg(long, value_name = "URL")]
+        run_url: Option<String>,
     },
     /// Merge a pull request, optionally once every check is green.
     #[command(after_help = "\

@@ -115,8 +115,18 @@ pub async fn run(cx: &Context<'_>, args: CiArgs) -> Result<u8, Failure> {
         CiCommand::Results { run, failures } => {
             test_results::results(cx, &project, p, &RunId::new(run), failures, json).await
         }
-        CiCommand::Fix { run, output } => {
-            test_results::fix(cx, &project, p, &RunId::new(run), output.as_deref(), json).await
+        CiCommand::Fix {
+            run,
+            output,
+            max_attempts,
+            reset,
+        } => {
+            let rounds = flowspec::ci_steer::FixRounds {
+                max_attempts,
+                reset,
+            };
+            let run = RunId::new(run);
+            test_results::fix(cx, &project, p, &run, output.as_deref(), rounds, json).await
         }
         CiCommand::Logs {
             run,

@@ -1,6 +1,7 @@
 //! `flowspec pr ...` through `flowspec::pr` and the forge of `flowspec_providers`:
 //! this file picks the call for each subcommand and renders its result.
 
+use flowspec::pr_comment;
 use flowspec::render::safe;
 use flowspec_providers::forge::{
     self, CheckState, GreenWait, MergeMethod, PrError, PrRequest, PrStatus, PullRequest,
@@ -85,7 +86,15 @@ pub async fn run(cx: &Context<'_>, args: PrArgs) -> Result<u8, Failure> {
             pr,
             results,
             failures,
+            check_run,
+            run_url,
         } => {
+            if check_run.is_some() && !f.has_check_runs() {
+                return Err(Failure::new(
+                    exit_code::USAGE,
+                    PrError::NoCheckRuns { platform: f.kind() }.to_string(),
+                ));
+            }
             let pr = forge::resolve(f, pr, branch.as_deref())
                 .await
                 .map_err(|e| failure(cx, e))?;
@@ -93,16 +102,44 @@ pub async fn run(cx: &Context<'_>, args: PrArgs) -> Result<u8, Failure> {
                 flowspec_results::ParseOptions::default().max_failures(failures.max(1000));
             let summary = flowspec::test_results::summarize(&results, options).or_fail(cx)?;
             let show = |p: &str| cx.show_path(std::path::Path::new(p));
-            let body = flowspec::render::results::summary_markdown(&summary, failures, show);
-            let comment = f
-                .upsert_comment(pr.number, RESULTS_MARKER, &body)
+            let post = pr_comment::ResultsPost {
+                summary: &summary,
+                max_failures: failures,
+                run_url: run_url.as_deref(),
+                check_run: check_run.as_deref(),
+                sha: None,
+                root: project.root(),
+            };
+            let posted = pr_comment::post_results(f, &pr, &post, show)
                 .await
-                .or_fail(cx)?;
+                .map_err(|e| failure(cx, e))?;
             if json {
-                print_json(&json!({"pr": pr.number, "comment": comment}))?;
+                print_json(&json!({
+                    "pr": pr.number,
+                    "comment": posted.comment,
+                    "check_run": posted.check_run,
+                }))?;
             } else {
-                let verb = if comment.created { "posted" } else { "updated" };
-                outln!("{verb} the results comment on pull request #{}", pr.number);
+                let verb = if posted.comment.created {
+                    "posted"
+                } else {
+                    "updated"
+                };
+                outln!(
+                    "{verb} the results comment on {}",
+                    pr_comment::pr_name(f.kind(), pr.number)
+                );
+                if let (Some(name), Some(run)) = (&check_run, &posted.check_run) {
+                    outln!(
+                        "created check run `{}` with {} annotations{}",
+                        safe(name),
+                        run.annotations,
+                        run.url
+                            .as_deref()
+                            .map(|u| format!(" {}", safe(u)))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
         PrCommand::Merge {
@@ -157,9 +194,6 @@ pub async fn run(cx: &Context<'_>, args: PrArgs) -> Result<u8, Failure> {
     Ok(exit_code::OK)
 }
 
-/// The hidden line that finds the results comment again.
-const RESULTS_MARKER: &str = "<!-- flowspec:results -->";
-
 fn method(text: &str) -> Result<MergeMethod, Failure> {
     text.parse()
         .map_err(|e: String| Failure::new(exit_code::USAGE, e))
@@ -186,6 +220,7 @@ fn failure(cx: &Context<'_>, error: PrError) -> Failure {
         PrError::Provider(e) => cx.fail(e.into()),
         PrError::ChecksFailed { .. } => Failure::new(exit_code::CI_RUN_FAILED, error.to_string()),
         PrError::TimedOut { .. } => Failure::new(exit_code::CI_WAIT_TIMEOUT, error.to_string()),
+        PrError::NoCheckRuns { .. } => Failure::new(exit_code::USAGE, error.to_string()),
         other => Failure::new(exit_code::CI_REQUEST_FAILED, other.to_string()),
     }
 }

@@ -34,6 +34,7 @@ mod claims;
 mod connection_url;
 mod inline;
 mod leases;
+mod meta;
 pub mod migrate;
 mod slots;
 

@@ -119,10 +119,11 @@ pub fn build_forge(
     Ok(forge)
 }
 
-/// The forge of a hook action under `key` (`pr:`, `status:`), after its own checks
-/// left `errors`: a missing `ci:` section is one more located error, and a disabled
-/// hook opens no forge (`Ok(None)`: the action is built but never connects).
-pub(crate) fn hook_forge(
+/// The forge of a hook action under `key` (`pr:`, `status:`, `pr_comment:`), after
+/// its own checks left `errors`: a missing `ci:` section is one more located error,
+/// and a disabled hook opens no forge (`Ok(None)`: the action is built but never
+/// connects).
+pub fn hook_forge(
     ci: Option<&CiSettings>,
     key: &str,
     profile: Option<String>,

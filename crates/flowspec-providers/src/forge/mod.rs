@@ -22,10 +22,12 @@
 
 pub mod action;
 mod build;
+mod check_run;
 mod model;
 pub mod status;
 
-pub use build::{ForgeSettings, build_forge};
+pub use build::{ForgeSettings, build_forge, hook_forge};
+pub use check_run::*;
 pub use model::*;
 
 use std::time::Duration;
@@ -99,6 +101,34 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
         marker: &str,
         body: &str,
     ) -> Result<CommentRef, ProviderError>;
+
+    /// Whether the forge has check runs (GitHub); GitLab has commit statuses only.
+    fn has_check_runs(&self) -> bool {
+        false
+    }
+
+    /// Creates a completed check run with `annotations` (at most
+    /// [`MAX_ANNOTATIONS_PER_REQUEST`]): GitHub `POST /repos/{o}/{r}/check-runs`.
+    async fn create_check_run(
+        &self,
+        request: &CheckRunRequest,
+        annotations: &[CheckAnnotation],
+    ) -> Result<CheckRunRef, ProviderError> {
+        let _ = (request, annotations);
+        Err(ProviderError::unsupported(self.kind(), "check runs"))
+    }
+
+    /// Appends `annotations` (at most [`MAX_ANNOTATIONS_PER_REQUEST`]) to check run
+    /// `id`: GitHub `PATCH /repos/{o}/{r}/check-runs/{id}`.
+    async fn append_check_run_annotations(
+        &self,
+        id: u64,
+        request: &CheckRunRequest,
+        annotations: &[CheckAnnotation],
+    ) -> Result<(), ProviderError> {
+        let _ = (id, request, annotations);
+        Err(ProviderError::unsupported(self.kind(), "check runs"))
+    }
 }
 
 /// Creates the pull request for `request.head`, or updates the open one; then adds
@@ -264,6 +294,14 @@ pub enum PrError {
         number: u64,
         /// The pending checks' names.
         checks: Vec<String>,
+    },
+    /// Check runs were asked of a forge that has none (GitLab).
+    #[error(
+        "{platform} has no check runs (commit statuses only): drop `check_run` (or --check-run), or report a commit status with the `status:` action"
+    )]
+    NoCheckRuns {
+        /// The forge (`gitlab`).
+        platform: &'static str,
     },
     /// The forge refused the merge (conflicts, branch protection, not mergeable).
     #[error("pull request #{number} cannot be merged: {reason}")]

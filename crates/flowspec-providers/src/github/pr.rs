@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::forge::{
-    Check, CheckState, CommentRef, Forge, MergeMethod, MergeResult, PrRequest, PrStatus,
-    PullRequest, Review,
+    Check, CheckAnnotation, CheckRunRef, CheckRunRequest, CheckState, CommentRef, Forge,
+    MergeMethod, MergeResult, PrRequest, PrStatus, PullRequest, Review,
 };
 
 #[derive(Deserialize)]
@@ -97,6 +97,21 @@ struct GhComment {
     #[serde(default)]
     body: String,
     html_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GhCreatedCheckRun {
+    id: u64,
+    html_url: Option<String>,
+}
+
+/// `output` of a check run: title, summary, annotations.
+fn check_run_output(request: &CheckRunRequest, annotations: &[CheckAnnotation]) -> Value {
+    json!({
+        "title": request.title,
+        "summary": request.summary_text(),
+        "annotations": annotations,
+    })
 }
 
 #[derive(Deserialize)]
@@ -377,5 +392,53 @@ impl Forge for GithubProvider {
             .send_value(Method::POST, &path, &json!({"body": text}), &what, false)
             .await?;
         Ok(CommentRef::new(created.id, created.html_url, true))
+    }
+
+    fn has_check_runs(&self) -> bool {
+        true
+    }
+
+    async fn create_check_run(
+        &self,
+        request: &CheckRunRequest,
+        annotations: &[CheckAnnotation],
+    ) -> Result<CheckRunRef, ProviderError> {
+        let mut body = json!({
+            "name": request.name,
+            "head_sha": request.head_sha,
+            "status": "completed",
+            "conclusion": request.conclusion(),
+            "output": check_run_output(request, annotations),
+        });
+        if let Some(url) = &request.details_url {
+            body["details_url"] = url.clone().into();
+        }
+        let what = format!("create check run `{}`", request.name);
+        let created: GhCreatedCheckRun = self
+            .send_value(
+                Method::POST,
+                &self.repo_path("check-runs"),
+                &body,
+                &what,
+                false,
+            )
+            .await?;
+        Ok(CheckRunRef::new(created.id, created.html_url, 0, 1))
+    }
+
+    async fn append_check_run_annotations(
+        &self,
+        id: u64,
+        request: &CheckRunRequest,
+        annotations: &[CheckAnnotation],
+    ) -> Result<(), ProviderError> {
+        let body = json!({"output": check_run_output(request, annotations)});
+        let what = format!("add annotations to check run {id}");
+        let path = self.repo_path(&format!("check-runs/{id}"));
+        // Not idempotent: annotations are appended, a resend would add them twice.
+        let _: GhCreatedCheckRun = self
+            .send_value(Method::PATCH, &path, &body, &what, false)
+            .await?;
+        Ok(())
     }
 }

@@ -62,11 +62,12 @@ pub(super) async fn fix(
     p: &dyn CiProvider,
     run_id: &RunId,
     output: Option<&Path>,
+    rounds: ci_steer::FixRounds,
     json: bool,
 ) -> Result<u8, Failure> {
     let painter = if json { cx.err } else { cx.out };
     let reporter = Arc::new(TerminalReporter::new(painter, cx.global.quiet, json));
-    let fixed = ci_steer::fix(project, p, run_id, output, reporter).await;
+    let fixed = ci_steer::fix_with(project, p, run_id, output, reporter, rounds).await;
     cx.mask_logs(project);
     let (run, bundle) = match fixed.or_fail(cx)? {
         Fixed::NothingToFix(run) => {
@@ -78,6 +79,34 @@ pub(super) async fn fix(
                 outln!("run {run_id} ended {}: nothing to fix", run.status);
             }
             return Ok(exit_code::OK);
+        }
+        Fixed::Reset(run, had) => {
+            let branch = run.head_branch.as_deref().unwrap_or("(no branch)");
+            if json {
+                print_json(&json!({"run_id": run.id, "branch": branch, "reset": had}))?;
+            } else {
+                outln!("forgot {had} fix round(s) of `{}`", render::safe(branch));
+            }
+            return Ok(exit_code::OK);
+        }
+        Fixed::Exhausted(run, exhausted) => {
+            if json {
+                print_json(&json!({
+                    "run_id": run.id,
+                    "branch": exhausted.branch,
+                    "pr": exhausted.pr,
+                    "attempts": exhausted.attempts,
+                    "exhausted": true,
+                    "dispatch": exhausted.dispatch,
+                }))?;
+            } else {
+                outln!(
+                    "run {run_id} failed and `{}` had {} fix round(s) already (--max-attempts): emitted ci.fix.exhausted, no ci.fix.requested",
+                    render::safe(&exhausted.branch),
+                    exhausted.attempts
+                );
+            }
+            return Ok(exit_code::CI_RUN_FAILED);
         }
         Fixed::Bundle(run, bundle) => (run, *bundle),
     };
