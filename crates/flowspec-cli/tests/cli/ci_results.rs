@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::{TestProject, run, shown};
 
 const RUN: &str = "/repos/octo/app/actions/runs/7";
-const SUREFIRE: &[u8] =
+pub(crate) const SUREFIRE: &[u8] =
     include_bytes!("../../../flowspec-results/tests/fixtures/junit/surefire.xml");
 const TRUNCATED: &[u8] =
     include_bytes!("../../../flowspec-results/tests/fixtures/junit/truncated.xml");
@@ -22,7 +22,7 @@ const DIVIDES: &str = "com.example.calc.CalculatorTest::dividesByZero";
 const PARSES: &str = "com.example.calc.CalculatorTest::parsesInput";
 
 /// A project on `server` (GitHub) with `results` as its `results:` section.
-fn project(server: &MockServer, hooks: &str, results: &str) -> TestProject {
+pub(crate) fn project(server: &MockServer, hooks: &str, results: &str) -> TestProject {
     let p = TestProject::new(hooks);
     p.write(
         ".flowspec/flowspec.yaml",
@@ -34,7 +34,7 @@ fn project(server: &MockServer, hooks: &str, results: &str) -> TestProject {
     p
 }
 
-fn flowspec(p: &TestProject) -> assert_cmd::Command {
+pub(crate) fn flowspec(p: &TestProject) -> assert_cmd::Command {
     let mut cmd = p.cmd();
     cmd.env("GITHUB_TOKEN", "ghp_cli_test_token")
         .env_remove("GH_TOKEN")
@@ -118,7 +118,11 @@ impl Respond for Rerun {
 
 /// GitHub with run 7 (failed; after a retry: `after_retry`), one failed job with a
 /// log, and a `test-results` artifact holding `report`. Returns the re-run flag.
-async fn github(server: &MockServer, report: &[u8], after_retry: &'static str) -> Arc<AtomicBool> {
+pub(crate) async fn github(
+    server: &MockServer,
+    report: &[u8],
+    after_retry: &'static str,
+) -> Arc<AtomicBool> {
     let retried = Arc::new(AtomicBool::new(false));
     Mock::given(wiremock::matchers::any())
         .respond_with(Unexpected)
@@ -470,7 +474,7 @@ pathlib.Path("fixer-saw.json").write_text(json.dumps(checks))
 sys.exit(0 if checks["markdown_names_the_failure"] else 1)
 "#;
 
-async fn mock_log(server: &MockServer) {
+pub(crate) async fn mock_log(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/actions/jobs/55"))
         .respond_with(ResponseTemplate::new(200).set_body_json(

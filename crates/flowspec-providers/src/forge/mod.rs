@@ -297,7 +297,8 @@ pub enum PrError {
     },
     /// Check runs were asked of a forge that has none (GitLab).
     #[error(
-        "{platform} has no check runs (commit statuses only): drop `check_run` (or --check-run), or report a commit status with the `status:` action"
+        "{} has no check runs (commit statuses only): drop `check_run` (or --check-run), or report a commit status with the `status:` action",
+        if *platform == "gitlab" { "GitLab" } else { platform }
     )]
     NoCheckRuns {
         /// The forge (`gitlab`).
