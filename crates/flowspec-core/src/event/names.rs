@@ -199,6 +199,12 @@ pub const EVENT_NAMES: &[EventName] = &[
         "`flowspec ci fix` gathered a failed run's context for a fix",
     ),
     row(
+        "ci.fix.exhausted",
+        None,
+        Action,
+        "`flowspec ci fix --max-attempts` found the branch's fix rounds spent: no more fix is asked for",
+    ),
+    row(
         "deploy.started",
         None,
         Serve,
