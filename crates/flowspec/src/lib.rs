@@ -18,6 +18,7 @@
 //! | [`ci`], [`ci_steer`] | wait (auto-retry, quarantine), logs, artifacts, fix; status, retry, profiles |
 //! | [`test_results`], [`quarantine`] | parse, store, show, flaky, check; the stored quarantine |
 //! | [`notify`] | samples, routing, dead letters, integration states |
+//! | [`pr`], `pr_comment` | the forge of a `ci:` profile and the `pr:`, `status:`, `pr_comment:` hook actions; the sticky results comment and GitHub check runs with annotations (`pr_comment`: feature `render`) |
 //! | [`events`] | the receiver's queue: list, show, replay |
 //! | [`init`] | the starter `.flowspec/` |
 //! | [`signals`] | SIGTERM and Ctrl-C as stop requests |

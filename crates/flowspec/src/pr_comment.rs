@@ -197,13 +197,18 @@ pub fn expand_results(patterns: &[String], base: &Path) -> Result<Vec<PathBuf>, 
             files.push(base.join(pattern));
             continue;
         }
-        let cut = pattern[..pattern.find('*').unwrap_or(0)]
+        // An absolute pattern is matched from `/`, a relative one from `base`.
+        let (root, relative) = match pattern.strip_prefix('/') {
+            Some(rest) => (Path::new("/"), rest),
+            None => (base, pattern.trim_start_matches("./")),
+        };
+        let cut = relative[..relative.find('*').unwrap_or(0)]
             .rfind('/')
             .map_or(0, |i| i + 1);
-        let dir = base.join(&pattern[..cut]);
-        let glob = Glob::new(pattern.trim_start_matches("./"));
+        let dir = root.join(&relative[..cut]);
+        let glob = Glob::new(relative);
         let mut found = Vec::new();
-        walk(&dir, base, &glob, 0, &mut found);
+        walk(&dir, root, &glob, 0, &mut found);
         if found.is_empty() {
             return Err(format!(
                 "no file matches `{pattern}` (under {})",
@@ -507,5 +512,55 @@ pub fn pr_name(kind: &str, number: u64) -> String {
         format!("merge request !{number}")
     } else {
         format!("pull request #{number}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn should_expand_relative_and_absolute_patterns_and_name_one_that_matches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("reports/unit")).unwrap();
+        for f in ["reports/a.xml", "reports/unit/b.xml", "reports/c.txt"] {
+            std::fs::write(base.join(f), "x").unwrap();
+        }
+        let files = expand_results(&["reports/*.xml".into()], base).unwrap();
+        assert_eq!(
+            files,
+            [base.join("reports/a.xml"), base.join("reports/unit/b.xml")]
+        );
+        let absolute = format!("{}/reports/unit/*.xml", base.display());
+        assert_eq!(
+            expand_results(&[absolute], base).unwrap(),
+            [base.join("reports/unit/b.xml")]
+        );
+        assert_eq!(
+            expand_results(&["reports/c.txt".into()], base).unwrap(),
+            [base.join("reports/c.txt")]
+        );
+        let err = expand_results(&["out/*.xml".into()], base).unwrap_err();
+        assert!(err.starts_with("no file matches `out/*.xml`"), "{err}");
+    }
+
+    #[test]
+    fn should_link_the_run_with_the_parentheses_of_its_url_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("junit.xml");
+        std::fs::write(
+            &report,
+            r#"<testsuite name="s" tests="1"><testcase name="a"/></testsuite>"#,
+        )
+        .unwrap();
+        let summary = crate::test_results::summarize(&[report], ParseOptions::default()).unwrap();
+        let body = comment_body(&summary, 5, Some("https://ci.example.com/r (1)"), |p| {
+            p.to_owned()
+        });
+        assert!(
+            body.ends_with("[The CI run](https://ci.example.com/r%20%281%29)\n"),
+            "{body}"
+        );
     }
 }
