@@ -403,3 +403,43 @@ async fn should_refuse_a_check_run_on_gitlab_and_say_why() {
         "refused before any request"
     );
 }
+
+#[test]
+fn should_name_the_hook_and_field_of_a_wrong_pr_comment() {
+    let p = TestProject::new(
+        "hooks:\n  - name: results-comment\n    events: [ci.completed]\n    pr_comment:\n      results: []\n      check: tests\n  - name: no-results\n    events: [ci.completed]\n    pr_comment: {pr: \"{event.pr}\"}\n",
+    );
+    p.write(
+        ".flowspec/flowspec.yaml",
+        "ci:\n  provider: github\n  config:\n    repo: octo/app\n",
+    );
+    let (code, stdout, stderr) = crate::run(p.cmd().args(["hooks", "validate"]));
+    assert_eq!(code, 3, "{}", shown(&stdout, &stderr));
+    let all = format!("{stdout}{stderr}");
+    for expected in [
+        "unknown field `check` (at `hooks[0].pr_comment`)",
+        "hooks.yaml:6:7",
+        "did you mean `check_run`?",
+        "missing field `results` (at `hooks[1].pr_comment`)",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?}: {all}");
+    }
+}
+
+#[test]
+fn should_refuse_an_empty_results_list() {
+    let p = TestProject::new(
+        "hooks:\n  - name: results-comment\n    events: [ci.completed]\n    pr_comment: {results: []}\n",
+    );
+    p.write(
+        ".flowspec/flowspec.yaml",
+        "ci:\n  provider: github\n  config:\n    repo: octo/app\n",
+    );
+    let (code, stdout, stderr) = crate::run(p.cmd().args(["hooks", "validate"]));
+    assert_eq!(code, 3, "{}", shown(&stdout, &stderr));
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("hook `results-comment`: `results` names no report file"),
+        "{all}"
+    );
+}
