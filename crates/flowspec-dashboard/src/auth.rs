@@ -119,9 +119,14 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// Whether a browser says the request comes from another site: `Origin` (or, without
-/// it, `Sec-Fetch-Site`) naming somewhere other than this host.
+/// Whether a browser says the request comes from somewhere other than this origin:
+/// `Sec-Fetch-Site` other than `same-origin` or `none` (typed, bookmarked), or, from a
+/// browser without it, an `Origin` naming another host. Scripts without a browser send
+/// neither; they still need the session cookie and its CSRF token.
 fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         let origin_host = origin
@@ -130,10 +135,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
             .trim_end_matches('/');
         return origin == "null" || Some(origin_host) != host;
     }
-    headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| site == "cross-site")
+    false
 }
 
 /// Lets a request through with its [`Session`], or sends it to the login page (GET)
@@ -352,6 +354,11 @@ mod tests {
         let mut fetch = HeaderMap::new();
         fetch.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&fetch));
+        fetch.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(cross_site(&fetch), "another port of the same host is another origin");
+        fetch.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        fetch.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!cross_site(&fetch), "the browser's own word wins over a null Origin");
     }
 
     #[test]
