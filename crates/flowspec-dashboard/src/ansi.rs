@@ -26,10 +26,7 @@ impl Style {
     }
 
     fn apply(&mut self, params: &str) {
-        let codes: Vec<u16> = params
-            .split(';')
-            .map(|p| p.parse().unwrap_or(0))
-            .collect();
+        let codes: Vec<u16> = params.split(';').map(|p| p.parse().unwrap_or(0)).collect();
         let mut i = 0;
         while i < codes.len() {
             match codes[i] {
@@ -201,14 +198,16 @@ mod tests {
 
     #[test]
     fn should_drop_other_escapes_and_control_characters() {
-        let html = line_html("a\u{1b}[2Kb\u{1b}]0;title\u{7}c\u{8}d\u{1b}[38;2;1;2;3me").into_string();
+        let html =
+            line_html("a\u{1b}[2Kb\u{1b}]0;title\u{7}c\u{8}d\u{1b}[38;2;1;2;3me").into_string();
         assert_eq!(html, "abcde");
         assert_eq!(plain("\u{1b}[32mok\u{1b}[0m"), "ok");
     }
 
     #[test]
     fn should_link_addresses_but_not_trailing_punctuation() {
-        let html = line_html("see https://ci.example/run/1. or http://x.example/a?b=\"c").into_string();
+        let html =
+            line_html("see https://ci.example/run/1. or http://x.example/a?b=\"c").into_string();
         assert!(
             html.contains("<a href=\"https://ci.example/run/1\" rel=\"nofollow noopener noreferrer\">https://ci.example/run/1</a>."),
             "{html}"

@@ -229,9 +229,7 @@ pub(crate) struct LoginForm {
 /// Only paths of the dashboard are followed after login, never another site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with(BASE) && !n.starts_with("//") && !n.contains("\\") => {
-            n.to_owned()
-        }
+        Some(n) if n.starts_with(BASE) && !n.starts_with("//") && !n.contains("\\") => n.to_owned(),
         _ => format!("{BASE}/runs"),
     }
 }
@@ -275,7 +273,11 @@ pub(crate) async fn login(
     }
     let (id, _) = state.sessions.create();
     let mut response = Redirect::to(&next).into_response();
-    let cookie = session_cookie(&id, state.settings.session_ttl, state.settings.secure_cookie);
+    let cookie = session_cookie(
+        &id,
+        state.settings.session_ttl,
+        state.settings.secure_cookie,
+    );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -334,7 +336,10 @@ mod tests {
 
     #[test]
     fn should_follow_only_dashboard_paths_after_login() {
-        assert_eq!(safe_next(Some("/ui/events?status=dead")), "/ui/events?status=dead");
+        assert_eq!(
+            safe_next(Some("/ui/events?status=dead")),
+            "/ui/events?status=dead"
+        );
         assert_eq!(safe_next(Some("https://evil.example/")), "/ui/runs");
         assert_eq!(safe_next(Some("//evil.example/ui")), "/ui/runs");
         assert_eq!(safe_next(None), "/ui/runs");
@@ -344,10 +349,19 @@ mod tests {
     fn should_tell_cross_site_requests_apart() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        assert!(!cross_site(&headers), "no Origin: a form from an old browser");
-        headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(
+            !cross_site(&headers),
+            "no Origin: a form from an old browser"
+        );
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(!cross_site(&headers));
-        headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(cross_site(&headers));
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(cross_site(&headers));
@@ -355,10 +369,16 @@ mod tests {
         fetch.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&fetch));
         fetch.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
-        assert!(cross_site(&fetch), "another port of the same host is another origin");
+        assert!(
+            cross_site(&fetch),
+            "another port of the same host is another origin"
+        );
         fetch.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         fetch.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!cross_site(&fetch), "the browser's own word wins over a null Origin");
+        assert!(
+            !cross_site(&fetch),
+            "the browser's own word wins over a null Origin"
+        );
     }
 
     #[test]

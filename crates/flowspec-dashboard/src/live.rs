@@ -110,7 +110,12 @@ pub(crate) fn events(
     let stream = async_stream(move |tx| async move {
         loop {
             let html = view.borrow_and_update().clone();
-            if !html.is_empty() && tx.send(SseEvent::default().event(name).data(html.as_str())).await.is_err() {
+            if !html.is_empty()
+                && tx
+                    .send(SseEvent::default().event(name).data(html.as_str()))
+                    .await
+                    .is_err()
+            {
                 return;
             }
             if view.changed().await.is_err() {
@@ -122,9 +127,7 @@ pub(crate) fn events(
 }
 
 /// A stream fed by a task through a small channel (no macro crate needed).
-pub(crate) fn async_stream<F, Fut>(
-    produce: F,
-) -> impl Stream<Item = Result<SseEvent, Infallible>>
+pub(crate) fn async_stream<F, Fut>(produce: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<SseEvent>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -161,13 +164,21 @@ mod tests {
 
         live.kick.send_modify(|n| *n += 1);
         tokio::time::sleep(Duration::from_millis(1300)).await;
-        assert_eq!(polls.load(Ordering::SeqCst), 2, "a kick polls again after the gap");
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "a kick polls again after the gap"
+        );
 
         drop(tabs);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let rx = live.subscribe("runs", Duration::from_secs(3600), render);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(polls.load(Ordering::SeqCst), 3, "a new watcher starts a new poller");
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            3,
+            "a new watcher starts a new poller"
+        );
         drop(rx);
     }
 }

@@ -56,9 +56,8 @@ async fn browser() -> (Driver, Client) {
         "chromedriver is not installed: the dashboard's browser tests need it \
          (Debian: `sudo apt-get install chromium chromium-driver`)",
     );
-    let chromium = find(&["chromium", "chromium-browser", "google-chrome"]).expect(
-        "Chromium is not installed: `sudo apt-get install chromium chromium-driver`",
-    );
+    let chromium = find(&["chromium", "chromium-browser", "google-chrome"])
+        .expect("Chromium is not installed: `sudo apt-get install chromium chromium-driver`");
     let port = free_port();
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
@@ -155,9 +154,11 @@ async fn github() -> MockServer {
         .await;
     // Job 55 runs for a few polls, then completes; its log grows meanwhile.
     let job = |status: &str| {
-        ok(json!({"id": 55, "run_id": 7, "name": "test", "status": status,
+        ok(
+            json!({"id": 55, "run_id": 7, "name": "test", "status": status,
                   "conclusion": if status == "completed" { Some("success") } else { None },
-                  "started_at": "2026-03-20T10:00:05Z"}))
+                  "started_at": "2026-03-20T10:00:05Z"}),
+        )
     };
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/actions/jobs/55"))
@@ -183,7 +184,9 @@ async fn github() -> MockServer {
         .and(path("/blob/55.log"))
         .respond_with(Steps(Mutex::new(vec![
             log(first),
-            log(&format!("{first}test login ... \u{1b}[31mFAILED\u{1b}[0m\n")),
+            log(&format!(
+                "{first}test login ... \u{1b}[31mFAILED\u{1b}[0m\n"
+            )),
             log(&format!(
                 "{first}test login ... \u{1b}[31mFAILED\u{1b}[0m\nsee https://ci.example/run/7\n"
             )),
@@ -203,7 +206,9 @@ async fn github() -> MockServer {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path_regex(r"^/repos/octo/app/actions/workflows/[^/]+/dispatches$"))
+        .and(path_regex(
+            r"^/repos/octo/app/actions/workflows/[^/]+/dispatches$",
+        ))
         .respond_with(ok(json!({
             "workflow_run_id": 7, "html_url": "https://github.com/octo/app/actions/runs/7"
         })))
@@ -246,7 +251,13 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 async fn text(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn posts(server: &MockServer, suffix: &str) -> usize {
@@ -282,8 +293,18 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
     let (_driver, client) = browser().await;
 
     // Without a session every page leads to the login page.
-    client.goto(&format!("{site}/ui/runs/default/7")).await.unwrap();
-    assert!(client.current_url().await.unwrap().path().ends_with("/ui/login"));
+    client
+        .goto(&format!("{site}/ui/runs/default/7"))
+        .await
+        .unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/ui/login")
+    );
     screenshot(&client, "login").await;
     client
         .find(Locator::Css("#token"))
@@ -292,8 +313,17 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .send_keys("wrong")
         .await
         .unwrap();
-    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    assert_eq!(text(&client, "p.error").await, "That is not the dashboard token.");
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&client, "p.error").await,
+        "That is not the dashboard token."
+    );
     client
         .find(Locator::Css("#token"))
         .await
@@ -301,10 +331,23 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .send_keys(TOKEN)
         .await
         .unwrap();
-    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Back where it was going: the run, with its jobs.
-    assert!(client.current_url().await.unwrap().path().ends_with("/ui/runs/default/7"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/ui/runs/default/7")
+    );
     let jobs = text(&client, "table.jobs").await;
     assert!(jobs.contains("test") && jobs.contains("lint"), "{jobs}");
     assert!(jobs.contains("failed"), "lint's failure shows: {jobs}");
@@ -314,25 +357,44 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
     // The runs list.
     client.goto(&format!("{site}/ui/runs")).await.unwrap();
     let rows = text(&client, "#runs").await;
-    assert!(rows.contains("feature/login") && rows.contains("main"), "{rows}");
-    assert!(rows.contains("running") && rows.contains("success"), "{rows}");
+    assert!(
+        rows.contains("feature/login") && rows.contains("main"),
+        "{rows}"
+    );
+    assert!(
+        rows.contains("running") && rows.contains("success"),
+        "{rows}"
+    );
     screenshot(&client, "runs").await;
 
     // The log of the running job grows on the page without a reload.
-    client.goto(&format!("{site}/ui/runs/default/7/jobs/55/log")).await.unwrap();
-    assert!(text(&client, "#log").await.contains("compiling <app>"), "escaped text, not markup");
+    client
+        .goto(&format!("{site}/ui/runs/default/7/jobs/55/log"))
+        .await
+        .unwrap();
+    assert!(
+        text(&client, "#log").await.contains("compiling <app>"),
+        "escaped text, not markup"
+    );
     eventually("the log's new lines to arrive", || async {
-        text(&client, "#log").await.contains("see https://ci.example/run/7")
+        text(&client, "#log")
+            .await
+            .contains("see https://ci.example/run/7")
     })
     .await;
     let failed = client.find(Locator::Css("#L3 .a-f1")).await.unwrap();
     assert_eq!(failed.text().await.unwrap(), "FAILED", "red stays red");
-    let link = client.find(Locator::Css("#L4 a[href='https://ci.example/run/7']")).await;
+    let link = client
+        .find(Locator::Css("#L4 a[href='https://ci.example/run/7']"))
+        .await;
     assert!(link.is_ok(), "addresses in the log are links");
     screenshot(&client, "log").await;
 
     // Retry failed calls the API once, and says so.
-    client.goto(&format!("{site}/ui/runs/default/7")).await.unwrap();
+    client
+        .goto(&format!("{site}/ui/runs/default/7"))
+        .await
+        .unwrap();
     let retry = "form[action$='/retry'] input[name=scope][value=failed]";
     client
         .find(Locator::Css(retry))
@@ -351,7 +413,10 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
     assert_eq!(posts(&github, "/rerun-failed-jobs").await, 1);
 
     // A form whose CSRF token was tampered with changes nothing.
-    client.goto(&format!("{site}/ui/runs/default/7")).await.unwrap();
+    client
+        .goto(&format!("{site}/ui/runs/default/7"))
+        .await
+        .unwrap();
     client
         .execute(
             "document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged');",
@@ -371,7 +436,11 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .unwrap();
     button.click().await.unwrap();
     assert!(text(&client, "p.error").await.contains("CSRF token"));
-    assert_eq!(posts(&github, "/rerun-failed-jobs").await, 1, "no second rerun");
+    assert_eq!(
+        posts(&github, "/rerun-failed-jobs").await,
+        1,
+        "no second rerun"
+    );
 
     // Trigger from the form, then land on the new run.
     client.goto(&format!("{site}/ui/trigger")).await.unwrap();
@@ -397,7 +466,14 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(client.current_url().await.unwrap().path().ends_with("/ui/runs/default/7"));
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/ui/runs/default/7")
+    );
     assert_eq!(text(&client, "p.flash").await, "Triggered deploy.yml.");
     let dispatched: Vec<Value> = github
         .received_requests()
@@ -416,7 +492,11 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
     assert!(text(&client, "#events").await.contains("No events."));
     screenshot(&client, "events").await;
     client.goto(&format!("{site}/ui/tests")).await.unwrap();
-    assert!(text(&client, "main").await.contains("No results stored yet."));
+    assert!(
+        text(&client, "main")
+            .await
+            .contains("No results stored yet.")
+    );
     screenshot(&client, "tests").await;
 
     client.close().await.unwrap();
@@ -429,9 +509,28 @@ async fn should_refuse_a_cross_site_form_even_with_a_session() {
     let site = dashboard(&github, dir.path()).await;
     let (_driver, client) = browser().await;
     client.goto(&format!("{site}/ui/login")).await.unwrap();
-    client.find(Locator::Css("#token")).await.unwrap().send_keys(TOKEN).await.unwrap();
-    client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    assert!(client.current_url().await.unwrap().path().ends_with("/ui/runs"));
+    client
+        .find(Locator::Css("#token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/ui/runs")
+    );
 
     // Another site (the mock server's origin) posts a form at the dashboard.
     let attacker = MockServer::start().await;
@@ -446,11 +545,20 @@ async fn should_refuse_a_cross_site_form_even_with_a_session() {
         .await;
     client.goto(&attacker.uri()).await.unwrap();
     eventually("the forged form to be answered", || async {
-        client.current_url().await.unwrap().as_str().starts_with(&site)
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&site)
     })
     .await;
     let refused = client.source().await.unwrap();
     assert!(refused.contains("Refused"), "{refused}");
-    assert_eq!(posts(&github, "/rerun-failed-jobs").await, 0, "nothing was retried");
+    assert_eq!(
+        posts(&github, "/rerun-failed-jobs").await,
+        0,
+        "nothing was retried"
+    );
     client.close().await.unwrap();
 }

@@ -41,8 +41,8 @@ use flowspec_core::settings::Settings;
 use flowspec_core::transport::Publisher;
 use serde::Deserialize;
 
-use crate::dashboard_config::RawDashboard;
 pub use crate::dashboard_config::DashboardSettings;
+use crate::dashboard_config::RawDashboard;
 use crate::sources::{SOURCES, SourceKind};
 
 /// What to do with webhook kinds the server has no mapping for.

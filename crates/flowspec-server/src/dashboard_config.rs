@@ -99,7 +99,8 @@ mod tests {
     use flowspec_core::settings::Settings;
 
     fn load(yaml: &str, vars: &[(&str, &str)]) -> Result<ServerConfig, String> {
-        let settings = Settings::parse("flowspec.yaml".as_ref(), yaml).map_err(|e| e.to_string())?;
+        let settings =
+            Settings::parse("flowspec.yaml".as_ref(), yaml).map_err(|e| e.to_string())?;
         ServerConfig::from_settings(&settings, &Vars::from_pairs(vars.iter().copied()))
             .map_err(|e| e.to_string())
     }

@@ -57,7 +57,10 @@ fn rows(events: &[QueuedEvent]) -> Markup {
     }
 }
 
-async fn list(state: &AppState, status: Option<QueueStatus>) -> Result<Vec<QueuedEvent>, DashboardError> {
+async fn list(
+    state: &AppState,
+    status: Option<QueueStatus>,
+) -> Result<Vec<QueuedEvent>, DashboardError> {
     Ok(events::list(&state.project, status, LISTED).await?)
 }
 
@@ -67,7 +70,9 @@ pub(crate) async fn page(
     Query(query): Query<EventsQuery>,
 ) -> Result<Response, DashboardError> {
     let listed = list(&state, query.status).await?;
-    let status_query = query.status.map_or(String::new(), |s| format!("?status={}", s.as_str()));
+    let status_query = query
+        .status
+        .map_or(String::new(), |s| format!("?status={}", s.as_str()));
     let body = html! {
         h1 { "Events" }
         (flash(query.done.as_deref()))
@@ -88,7 +93,10 @@ pub(crate) async fn page(
             tbody #events data-live={(BASE) "/live/events" (status_query)} data-event="rows" { (rows(&listed)) }
         }
     };
-    Ok(Page::new("Events").nav(Nav::Events, &session).body(body).render())
+    Ok(Page::new("Events")
+        .nav(Nav::Events, &session)
+        .body(body)
+        .render())
 }
 
 /// Server-sent `rows` events: the queue's rows, on change (the store is read every
@@ -165,7 +173,10 @@ pub(crate) async fn detail(
             pre.payload { (payload) }
         }
     };
-    Ok(Page::new(format!("Event {id}")).nav(Nav::Events, &session).body(body).render())
+    Ok(Page::new(format!("Event {id}"))
+        .nav(Nav::Events, &session)
+        .body(body)
+        .render())
 }
 
 #[derive(Deserialize)]
@@ -192,12 +203,18 @@ pub(crate) async fn replay(
     let (selection, back) = if id == "dead" {
         (Selection::Dead, format!("{BASE}/events?status=pending"))
     } else {
-        (Selection::One(id.clone()), format!("{BASE}/events/{}", query_value(&id)))
+        (
+            Selection::One(id.clone()),
+            format!("{BASE}/events/{}", query_value(&id)),
+        )
     };
     let ids = events::mark_for_replay(&state.project, selection, force)
         .await
         .map_err(|e| DashboardError::BadRequest(e.to_string()))?;
-    let message = format!("{} event(s) queued for replay; a running receiver dispatches them.", ids.len());
+    let message = format!(
+        "{} event(s) queued for replay; a running receiver dispatches them.",
+        ids.len()
+    );
     let sep = if back.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{back}{sep}done={}", query_value(&message))).into_response())
 }

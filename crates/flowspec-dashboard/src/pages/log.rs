@@ -73,7 +73,10 @@ pub(crate) struct LogQuery {
 }
 
 /// The whole log as the platform has it now, and whether it is complete.
-async fn fetch(state: &AppState, path: &JobPath) -> Result<(Arc<Vec<u8>>, bool, u64), DashboardError> {
+async fn fetch(
+    state: &AppState,
+    path: &JobPath,
+) -> Result<(Arc<Vec<u8>>, bool, u64), DashboardError> {
     let key = format!("{}/{}/{}", path.profile, path.run, path.job);
     if let Some(log) = state.logs.get(&key) {
         let len = log.len() as u64;
@@ -81,7 +84,11 @@ async fn fetch(state: &AppState, path: &JobPath) -> Result<(Arc<Vec<u8>>, bool, 
     }
     let (_, provider) = state.provider(Some(&path.profile))?;
     let chunk = provider
-        .job_log(&RunId::new(path.run.clone()), &JobId::new(path.job.clone()), 0)
+        .job_log(
+            &RunId::new(path.run.clone()),
+            &JobId::new(path.job.clone()),
+            0,
+        )
         .await?;
     let log = Arc::new(chunk.bytes);
     if chunk.complete {
@@ -185,7 +192,10 @@ pub(crate) async fn page(
             @for row in rows { (row) }
         }
     };
-    Ok(Page::new(title).nav(Nav::Runs, &session).body(body).render())
+    Ok(Page::new(title)
+        .nav(Nav::Runs, &session)
+        .body(body)
+        .render())
 }
 
 pub(crate) async fn raw(
@@ -199,7 +209,10 @@ pub(crate) async fn raw(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    let name = format!("job-{}.log", path.job.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+    let name = format!(
+        "job-{}.log",
+        path.job.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -242,7 +255,11 @@ pub(crate) async fn stream(
                     .collect();
                 line += rows.len();
                 let html = html! { @for row in rows { (row) } }.into_string();
-                if tx.send(SseEvent::default().event("lines").data(html)).await.is_err() {
+                if tx
+                    .send(SseEvent::default().event("lines").data(html))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 idle = Duration::from_secs(2);
@@ -257,7 +274,9 @@ pub(crate) async fn stream(
             tokio::time::sleep(idle).await;
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 #[cfg(test)]

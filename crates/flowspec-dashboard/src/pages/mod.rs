@@ -79,7 +79,10 @@ impl State {
 pub(crate) fn router(state: Arc<State>) -> Router {
     let runs = format!("{BASE}/runs/{{profile}}/{{run}}");
     Router::new()
-        .route(BASE, get(|| async { Redirect::to(&format!("{BASE}/runs")) }))
+        .route(
+            BASE,
+            get(|| async { Redirect::to(&format!("{BASE}/runs")) }),
+        )
         .route(
             &format!("{BASE}/"),
             get(|| async { Redirect::to(&format!("{BASE}/runs")) }),
@@ -110,7 +113,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route(&format!("{BASE}/events"), get(events::page))
         .route(&format!("{BASE}/live/events"), get(events::live))
         .route(&format!("{BASE}/events/{{id}}"), get(events::detail))
-        .route(&format!("{BASE}/events/{{id}}/replay"), post(events::replay))
+        .route(
+            &format!("{BASE}/events/{{id}}/replay"),
+            post(events::replay),
+        )
         .route(&format!("{BASE}/tests"), get(tests::page))
         .route(&format!("{BASE}/tests/quarantine"), post(tests::quarantine))
         .layer(middleware::map_response(|r| async {

@@ -163,7 +163,10 @@ pub(crate) async fn page(
             }
         }
     };
-    Ok(Page::new(title).nav(Nav::Runs, &session).body(body).render())
+    Ok(Page::new(title)
+        .nav(Nav::Runs, &session)
+        .body(body)
+        .render())
 }
 
 fn human_size(bytes: u64) -> String {
@@ -186,7 +189,11 @@ pub(crate) async fn live(
     let interval = provider.poll_interval().initial.max(Duration::from_secs(3));
     let key = format!("run/{profile}/{}", path.run);
     let view = state.live.subscribe(&key, interval, move || {
-        let (provider, profile, id) = (provider.clone(), profile.clone(), RunId::new(path.run.clone()));
+        let (provider, profile, id) = (
+            provider.clone(),
+            profile.clone(),
+            RunId::new(path.run.clone()),
+        );
         async move {
             let run = provider.get_run(&id).await.ok()?;
             let jobs = provider.list_jobs(&id).await.ok()?;
@@ -287,21 +294,27 @@ pub(crate) async fn artifact(
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     let fetched = artifact.clone();
     tokio::spawn(async move {
-        if let Err(error) = provider.download_artifact(&run, &fetched, &mut writer).await {
+        if let Err(error) = provider
+            .download_artifact(&run, &fetched, &mut writer)
+            .await
+        {
             tracing::warn!(message = "Artifact download failed.", %error);
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(reader, |mut reader| async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        match reader.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(buf), reader))
+    let body = Body::from_stream(futures_util::stream::unfold(
+        reader,
+        |mut reader| async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            match reader.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok::<_, std::io::Error>(buf), reader))
+                }
+                Err(e) => Some((Err(e), reader)),
             }
-            Err(e) => Some((Err(e), reader)),
-        }
-    }));
+        },
+    ));
     let name = if artifact.zip {
         format!("{}.zip", artifact.name)
     } else {
@@ -310,7 +323,10 @@ pub(crate) async fn artifact(
     let mut response = body.into_response();
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        name.replace(|c: char| !c.is_ascii_alphanumeric() && !"._-".contains(c), "_")
+        name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && !"._-".contains(c),
+            "_"
+        )
     );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response

@@ -189,7 +189,10 @@ pub(crate) async fn page(
             }
         }
     };
-    Page::new("Runs").nav(Nav::Runs, &session).body(body).render()
+    Page::new("Runs")
+        .nav(Nav::Runs, &session)
+        .body(body)
+        .render()
 }
 
 /// Server-sent `rows` events: the rows of the page the query describes, on change.

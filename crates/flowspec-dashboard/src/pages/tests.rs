@@ -32,7 +32,11 @@ pub(crate) async fn page(
     Extension(session): Extension<Session>,
     Query(query): Query<TestsQuery>,
 ) -> Result<Response, DashboardError> {
-    let branch = query.branch.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let branch = query
+        .branch
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
     let results = state.project.results().await?;
     let recent = results.store.recent_runs(RECENT, branch).await?;
     let latest = match recent.first() {
@@ -144,7 +148,10 @@ pub(crate) async fn page(
             button type="submit" { "Quarantine" }
         }
     };
-    Ok(Page::new("Tests").nav(Nav::Tests, &session).body(body).render())
+    Ok(Page::new("Tests")
+        .nav(Nav::Tests, &session)
+        .body(body)
+        .render())
 }
 
 #[derive(Deserialize)]
@@ -168,11 +175,17 @@ pub(crate) async fn quarantine(
 ) -> Result<Response, DashboardError> {
     let test = form.test.trim();
     if test.is_empty() {
-        return Err(DashboardError::BadRequest("name the test to quarantine".into()));
+        return Err(DashboardError::BadRequest(
+            "name the test to quarantine".into(),
+        ));
     }
     let message = match form.action.as_str() {
         "add" => {
-            let reason = form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            let reason = form
+                .reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty());
             flowspec::quarantine::add(&state.project, test, reason).await?;
             format!("Quarantined {test}.")
         }

@@ -61,7 +61,10 @@ pub(crate) async fn page(
             button type="submit" { "Trigger" }
         }
     };
-    Ok(Page::new("Trigger").nav(Nav::Trigger, &session).body(body).render())
+    Ok(Page::new("Trigger")
+        .nav(Nav::Trigger, &session)
+        .body(body)
+        .render())
 }
 
 #[derive(Deserialize)]
@@ -107,7 +110,9 @@ pub(crate) async fn submit(
     let (profile, provider) = state.provider(form.profile.as_deref())?;
     let workflow = form.workflow.trim();
     if workflow.is_empty() {
-        return Err(DashboardError::BadRequest("name a workflow to trigger".into()));
+        return Err(DashboardError::BadRequest(
+            "name a workflow to trigger".into(),
+        ));
     }
     let mut request = TriggerRequest::new(workflow);
     if !form.git_ref.trim().is_empty() {
