@@ -8,6 +8,10 @@
 //!   drain_timeout: 30s         # durations: seconds (`30`) or with units (`30s`, `1m`)
 //!   lease: 30s                 # a dead receiver's events go to the others after this
 //!   metrics_token: ${FLOWSPEC_METRICS_TOKEN}   # /metrics needs `Authorization: Bearer <it>`
+//!   dashboard:                 # the browser dashboard under /ui/, off without a token
+//!     token: ${FLOWSPEC_DASHBOARD_TOKEN}
+//!     secure_cookie: true      # behind TLS: the session cookie is sent over HTTPS only
+//!     session_ttl: 12h
 //!   sources:
 //!     github:
 //!       secret: ${GITHUB_WEBHOOK_SECRET}
@@ -37,6 +41,8 @@ use flowspec_core::settings::Settings;
 use flowspec_core::transport::Publisher;
 use serde::Deserialize;
 
+pub use crate::dashboard_config::DashboardSettings;
+use crate::dashboard_config::RawDashboard;
 use crate::sources::{SOURCES, SourceKind};
 
 /// What to do with webhook kinds the server has no mapping for.
@@ -169,6 +175,8 @@ pub struct ServerConfig {
     /// until the transport takes it). `None` (the default): events stay on this
     /// machine. See [`ServerConfig::publish_to`].
     pub publisher: Option<Arc<dyn Publisher>>,
+    /// The browser dashboard's login and sessions; `None` (no token): no dashboard.
+    pub dashboard: Option<DashboardSettings>,
 }
 
 impl Default for ServerConfig {
@@ -192,6 +200,7 @@ impl Default for ServerConfig {
             sources: SourceSecrets::default(),
             metrics_token: None,
             publisher: None,
+            dashboard: None,
         }
     }
 }
@@ -230,6 +239,8 @@ struct Raw {
     /// A token `/metrics` requires as `Authorization: Bearer`, from a variable.
     /// Example: `${FLOWSPEC_METRICS_TOKEN}`.
     metrics_token: Option<String>,
+    /// The dashboard's token and sessions.
+    dashboard: Option<RawDashboard>,
     /// `name: {key: value}` per source of [`SOURCES`].
     sources: Option<BTreeMap<String, Option<BTreeMap<String, RawCredential>>>>,
 }
@@ -348,6 +359,11 @@ impl ServerConfig {
                     .hint("set the variable it names, or remove the line to serve /metrics without a token"),
                 ));
             }
+        }
+
+        if let Some(dashboard) = &raw.dashboard {
+            let locate_here = |e| locate(at(node, "dashboard.token", e));
+            config.dashboard = dashboard.resolve(vars, &mut errors, &locate_here);
         }
 
         let sources = raw.sources.unwrap_or_default();
@@ -536,7 +552,7 @@ impl ServerConfig {
 }
 
 /// A secret written as `${VAR}` in the section, or, when absent, the default variable.
-fn resolve_secret(
+pub(crate) fn resolve_secret(
     explicit: Option<&String>,
     field: &str,
     default_var: &str,

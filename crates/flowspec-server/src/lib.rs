@@ -29,6 +29,7 @@
 
 pub mod completions;
 pub mod config;
+mod dashboard_config;
 mod dispatcher;
 mod http;
 mod intake;

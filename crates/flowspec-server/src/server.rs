@@ -69,6 +69,7 @@ pub struct Server {
     local_addr: SocketAddr,
     receiver: Receiver,
     header_timeout: Duration,
+    routes: Option<axum::Router>,
 }
 
 impl Server {
@@ -95,7 +96,19 @@ impl Server {
             local_addr,
             receiver,
             header_timeout,
+            routes: None,
         })
+    }
+
+    /// Serves `routes` beside the receiver's (the dashboard under `/ui/`, say). They
+    /// must not repeat a path of the receiver (`/events`, `/webhooks/…`, `/healthz`,
+    /// `/readyz`, `/metrics`): axum panics on a path routed twice.
+    pub fn with_routes(mut self, routes: axum::Router) -> Server {
+        self.routes = Some(match self.routes.take() {
+            Some(before) => before.merge(routes),
+            None => routes,
+        });
+        self
     }
 
     /// The address it listens on (useful with port 0).
@@ -121,9 +134,14 @@ impl Server {
             listener,
             receiver,
             header_timeout,
+            routes,
             ..
         } = self;
-        let service = TowerToHyperService::new(receiver.router());
+        let router = match routes {
+            Some(routes) => receiver.router().merge(routes),
+            None => receiver.router(),
+        };
+        let service = TowerToHyperService::new(router);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {

@@ -188,6 +188,10 @@ Docs: ", docs!("cli")))]
     #[command(after_help = server::serve_help())]
     Serve(server::ServeArgs),
 
+    /// The dashboard alone: CI runs, logs, trigger and retry, the event queue, test results.
+    #[command(after_help = server::DASHBOARD_HELP)]
+    Dashboard(server::DashboardArgs),
+
     /// The server's durable event queue: list, show, replay.
     #[command(subcommand, after_help = server::EVENTS_HELP)]
     Events(server::EventsCommand),

@@ -71,6 +71,37 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
 }
 
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Address to listen on (default: server.bind, or 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+}
+
+pub const DASHBOARD_HELP: &str = concat!(
+    "\
+The dashboard shows the CI runs of the `ci:` profiles (jobs, logs followed live, artifacts,
+Retry failed / Retry all / Cancel, a trigger form), the receiver's event queue with replay,
+and the stored test results with flaky tests and the quarantine. It is off until a token is
+set; the login page asks for it:
+
+  server:
+    dashboard:
+      token: ${FLOWSPEC_DASHBOARD_TOKEN}
+      secure_cookie: true     # behind TLS
+      session_ttl: 12h
+
+`flowspec serve` serves it too, under /ui/ beside the receiver, when the token is set.
+
+Examples:
+  FLOWSPEC_DASHBOARD_TOKEN=let-me-in flowspec dashboard --bind 127.0.0.1:8090
+  then open http://127.0.0.1:8090/ui/
+
+Exit codes: 0 stopped by SIGTERM or Ctrl-C, 3 invalid config, 6 no token or the address is taken.
+Docs: ",
+    docs!("dashboard")
+);
+
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
     /// List queued events, newest first.

@@ -215,6 +215,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Notify(command) => block_on(notify::run(&cx, command)),
         Command::Integrations(command) => block_on(notify::run_integrations(&cx, command)),
         Command::Serve(args) => block_on_threads(serve::run(&cx, args)),
+        Command::Dashboard(args) => block_on_threads(serve::dashboard(&cx, args)),
         Command::Events(command) => block_on(events::run(&cx, command)),
         Command::Watch(args) => block_on(watch::run(&cx, args)),
         Command::Subscribe(args) => block_on_threads(subscribe::run(&cx, args)),
