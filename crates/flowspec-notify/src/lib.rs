@@ -47,6 +47,19 @@
 //! plus one line in [`BUILTIN`]. The registry-wide tests and the conformance suite
 //! then cover it; add a wiremock test file under `tests/integration/`.
 //!
+//! ## Features
+//! One per service, named as its kind, all on by default: `slack`, `teams`, `discord`,
+//! `email` (SMTP through lettre), `webhooks`, `jira`, `linear`, `azure_devops`,
+//! `github_projects`, `pagerduty`, `opsgenie`, `datadog`, `new_relic`, `sentry`; and
+//! `state` (default): rate limits, disabled integrations and dead letters kept in the
+//! flowspec store (SQL), else in memory. Configuring a kind compiled out of the build
+//! fails with "the `email` notifier is not built in: enable the crate feature `email`"
+//! ([`registry()`] records the missing ones, see [`ALL_KINDS`]). The `testing` feature
+//! adds the conformance suite.
+//!
+//! Sending without YAML: `SlackNotifier::new(webhook_url)`, `TeamsNotifier::new` and
+//! `DiscordNotifier::new` build a notifier directly.
+//!
 //! Minimum supported Rust version: 1.89.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]

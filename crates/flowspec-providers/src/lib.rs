@@ -30,6 +30,14 @@
 //! hook action, `ci fix`) live in `flowspec_results::ci`. The trait and model live
 //! in [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
+//! ## Features
+//! One per platform, all on by default: `github` (octocrab), `gitlab` (the gitlab
+//! crate), `jenkins`, `circleci`, `custom`; `forge` (pull and merge requests) needs
+//! `github` or `gitlab`. A `provider:` whose platform is compiled out fails with
+//! "the `jenkins` CI provider is not built in: enable the crate feature `jenkins`"
+//! ([`registry()`] records the missing ones, see [`ALL_KINDS`]).
+//!
+//! ## Example
 //! ```no_run
 //! use flowspec_core::config::Vars;
 //! use flowspec_core::provider::{ProviderRegistry, TriggerRequest};

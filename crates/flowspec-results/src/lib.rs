@@ -61,6 +61,11 @@
 //! ```
 //!
 //! ## Features
+//! - `store` (default): everything that needs SQL or flowspec-core (which carries the
+//!   store): [`store`], [`ci`], [`quarantine`], [`auto_retry`] and [`config`], and the
+//!   `Store`/`Schema` variants of [`ResultsError`]. Without it
+//!   (`default-features = false`) the crate is a pure report parser (readers, writers,
+//!   [`ReportBuilder`], [`flaky`] analysis, [`context`]) with no SQL dependency.
 //! - `proptest`: [`proptest`](https://docs.rs/proptest) strategies for report models
 //!   (`testing` module), for round-trip tests of writers and readers.
 //!
