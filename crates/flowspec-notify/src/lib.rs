@@ -231,7 +231,7 @@ mod tests {
         let root =
             flowspec_core::config::Node::parse("integrations:\n  email:\n    enabled: true\n")
                 .unwrap();
-        let vars = flowspec_core::config::Vars::from_pairs([]);
+        let vars = flowspec_core::config::Vars::from_pairs::<&str, &str>([]);
         let err = config::parse(
             root.get("integrations"),
             None,
