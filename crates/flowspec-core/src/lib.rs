@@ -29,6 +29,10 @@
 //! ```
 //!
 //! ## Features
+//! - `postgres` (default): PostgreSQL as a state store (`state.url: postgres://...`,
+//!   sqlx's PostgreSQL driver, `LISTEN`/`NOTIFY` in [`store::Changes`]). Without it a
+//!   `postgres://` URL fails with [`store::StoreError::NotBuiltIn`], naming the feature.
+//!   SQLite is always built in: the engine's default store is an SQLite file.
 //! - `testing`: helpers for tests of embedders and backends (the `testing` module).
 //!
 //! Minimum supported Rust version: 1.89.

@@ -17,6 +17,8 @@ pub trait Registered: Send + Sync {
 /// Kind → factory, in registration order. Cheap to clone.
 pub struct Registry<F: ?Sized + Registered> {
     factories: Vec<Arc<F>>,
+    // Kinds a build left out (a crate feature off), with the message a lookup gives.
+    compiled_out: Vec<(&'static str, Arc<str>)>,
 }
 
 impl<F: ?Sized + Registered> Registry<F> {
@@ -24,6 +26,7 @@ impl<F: ?Sized + Registered> Registry<F> {
     pub fn new() -> Self {
         Registry {
             factories: Vec::new(),
+            compiled_out: Vec::new(),
         }
     }
 
@@ -37,8 +40,39 @@ impl<F: ?Sized + Registered> Registry<F> {
     /// Adds a factory; one with the same kind is replaced.
     pub fn register(mut self, factory: Arc<F>) -> Self {
         self.factories.retain(|f| f.kind() != factory.kind());
+        self.compiled_out
+            .retain(|(kind, _)| *kind != factory.kind());
         self.factories.push(factory);
         self
+    }
+
+    /// Records that `kind` exists but is not compiled into this build: looking it up
+    /// gives `message` (which names the crate feature to enable) instead of "unknown".
+    ///
+    /// ```
+    /// use flowspec_core::provider::ProviderRegistry;
+    /// let registry = ProviderRegistry::new().not_built_in(
+    ///     "jenkins",
+    ///     "the `jenkins` CI provider is not built in: enable the crate feature `jenkins`",
+    /// );
+    /// assert!(registry.get("jenkins").is_none());
+    /// assert!(registry.compiled_out("jenkins").unwrap().contains("feature `jenkins`"));
+    /// ```
+    pub fn not_built_in(mut self, kind: &'static str, message: impl Into<String>) -> Self {
+        if self.get(kind).is_none() {
+            self.compiled_out.retain(|(k, _)| *k != kind);
+            self.compiled_out.push((kind, Arc::from(message.into())));
+        }
+        self
+    }
+
+    /// Why `kind` is missing, when it was left out of this build
+    /// ([`not_built_in`](Registry::not_built_in)).
+    pub fn compiled_out(&self, kind: &str) -> Option<&str> {
+        self.compiled_out
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, message)| &**message)
     }
 
     /// The factory for `kind`.
@@ -67,6 +101,7 @@ impl<F: ?Sized + Registered> Clone for Registry<F> {
     fn clone(&self) -> Self {
         Registry {
             factories: self.factories.clone(),
+            compiled_out: self.compiled_out.clone(),
         }
     }
 }

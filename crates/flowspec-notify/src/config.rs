@@ -471,6 +471,17 @@ impl Loader<'_> {
         };
         let Some(factory) = registry.get(&kind_name) else {
             let at = node.get("kind").map_or(key.loc, |k| k.loc);
+            if let Some(message) = registry.compiled_out(&kind_name) {
+                self.push(
+                    ConfigError::new(ConfigErrorKind::InvalidValue, message)
+                        .at(at)
+                        .path(path)
+                        .hint(format!(
+                            "build flowspec-notify with `features = [\"{kind_name}\"]` (the default features include every notifier)"
+                        )),
+                );
+                return;
+            }
             let hint = match suggest(&kind_name, registry.kinds()) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!(

@@ -236,12 +236,14 @@ struct Inner {
 
 enum StateSource {
     Ready(DeliveryState),
+    #[cfg(feature = "state")]
     Lazy {
         place: StorePlace,
         cell: tokio::sync::OnceCell<DeliveryState>,
     },
 }
 
+#[cfg(feature = "state")]
 enum StorePlace {
     Url(String),
     Path(PathBuf),
@@ -277,6 +279,8 @@ impl NotificationsBuilder {
     }
 
     /// Opens the store at `url` (`sqlite://…`, `postgres://…`) on first use.
+    #[cfg(feature = "state")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "state")))]
     pub fn state_url(mut self, url: impl Into<String>) -> Self {
         self.state = Some(StateSource::Lazy {
             place: StorePlace::Url(url.into()),
@@ -286,6 +290,8 @@ impl NotificationsBuilder {
     }
 
     /// Opens (creating) the SQLite store at `path` on first use.
+    #[cfg(feature = "state")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "state")))]
     pub fn state_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.state = Some(StateSource::Lazy {
             place: StorePlace::Path(path.into()),
@@ -381,6 +387,7 @@ impl Notifications {
     pub async fn state(&self) -> Result<&DeliveryState, flowspec_core::store::StoreError> {
         match &self.inner.state {
             StateSource::Ready(s) => Ok(s),
+            #[cfg(feature = "state")]
             StateSource::Lazy { place, cell } => {
                 cell.get_or_try_init(|| async {
                     let store = match place {
@@ -762,7 +769,6 @@ pub fn open_project(
     vars: &flowspec_core::config::Vars,
     registry: &NotifierRegistry,
 ) -> Result<Notifications, flowspec_core::config::ConfigErrors> {
-    use flowspec_core::config::{ConfigError, ConfigErrorKind, interpolate};
     let settings = flowspec_core::settings::Settings::load(&project.settings_file)?;
     let config = crate::config::load(&settings, vars, registry)?;
     let mut builder = Notifications::builder(config).mask(
@@ -770,22 +776,30 @@ pub fn open_project(
             .filter(|(name, _)| flowspec_core::secret::looks_secret(name))
             .map(|(_, v)| v.to_owned()),
     );
-    let url = match &settings.state.url {
-        Some(url) => {
-            interpolate(url, vars)
-                .map_err(|e| {
-                    ConfigError::new(ConfigErrorKind::UnsetVariable, format!("`state.url`: {e}"))
+    // Without the `state` feature rate limits and dead letters live in memory.
+    #[cfg(feature = "state")]
+    {
+        use flowspec_core::config::{ConfigError, ConfigErrorKind, interpolate};
+        let url = match &settings.state.url {
+            Some(url) => {
+                interpolate(url, vars)
+                    .map_err(|e| {
+                        ConfigError::new(
+                            ConfigErrorKind::UnsetVariable,
+                            format!("`state.url`: {e}"),
+                        )
                         .in_file(&project.settings_file, settings.text())
-                })?
-                .value
-        }
-        None => String::new(),
-    };
-    builder = if url.trim().is_empty() {
-        builder.state_path(project.state_dir.join("flowspec.db"))
-    } else {
-        builder.state_url(url)
-    };
+                    })?
+                    .value
+            }
+            None => String::new(),
+        };
+        builder = if url.trim().is_empty() {
+            builder.state_path(project.state_dir.join("flowspec.db"))
+        } else {
+            builder.state_url(url)
+        };
+    }
     if settings.audit.enabled {
         let path = match &settings.audit.path {
             Some(p) => project.root.join(p),

@@ -47,6 +47,19 @@
 //! plus one line in [`BUILTIN`]. The registry-wide tests and the conformance suite
 //! then cover it; add a wiremock test file under `tests/integration/`.
 //!
+//! ## Features
+//! One per service, named as its kind, all on by default: `slack`, `teams`, `discord`,
+//! `email` (SMTP through lettre), `webhooks`, `jira`, `linear`, `azure_devops`,
+//! `github_projects`, `pagerduty`, `opsgenie`, `datadog`, `new_relic`, `sentry`; and
+//! `state` (default): rate limits, disabled integrations and dead letters kept in the
+//! flowspec store (SQL), else in memory. Configuring a kind compiled out of the build
+//! fails with "the `email` notifier is not built in: enable the crate feature `email`"
+//! ([`registry()`] records the missing ones, see [`ALL_KINDS`]). The `testing` feature
+//! adds the conformance suite.
+//!
+//! Sending without YAML: `SlackNotifier::new(webhook_url)`, `TeamsNotifier::new` and
+//! `DiscordNotifier::new` build a notifier directly.
+//!
 //! Minimum supported Rust version: 1.89.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -63,19 +76,47 @@ pub mod template;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+#[cfg(feature = "azure_devops")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure_devops")))]
 pub mod azure_devops;
+#[cfg(feature = "datadog")]
+#[cfg_attr(docsrs, doc(cfg(feature = "datadog")))]
 pub mod datadog;
+#[cfg(feature = "discord")]
+#[cfg_attr(docsrs, doc(cfg(feature = "discord")))]
 pub mod discord;
+#[cfg(feature = "email")]
+#[cfg_attr(docsrs, doc(cfg(feature = "email")))]
 pub mod email;
+#[cfg(feature = "github_projects")]
+#[cfg_attr(docsrs, doc(cfg(feature = "github_projects")))]
 pub mod github_projects;
+#[cfg(feature = "jira")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jira")))]
 pub mod jira;
+#[cfg(feature = "linear")]
+#[cfg_attr(docsrs, doc(cfg(feature = "linear")))]
 pub mod linear;
+#[cfg(feature = "new_relic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "new_relic")))]
 pub mod new_relic;
+#[cfg(feature = "opsgenie")]
+#[cfg_attr(docsrs, doc(cfg(feature = "opsgenie")))]
 pub mod opsgenie;
+#[cfg(feature = "pagerduty")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pagerduty")))]
 pub mod pagerduty;
+#[cfg(feature = "sentry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sentry")))]
 pub mod sentry;
+#[cfg(feature = "slack")]
+#[cfg_attr(docsrs, doc(cfg(feature = "slack")))]
 pub mod slack;
+#[cfg(feature = "teams")]
+#[cfg_attr(docsrs, doc(cfg(feature = "teams")))]
 pub mod teams;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;
 
 pub use delivery::{
@@ -87,24 +128,60 @@ use flowspec_core::notifier::NotifierFactory;
 
 /// The built-in notifier kinds: one line each.
 pub const BUILTIN: &[&dyn NotifierFactory] = &[
+    #[cfg(feature = "slack")]
     &slack::Factory,
+    #[cfg(feature = "teams")]
     &teams::Factory,
+    #[cfg(feature = "discord")]
     &discord::Factory,
+    #[cfg(feature = "email")]
     &email::Factory,
+    #[cfg(feature = "webhooks")]
     &webhooks::Factory,
+    #[cfg(feature = "jira")]
     &jira::Factory,
+    #[cfg(feature = "linear")]
     &linear::Factory,
+    #[cfg(feature = "azure_devops")]
     &azure_devops::Factory,
+    #[cfg(feature = "github_projects")]
     &github_projects::Factory,
+    #[cfg(feature = "pagerduty")]
     &pagerduty::Factory,
+    #[cfg(feature = "opsgenie")]
     &opsgenie::Factory,
+    #[cfg(feature = "datadog")]
     &datadog::Factory,
+    #[cfg(feature = "new_relic")]
     &new_relic::Factory,
+    #[cfg(feature = "sentry")]
     &sentry::Factory,
     // Add new kinds here, one line each (and `pub mod <kind>;` above).
 ];
 
+/// Every built-in notifier kind, whether compiled in or not: each is behind the crate
+/// feature of the same name (`email` behind `email`), so a build without one can still
+/// say which feature a configured kind needs ([`registry()`] records the missing ones).
+pub const ALL_KINDS: &[&str] = &[
+    "slack",
+    "teams",
+    "discord",
+    "email",
+    "webhooks",
+    "jira",
+    "linear",
+    "azure_devops",
+    "github_projects",
+    "pagerduty",
+    "opsgenie",
+    "datadog",
+    "new_relic",
+    "sentry",
+];
+
 /// The built-in kinds ([`BUILTIN`]) as a registry, to which an embedder adds its own.
+/// The kinds of [`ALL_KINDS`] compiled out of this build are recorded as such, so
+/// configuring one says which crate feature it needs.
 ///
 /// ```
 /// let registry = flowspec_notify::registry();
@@ -112,7 +189,14 @@ pub const BUILTIN: &[&dyn NotifierFactory] = &[
 /// assert!(registry.kinds().contains(&"pagerduty"));
 /// ```
 pub fn registry() -> NotifierRegistry {
-    NotifierRegistry::from_static(BUILTIN)
+    ALL_KINDS
+        .iter()
+        .fold(NotifierRegistry::from_static(BUILTIN), |registry, kind| {
+            registry.not_built_in(
+                kind,
+                format!("the `{kind}` notifier is not built in: enable the crate feature `{kind}`"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -132,6 +216,36 @@ mod tests {
         kinds.sort_unstable();
         kinds.dedup();
         assert_eq!(kinds.len(), n, "kinds must be unique");
+    }
+
+    #[test]
+    fn should_list_every_builtin_kind_in_all_kinds() {
+        for factory in BUILTIN {
+            assert!(ALL_KINDS.contains(&factory.kind()), "{}", factory.kind());
+        }
+    }
+
+    #[cfg(not(feature = "email"))]
+    #[test]
+    fn should_name_the_feature_of_a_compiled_out_kind() {
+        let root =
+            flowspec_core::config::Node::parse("integrations:\n  email:\n    enabled: true\n")
+                .unwrap();
+        let vars = flowspec_core::config::Vars::from_pairs::<&str, &str>([]);
+        let err = config::parse(
+            root.get("integrations"),
+            None,
+            None,
+            None,
+            &vars,
+            &registry(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the `email` notifier is not built in: enable the crate feature `email`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! a rate limit (for the summary on the next message), integrations disabled after
 //! `410 Gone`, and dead letters for replay.
 //!
-//! Kept in flowspec's store ([`Store`]: SQLite by default, PostgreSQL by URL) in four
+//! With the crate feature `state` (default), kept in flowspec's store
+//! ([`Store`](flowspec_core::store::Store): SQLite by default, PostgreSQL by URL) in four
 //! tables of this module; the SQL is the same for both databases (`$1` placeholders,
 //! `BIGINT`, `ON CONFLICT`, `RETURNING`). Without a store (embedders that run without
 //! one) the same state lives in memory for the life of the process.
@@ -11,13 +12,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use flowspec_core::store::{Store, StoreError};
+#[cfg(feature = "state")]
+use flowspec_core::store::Store;
+use flowspec_core::store::StoreError;
 use serde::Serialize;
+#[cfg(feature = "state")]
 use sqlx::Row;
 
 use crate::config::RateLimit;
 
 /// The notification state's tables, one migration per schema version.
+#[cfg(feature = "state")]
 const MIGRATIONS: &[flowspec_core::store::migrate::Migration] = &[&[
     "CREATE TABLE IF NOT EXISTS notify_rate_windows (
         integration TEXT NOT NULL,
@@ -60,6 +65,7 @@ pub enum Period {
 }
 
 impl Period {
+    #[cfg(feature = "state")]
     fn as_str(self) -> &'static str {
         match self {
             Period::Hour => "hour",
@@ -147,6 +153,7 @@ const DISABLED_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The state, in the store or in memory.
 pub struct DeliveryState {
+    #[cfg(feature = "state")]
     store: Option<Store>,
     memory: Mutex<Memory>,
     // Read on every delivery: cached briefly so a burst does not query per message.
@@ -155,9 +162,10 @@ pub struct DeliveryState {
 
 impl std::fmt::Debug for DeliveryState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeliveryState")
-            .field("store", &self.store)
-            .finish()
+        let mut f = f.debug_struct("DeliveryState");
+        #[cfg(feature = "state")]
+        f.field("store", &self.store);
+        f.finish()
     }
 }
 
@@ -172,6 +180,7 @@ impl DeliveryState {
     /// State in memory only.
     pub fn in_memory() -> Self {
         DeliveryState {
+            #[cfg(feature = "state")]
             store: None,
             memory: Mutex::default(),
             disabled_cache: Mutex::default(),
@@ -179,6 +188,8 @@ impl DeliveryState {
     }
 
     /// State in `store` (creates the tables).
+    #[cfg(feature = "state")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "state")))]
     pub async fn in_store(store: Store) -> Result<Self, StoreError> {
         store.migrate("notify", MIGRATIONS).await?;
         Ok(DeliveryState {
@@ -186,6 +197,18 @@ impl DeliveryState {
             memory: Mutex::default(),
             disabled_cache: Mutex::default(),
         })
+    }
+
+    /// The store behind the state, if any.
+    #[cfg(feature = "state")]
+    fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Without the `state` feature there is never a store: `Some` cannot be built.
+    #[cfg(not(feature = "state"))]
+    fn store(&self) -> Option<std::convert::Infallible> {
+        None
     }
 
     fn mem(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -215,7 +238,8 @@ impl DeliveryState {
         let mut taken: Vec<(Period, i64)> = Vec::new();
         for (period, max) in periods {
             let start = now - now.rem_euclid(period.millis());
-            let allowed = match &self.store {
+            let allowed = match self.store() {
+                #[cfg(feature = "state")]
                 Some(store) => {
                     let inserted = sqlx::query(
                         "INSERT INTO notify_rate_windows (integration, period, window_start, sent) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
@@ -264,7 +288,8 @@ impl DeliveryState {
             }
             // Give back what earlier periods counted, and remember the drop.
             for (p, s) in taken {
-                match &self.store {
+                match self.store() {
+                    #[cfg(feature = "state")]
                     Some(store) => {
                         sqlx::query(
                             "UPDATE notify_rate_windows SET sent = sent - 1 WHERE integration = $1 AND period = $2 AND window_start = $3",
@@ -284,7 +309,8 @@ impl DeliveryState {
                     }
                 }
             }
-            match &self.store {
+            match self.store() {
+                #[cfg(feature = "state")]
                 Some(store) => {
                     sqlx::query(
                         "INSERT INTO notify_suppressed (integration, dropped, since) VALUES ($1, 1, $2)
@@ -307,7 +333,8 @@ impl DeliveryState {
             return Ok(Admission::Drop { period, limit: max });
         }
         // Allowed: collect (and clear) the drops not yet reported.
-        let (dropped_before, since) = match &self.store {
+        let (dropped_before, since) = match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 let row = sqlx::query(
                     "DELETE FROM notify_suppressed WHERE integration = $1 RETURNING dropped, since",
@@ -336,7 +363,7 @@ impl DeliveryState {
 
     /// Why `integration` is disabled, if it is.
     pub async fn disabled(&self, integration: &str) -> Result<Option<Disabled>, StoreError> {
-        if self.store.is_some() {
+        if self.store().is_some() {
             let cached = self
                 .disabled_cache
                 .lock()
@@ -366,7 +393,8 @@ impl DeliveryState {
 
     /// Every disabled integration.
     pub async fn list_disabled(&self) -> Result<Vec<Disabled>, StoreError> {
-        match &self.store {
+        match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 let rows = sqlx::query("SELECT integration, reason, disabled_at FROM notify_disabled ORDER BY integration")
                     .fetch_all(&mut *store.conn().await?)
@@ -402,7 +430,8 @@ impl DeliveryState {
     pub async fn disable(&self, integration: &str, reason: &str) -> Result<(), StoreError> {
         self.forget_disabled();
         let now = now_ms();
-        match &self.store {
+        match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 sqlx::query(
                     "INSERT INTO notify_disabled (integration, reason, disabled_at) VALUES ($1, $2, $3)
@@ -426,7 +455,8 @@ impl DeliveryState {
     /// Enables `integration` again; `false` if it was not disabled.
     pub async fn enable(&self, integration: &str) -> Result<bool, StoreError> {
         self.forget_disabled();
-        Ok(match &self.store {
+        Ok(match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 sqlx::query("DELETE FROM notify_disabled WHERE integration = $1")
                     .bind(integration)
@@ -441,7 +471,8 @@ impl DeliveryState {
 
     /// Keeps a failed delivery for replay (replacing an older one with the same id).
     pub async fn add_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError> {
-        match &self.store {
+        match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 sqlx::query(
                     "INSERT INTO notify_dead_letters (id, integration, event_id, event_type, notification, error, attempts, created_at, replayed_at)
@@ -473,7 +504,8 @@ impl DeliveryState {
 
     /// Dead letters, oldest first; with `pending_only`, those not replayed yet.
     pub async fn dead_letters(&self, pending_only: bool) -> Result<Vec<DeadLetter>, StoreError> {
-        match &self.store {
+        match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 let rows = sqlx::query(
                     "SELECT id, integration, event_id, event_type, notification, error, attempts, created_at, replayed_at
@@ -513,7 +545,8 @@ impl DeliveryState {
     /// Marks a dead letter replayed.
     pub async fn mark_replayed(&self, id: &str) -> Result<(), StoreError> {
         let now = now_ms();
-        match &self.store {
+        match self.store() {
+            #[cfg(feature = "state")]
             Some(store) => {
                 sqlx::query("UPDATE notify_dead_letters SET replayed_at = $1 WHERE id = $2")
                     .bind(now)

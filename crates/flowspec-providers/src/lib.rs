@@ -30,6 +30,14 @@
 //! hook action, `ci fix`) live in `flowspec_results::ci`. The trait and model live
 //! in [`flowspec_core::provider`]; HTTP goes through `flowspec-http`.
 //!
+//! ## Features
+//! One per platform, all on by default: `github` (octocrab), `gitlab` (the gitlab
+//! crate), `jenkins`, `circleci`, `custom`; `forge` (pull and merge requests) needs
+//! `github` or `gitlab`. A `provider:` whose platform is compiled out fails with
+//! "the `jenkins` CI provider is not built in: enable the crate feature `jenkins`"
+//! ([`registry()`] records the missing ones, see [`ALL_KINDS`]).
+//!
+//! ## Example
 //! ```no_run
 //! use flowspec_core::config::Vars;
 //! use flowspec_core::provider::{ProviderRegistry, TriggerRequest};
@@ -50,14 +58,26 @@
 #![deny(missing_docs)]
 
 pub mod action;
+#[cfg(feature = "circleci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "circleci")))]
 pub mod circleci;
 pub mod common;
 pub use flowspec_core::provider::config;
+#[cfg(feature = "custom")]
+#[cfg_attr(docsrs, doc(cfg(feature = "custom")))]
 pub mod custom;
 pub mod download;
+#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "github", feature = "gitlab"))))]
 pub mod forge;
+#[cfg(feature = "github")]
+#[cfg_attr(docsrs, doc(cfg(feature = "github")))]
 pub mod github;
+#[cfg(feature = "gitlab")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gitlab")))]
 pub mod gitlab;
+#[cfg(feature = "jenkins")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jenkins")))]
 pub mod jenkins;
 pub mod wait;
 
@@ -65,17 +85,45 @@ use flowspec_core::provider::ProviderFactory;
 
 /// Every provider compiled in. Adding a platform = one folder + one line here.
 pub static BUILTIN: &[&dyn ProviderFactory] = &[
+    #[cfg(feature = "github")]
     &github::Factory,
+    #[cfg(feature = "gitlab")]
     &gitlab::Factory,
+    #[cfg(feature = "jenkins")]
     &jenkins::Factory,
+    #[cfg(feature = "circleci")]
     &circleci::Factory,
+    #[cfg(feature = "custom")]
     &custom::Factory,
 ];
 
+/// Every built-in platform, whether compiled in or not: each is behind the crate
+/// feature of the same name, so a build without one can say which feature a
+/// `provider:` needs.
+pub const ALL_KINDS: &[&str] = &["github", "gitlab", "jenkins", "circleci", "custom"];
+
 /// The built-in providers as a registry (embedders add theirs with
 /// [`ProviderRegistry::register`](flowspec_core::provider::ProviderRegistry::register)).
+/// The platforms of [`ALL_KINDS`] compiled out of this build are recorded as such:
+/// configuring one names the crate feature it needs.
+///
+/// ```
+/// let registry = flowspec_providers::registry();
+/// assert!(registry.get("github").is_some());
+/// assert_eq!(registry.compiled_out("github"), None);
+/// ```
 pub fn registry() -> flowspec_core::provider::ProviderRegistry {
-    flowspec_core::provider::ProviderRegistry::from_static(BUILTIN)
+    ALL_KINDS.iter().fold(
+        flowspec_core::provider::ProviderRegistry::from_static(BUILTIN),
+        |registry, kind| {
+            registry.not_built_in(
+                kind,
+                format!(
+                    "the `{kind}` CI provider is not built in: enable the crate feature `{kind}`"
+                ),
+            )
+        },
+    )
 }
 
 #[cfg(test)]

@@ -82,9 +82,13 @@ pub enum ResultsError {
         source: std::io::Error,
     },
     /// A query on the results store failed.
+    #[cfg(feature = "store")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
     #[error("results store query failed: {0}")]
     Store(#[from] sqlx::Error),
     /// The results tables could not be brought up to date.
+    #[cfg(feature = "store")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
     #[error(transparent)]
     Schema(#[from] flowspec_core::store::migrate::MigrateError),
     /// The requested run is not in the store.

@@ -61,6 +61,11 @@
 //! ```
 //!
 //! ## Features
+//! - `store` (default): everything that needs SQL or flowspec-core (which carries the
+//!   store): [`store`], [`ci`], [`quarantine`], [`auto_retry`] and [`config`], and the
+//!   `Store`/`Schema` variants of [`ResultsError`]. Without it
+//!   (`default-features = false`) the crate is a pure report parser (readers, writers,
+//!   [`ReportBuilder`], [`flaky`] analysis, [`context`]) with no SQL dependency.
 //! - `proptest`: [`proptest`](https://docs.rs/proptest) strategies for report models
 //!   (`testing` module), for round-trip tests of writers and readers.
 //!
@@ -68,8 +73,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod auto_retry;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod ci;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod config;
 pub mod context;
 pub mod coverage;
@@ -85,9 +96,13 @@ pub mod junit;
 mod lines;
 pub mod model;
 pub mod nunit;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod quarantine;
 mod queue;
 mod report;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;
 pub mod tap;
 #[cfg(any(test, feature = "proptest"))]

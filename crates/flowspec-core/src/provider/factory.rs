@@ -164,6 +164,14 @@ impl Registry<dyn ProviderFactory> {
         at: Option<crate::config::Loc>,
     ) -> Result<&Arc<dyn ProviderFactory>, ConfigError> {
         self.get(kind).ok_or_else(|| {
+            if let Some(message) = self.compiled_out(kind) {
+                let err = ConfigError::new(ConfigErrorKind::InvalidValue, message)
+                    .hint("the default features of flowspec-providers include every platform");
+                return match at {
+                    Some(loc) => err.at(loc),
+                    None => err,
+                };
+            }
             let kinds = self.kinds();
             let hint = match suggest(kind, kinds.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use sqlx::Row;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgListener;
 
 use super::{Backend, Store, StoreError};
@@ -21,13 +22,18 @@ pub struct Changes {
 }
 
 enum Inner {
+    #[cfg(feature = "postgres")]
     Listen(Box<PgListener>),
-    Look { store: Store, seen: Option<i64> },
+    Look {
+        store: Store,
+        seen: Option<i64>,
+    },
 }
 
 impl std::fmt::Debug for Changes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Listen(_) => "Changes(listen)",
             Inner::Look { .. } => "Changes(data_version)",
         })
@@ -70,7 +76,10 @@ impl Store {
     /// # });
     /// ```
     pub async fn changes(&self, channel: &str) -> Result<Changes, StoreError> {
+        #[cfg(not(feature = "postgres"))]
+        let _ = channel;
         let inner = match (self.backend, &self.listen_url) {
+            #[cfg(feature = "postgres")]
             (Backend::Postgres, Some(url)) => {
                 use secrecy::ExposeSecret;
                 let mut listener = PgListener::connect(url.expose_secret()).await?;
@@ -94,6 +103,7 @@ impl Changes {
     /// as a change, since notifications may have been missed meanwhile).
     pub async fn next(&mut self) {
         match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Listen(listener) => {
                 if let Err(error) = listener.recv().await {
                     tracing::debug!(message = "LISTEN connection lost; reconnecting.", %error);

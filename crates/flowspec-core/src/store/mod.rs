@@ -78,6 +78,16 @@ pub enum StoreError {
     /// The URL is not SQLite or PostgreSQL.
     #[error("unsupported state store URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
+    /// The URL names a database whose driver this build left out (a crate feature off).
+    #[error(
+        "state store URL `{url}`: the PostgreSQL store is not built in: enable the crate feature `{feature}` of flowspec-core"
+    )]
+    NotBuiltIn {
+        /// The URL, password redacted.
+        url: String,
+        /// The crate feature that builds the driver.
+        feature: &'static str,
+    },
 }
 
 /// Which database is behind the store.
@@ -362,6 +372,12 @@ impl Store {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            if !cfg!(feature = "postgres") {
+                return Err(StoreError::NotBuiltIn {
+                    url: redact_url(url),
+                    feature: "postgres",
+                });
+            }
             Backend::Postgres
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));

@@ -447,3 +447,14 @@ async fn should_leave_an_empty_wal_after_a_checkpoint_and_keep_every_run() {
         Claim::AlreadySucceeded
     );
 }
+
+#[cfg(not(feature = "postgres"))]
+#[tokio::test]
+async fn should_name_the_postgres_feature_for_a_postgres_url_without_it() {
+    let err = Store::open("postgres://app:secret@db.example/flowspec")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("enable the crate feature `postgres`"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+}

@@ -61,6 +61,40 @@ impl std::fmt::Debug for DiscordNotifier {
 }
 
 impl DiscordNotifier {
+    /// Sends to the Discord webhook `webhook_url` with the default sender and
+    /// channel, as `integrations.discord` does without YAML.
+    ///
+    /// ```no_run
+    /// use flowspec_core::{Event, Notification, Notifier};
+    /// use flowspec_notify::discord::DiscordNotifier;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let notifier = DiscordNotifier::new("https://discord.com/api/webhooks/1234/XXXX")?;
+    /// let event = Event::builder("implement.failed").feature("auth").build()?;
+    /// let notification = Notification::builder(event).summary("3 tests failed").build();
+    /// let receipt = notifier.notify(&notification).await?;
+    /// println!("sent: {receipt:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(webhook_url: &str) -> Result<DiscordNotifier, NotifyError> {
+        let mut full = url::Url::parse(webhook_url)
+            .map_err(|_| NotifyError::config("discord webhook_url is not a URL"))?;
+        full.query_pairs_mut().append_pair("wait", "true");
+        let target = Endpoint::new(full.as_str())
+            .map_err(|m| NotifyError::config(format!("discord webhook_url: {m}")))?;
+        Ok(DiscordNotifier {
+            target,
+            config: DiscordConfig {
+                webhook_url: None,
+                username: None,
+                avatar_url: None,
+                thread_id: None,
+                api_url: None,
+            },
+            client: HttpClient::without_redirects(),
+        })
+    }
+
     /// The JSON body for `n`, within Discord's limits.
     pub fn payload(&self, n: &Notification) -> Value {
         let title = truncate_chars(&n.title, 256);

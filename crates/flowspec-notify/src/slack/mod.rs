@@ -56,6 +56,40 @@ impl std::fmt::Debug for SlackNotifier {
 }
 
 impl SlackNotifier {
+    /// Sends to the incoming webhook `webhook_url` with the default options (no
+    /// channel override, no mentions), as `integrations.slack` does without YAML.
+    ///
+    /// ```no_run
+    /// use flowspec_core::{Event, Notification, Notifier};
+    /// use flowspec_notify::slack::SlackNotifier;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let notifier = SlackNotifier::new("https://hooks.slack.com/services/T000/B000/XXXX")?;
+    /// let event = Event::builder("implement.failed").feature("auth").build()?;
+    /// let notification = Notification::builder(event).summary("3 tests failed").build();
+    /// let receipt = notifier.notify(&notification).await?;
+    /// println!("sent: {receipt:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(webhook_url: &str) -> Result<SlackNotifier, NotifyError> {
+        SlackNotifier::with_config(webhook_url, SlackConfig::default())
+    }
+
+    /// Sends to `webhook_url` with `config`'s options (channel, sender, mentions on
+    /// failure, `api_url`); `config.webhook_url` is ignored.
+    pub fn with_config(
+        webhook_url: &str,
+        config: SlackConfig,
+    ) -> Result<SlackNotifier, NotifyError> {
+        let target = Endpoint::with_api_url(webhook_url, config.api_url.as_deref())
+            .map_err(|m| NotifyError::config(format!("slack webhook_url: {m}")))?;
+        Ok(SlackNotifier {
+            target,
+            config,
+            client: HttpClient::without_redirects(),
+        })
+    }
+
     /// The JSON body for `n`.
     pub fn payload(&self, n: &Notification) -> Value {
         let mentions = if n.outcome == WorkOutcome::Failed {

@@ -57,6 +57,38 @@ impl std::fmt::Debug for TeamsNotifier {
 }
 
 impl TeamsNotifier {
+    /// Sends Adaptive Cards to the Workflows webhook `webhook_url`, as
+    /// `integrations.teams` does without YAML.
+    ///
+    /// ```no_run
+    /// use flowspec_core::{Event, Notification, Notifier};
+    /// use flowspec_notify::teams::TeamsNotifier;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let notifier = TeamsNotifier::new("https://prod-00.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=XXXX")?;
+    /// let event = Event::builder("implement.failed").feature("auth").build()?;
+    /// let notification = Notification::builder(event).summary("3 tests failed").build();
+    /// let receipt = notifier.notify(&notification).await?;
+    /// println!("sent: {receipt:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(webhook_url: &str) -> Result<TeamsNotifier, NotifyError> {
+        let target = Endpoint::new(webhook_url)
+            .map_err(|m| NotifyError::config(format!("teams webhook_url: {m}")))?;
+        Ok(TeamsNotifier {
+            target,
+            adaptive: true,
+            client: HttpClient::without_redirects(),
+        })
+    }
+
+    /// The same notifier sending plain text cards instead of Adaptive Cards
+    /// (`use_adaptive_cards: false`).
+    pub fn plain_cards(mut self) -> TeamsNotifier {
+        self.adaptive = false;
+        self
+    }
+
     /// The JSON body for `n`.
     pub fn payload(&self, n: &Notification) -> Value {
         let card = if self.adaptive {

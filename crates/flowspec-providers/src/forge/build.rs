@@ -22,33 +22,55 @@ pub struct ForgeSettings {
 
 type Slot = Arc<Mutex<Option<Arc<dyn Forge>>>>;
 
+type Built = (Arc<dyn CiProvider>, Arc<dyn Forge>);
+
 /// Builds the provider as its own factory does and keeps it as a [`Forge`] too: the
 /// CI settings only hand out `dyn CiProvider`, and the configuration must be read
 /// (and its errors located) exactly as for `ci` commands.
 struct Capture {
     slot: Slot,
-    gitlab: bool,
+    factory: &'static dyn ProviderFactory,
+    build: fn(&Node, &ProviderContext<'_>) -> Result<Built, ConfigErrors>,
+}
+
+impl Capture {
+    /// The capture for forge `kind`, if that platform is compiled in.
+    fn of(kind: &str, slot: Slot) -> Option<Capture> {
+        match kind {
+            #[cfg(feature = "github")]
+            "github" => Some(Capture {
+                slot,
+                factory: &crate::github::Factory,
+                build: |config, cx| {
+                    let provider = Arc::new(crate::github::build_provider(config, cx)?);
+                    Ok((provider.clone(), provider))
+                },
+            }),
+            #[cfg(feature = "gitlab")]
+            "gitlab" => Some(Capture {
+                slot,
+                factory: &crate::gitlab::Factory,
+                build: |config, cx| {
+                    let provider = Arc::new(crate::gitlab::build_provider(config, cx)?);
+                    Ok((provider.clone(), provider))
+                },
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl ProviderFactory for Capture {
     fn kind(&self) -> &'static str {
-        if self.gitlab { "gitlab" } else { "github" }
+        self.factory.kind()
     }
 
     fn describe(&self) -> &'static str {
-        if self.gitlab {
-            crate::gitlab::Factory.describe()
-        } else {
-            crate::github::Factory.describe()
-        }
+        self.factory.describe()
     }
 
     fn example_yaml(&self) -> &'static str {
-        if self.gitlab {
-            crate::gitlab::Factory.example_yaml()
-        } else {
-            crate::github::Factory.example_yaml()
-        }
+        self.factory.example_yaml()
     }
 
     fn build(
@@ -56,16 +78,9 @@ impl ProviderFactory for Capture {
         config: &Node,
         cx: &ProviderContext<'_>,
     ) -> Result<Arc<dyn CiProvider>, ConfigErrors> {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if self.gitlab {
-            let provider = Arc::new(crate::gitlab::build_provider(config, cx)?);
-            *slot = Some(provider.clone());
-            Ok(provider)
-        } else {
-            let provider = Arc::new(crate::github::build_provider(config, cx)?);
-            *slot = Some(provider.clone());
-            Ok(provider)
-        }
+        let (provider, forge) = (self.build)(config, cx)?;
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(forge);
+        Ok(provider)
     }
 }
 
@@ -106,10 +121,10 @@ pub fn build_forge(
         .into());
     }
     let slot: Slot = Arc::default();
-    let registry = ProviderRegistry::new().register(Arc::new(Capture {
-        slot: slot.clone(),
-        gitlab: profile.provider == "gitlab",
-    }));
+    let registry = match Capture::of(&profile.provider, slot.clone()) {
+        Some(capture) => ProviderRegistry::new().register(Arc::new(capture)),
+        None => crate::registry(),
+    };
     ci.build(settings.profile.as_deref(), &registry, vars, project_root)?;
     let forge = slot
         .lock()
