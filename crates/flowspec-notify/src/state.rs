@@ -3,7 +3,7 @@
 //! `410 Gone`, and dead letters for replay.
 //!
 //! With the crate feature `state` (default), kept in flowspec's store
-//! ([`Store`](flowspec_core::store::Store): SQLite by default, PostgreSQL by URL) in four
+//! ([`Store`]: SQLite by default, PostgreSQL by URL) in four
 //! tables of this module; the SQL is the same for both databases (`$1` placeholders,
 //! `BIGINT`, `ON CONFLICT`, `RETURNING`). Without a store (embedders that run without
 //! one) the same state lives in memory for the life of the process.
