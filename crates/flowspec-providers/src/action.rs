@@ -138,7 +138,7 @@ impl ActionFactory for CiActionFactory {
         if !cx.enabled {
             // A disabled hook need not have its CI's token set.
             errors.into_result(())?;
-            return Ok(Arc::new(DisabledCi));
+            return Ok(Arc::new(flowspec_core::action::disabled::Disabled("ci")));
         }
         let provider = match settings.build(
             config.profile.as_deref(),
@@ -157,19 +157,6 @@ impl ActionFactory for CiActionFactory {
             config,
             provider: provider.expect("no errors means a provider"),
         }))
-    }
-}
-
-#[derive(Debug)]
-struct DisabledCi;
-
-#[async_trait]
-impl Action for DisabledCi {
-    fn summary(&self) -> String {
-        "ci: (disabled)".into()
-    }
-    async fn run(&self, _: &ActionContext<'_>) -> ActionOutcome {
-        ActionOutcome::failed("the hook is disabled")
     }
 }
 

@@ -340,7 +340,9 @@ impl ActionFactory for PrCommentActionFactory {
             errors,
         )?
         else {
-            return Ok(Arc::new(DisabledPrComment));
+            return Ok(Arc::new(flowspec_core::action::disabled::Disabled(
+                "pr_comment",
+            )));
         };
         if config.check_run.is_some() && !forge.has_check_runs() {
             return Err(invalid(
@@ -361,19 +363,6 @@ impl ActionFactory for PrCommentActionFactory {
             forge,
             root: cx.project_root.to_path_buf(),
         }))
-    }
-}
-
-#[derive(Debug)]
-struct DisabledPrComment;
-
-#[async_trait]
-impl Action for DisabledPrComment {
-    fn summary(&self) -> String {
-        "pr_comment: (disabled)".into()
-    }
-    async fn run(&self, _: &ActionContext<'_>) -> ActionOutcome {
-        ActionOutcome::failed("the hook is disabled")
     }
 }
 

@@ -13,6 +13,7 @@
 //! notifiers add `notify`): implement [`ActionFactory`] and pass it to
 //! [`EngineBuilder::action_factory`](crate::EngineBuilder::action_factory).
 
+pub mod disabled;
 pub mod handler;
 pub mod process;
 

@@ -155,26 +155,13 @@ impl ActionFactory for PrActionFactory {
         let profile = config.profile.clone();
         let Some(forge) = hook_forge(self.settings.as_ref(), "pr", profile, value, cx, errors)?
         else {
-            return Ok(Arc::new(DisabledPr));
+            return Ok(Arc::new(flowspec_core::action::disabled::Disabled("pr")));
         };
         Ok(Arc::new(PrAction {
             config,
             forge,
             root: cx.project_root.to_owned(),
         }))
-    }
-}
-
-#[derive(Debug)]
-struct DisabledPr;
-
-#[async_trait]
-impl Action for DisabledPr {
-    fn summary(&self) -> String {
-        "pr: (disabled)".into()
-    }
-    async fn run(&self, _: &ActionContext<'_>) -> ActionOutcome {
-        ActionOutcome::failed("the hook is disabled")
     }
 }
 

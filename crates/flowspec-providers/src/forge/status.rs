@@ -191,25 +191,14 @@ impl ActionFactory for StatusActionFactory {
         let profile = config.profile.clone();
         let Some(forge) = hook_forge(self.settings.as_ref(), "status", profile, value, cx, errors)?
         else {
-            return Ok(Arc::new(DisabledStatus));
+            return Ok(Arc::new(flowspec_core::action::disabled::Disabled(
+                "status",
+            )));
         };
         let mut action = StatusAction::new(config, forge);
         action.from = from;
         action.inner = cx.inner.clone();
         Ok(Arc::new(action))
-    }
-}
-
-#[derive(Debug)]
-struct DisabledStatus;
-
-#[async_trait]
-impl Action for DisabledStatus {
-    fn summary(&self) -> String {
-        "status: (disabled)".into()
-    }
-    async fn run(&self, _: &ActionContext<'_>) -> ActionOutcome {
-        ActionOutcome::failed("the hook is disabled")
     }
 }
 
