@@ -61,7 +61,12 @@ async fn list(
     state: &AppState,
     status: Option<QueueStatus>,
 ) -> Result<Vec<QueuedEvent>, DashboardError> {
-    Ok(events::list(&state.project, status, LISTED).await?)
+    Ok(state
+        .queue()
+        .await?
+        .list(status, LISTED)
+        .await
+        .map_err(flowspec::Error::from)?)
 }
 
 pub(crate) async fn page(

@@ -34,6 +34,9 @@ pub(crate) struct State {
     pub(crate) live: Live,
     pub(crate) logs: log::LogCache,
     providers: Mutex<HashMap<String, Arc<dyn CiProvider>>>,
+    // Opened once: opening checks the schema, which pages and pollers need not repeat.
+    results: tokio::sync::OnceCell<flowspec::Results>,
+    queue: tokio::sync::OnceCell<flowspec_server::queue::Queue>,
 }
 
 impl State {
@@ -45,7 +48,22 @@ impl State {
             live: Live::default(),
             logs: log::LogCache::default(),
             providers: Mutex::new(HashMap::new()),
+            results: tokio::sync::OnceCell::new(),
+            queue: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The project's test results, opened on first use.
+    pub(crate) async fn results(&self) -> Result<&flowspec::Results, DashboardError> {
+        Ok(self
+            .results
+            .get_or_try_init(|| self.project.results())
+            .await?)
+    }
+
+    /// The receiver's queue, opened on first use.
+    pub(crate) async fn queue(&self) -> Result<&flowspec_server::queue::Queue, DashboardError> {
+        Ok(self.queue.get_or_try_init(|| self.project.queue()).await?)
     }
 
     /// The CI profiles of flowspec.yaml: (name, provider kind).

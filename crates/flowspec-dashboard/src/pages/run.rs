@@ -69,7 +69,7 @@ fn summary(profile: &str, run: &Run, jobs: &[Job]) -> Markup {
 }
 
 async fn failed_tests(state: &AppState, run: &str) -> Option<Markup> {
-    let results = state.project.results().await.ok()?;
+    let results = state.results().await.ok()?;
     let selector = RunSelector::Run {
         id: run.to_owned(),
         attempt: None,

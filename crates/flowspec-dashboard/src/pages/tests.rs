@@ -37,7 +37,7 @@ pub(crate) async fn page(
         .as_deref()
         .map(str::trim)
         .filter(|b| !b.is_empty());
-    let results = state.project.results().await?;
+    let results = state.results().await?;
     let recent = results.store.recent_runs(RECENT, branch).await?;
     let latest = match recent.first() {
         Some(run) => Some(results.store.report(run, FAILURES, 0).await?),
