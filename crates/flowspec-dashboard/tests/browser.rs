@@ -250,14 +250,26 @@ async fn screenshot(client: &Client, name: &str) {
     }
 }
 
+/// The text of the first element matching `css`, waiting up to 15 s for it to appear
+/// (a click that submits a form returns before the answer page has loaded).
 async fn text(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
         .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("no element matches {css}: {e}"))
         .text()
         .await
         .unwrap()
+}
+
+/// Waits until the browser's address ends with `suffix`.
+async fn landed(client: &Client, suffix: &str) {
+    eventually(&format!("the browser to land on …{suffix}"), || async {
+        client.current_url().await.unwrap().path().ends_with(suffix)
+    })
+    .await;
 }
 
 async fn posts(server: &MockServer, suffix: &str) -> usize {
@@ -297,14 +309,7 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .goto(&format!("{site}/ui/runs/default/7"))
         .await
         .unwrap();
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/ui/login")
-    );
+    landed(&client, "/ui/login").await;
     screenshot(&client, "login").await;
     client
         .find(Locator::Css("#token"))
@@ -340,14 +345,7 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .unwrap();
 
     // Back where it was going: the run, with its jobs.
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/ui/runs/default/7")
-    );
+    landed(&client, "/ui/runs/default/7").await;
     let jobs = text(&client, "table.jobs").await;
     assert!(jobs.contains("test") && jobs.contains("lint"), "{jobs}");
     assert!(jobs.contains("failed"), "lint's failure shows: {jobs}");
@@ -466,14 +464,7 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/ui/runs/default/7")
-    );
+    landed(&client, "/ui/runs/default/7").await;
     assert_eq!(text(&client, "p.flash").await, "Triggered deploy.yml.");
     let dispatched: Vec<Value> = github
         .received_requests()
@@ -523,14 +514,7 @@ async fn should_refuse_a_cross_site_form_even_with_a_session() {
         .click()
         .await
         .unwrap();
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/ui/runs")
-    );
+    landed(&client, "/ui/runs").await;
 
     // Another site (the mock server's origin) posts a form at the dashboard.
     let attacker = MockServer::start().await;
