@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use flowspec::server::queue::{DispatchOutcome, Incoming, QueueStatus};
 use flowspec_dashboard::Dashboard;
 use flowspec_server::config::DashboardSettings;
 use serde_json::{Value, json};
@@ -22,6 +23,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "dashboard-test-token";
 const RUN: &str = "/repos/octo/app/actions/runs/7";
+/// The dead event in the queue.
+const DEAD: &str = "deploy-42";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -217,7 +220,34 @@ async fn github() -> MockServer {
     server
 }
 
-/// A project whose `ci:` is the mock GitHub, and the dashboard serving it.
+/// Puts `id` in the project's queue as a receiver leaves an event whose hook failed
+/// on its last attempt: dead.
+async fn dead_event(project: &flowspec::Project, id: &str) {
+    let queue = project.queue().await.unwrap();
+    let event = flowspec::core::Event::builder("deploy.requested")
+        .id(id)
+        .source("github")
+        .build()
+        .unwrap();
+    queue
+        .enqueue(&[Incoming {
+            source: "github".into(),
+            delivery_id: None,
+            events: vec![event],
+        }])
+        .await
+        .unwrap();
+    let lease = queue.take(Some(id), 60_000).await.unwrap().unwrap();
+    let error = "hook deploy exited 1".to_owned();
+    let status = queue
+        .complete(&lease, &DispatchOutcome::Failed { error })
+        .await
+        .unwrap();
+    assert_eq!(status, QueueStatus::Dead);
+}
+
+/// A project whose `ci:` is the mock GitHub and whose queue holds one dead event, and
+/// the dashboard serving it.
 async fn dashboard(github: &MockServer, dir: &Path) -> String {
     std::fs::create_dir_all(dir.join(".flowspec/hooks")).unwrap();
     std::fs::write(dir.join(".flowspec/hooks/hooks.yaml"), "hooks: []\n").unwrap();
@@ -229,12 +259,14 @@ async fn dashboard(github: &MockServer, dir: &Path) -> String {
     std::fs::write(
         dir.join(".flowspec/flowspec.yaml"),
         format!(
-            "ci:\n  provider: github\n  config:\n    repo: octo/app\n    api_url: {}\n    token: ${{DASHBOARD_TEST_GH}}\n",
+            "ci:\n  provider: github\n  config:\n    repo: octo/app\n    api_url: {}\n    token: ${{DASHBOARD_TEST_GH}}\n\
+             server:\n  queue: {{max_attempts: 1}}\n",
             github.uri()
         ),
     )
     .unwrap();
     let project = Arc::new(flowspec::Project::discover(dir).unwrap());
+    dead_event(&project, DEAD).await;
     let dashboard = Dashboard::new(project, DashboardSettings::new(TOKEN.to_owned().into()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -478,10 +510,46 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
     assert_eq!(dispatched[0]["ref"], "main");
     assert_eq!(dispatched[0]["inputs"]["environment"], "staging");
 
-    // The queue and the tests pages open (empty here).
-    client.goto(&format!("{site}/ui/events")).await.unwrap();
-    assert!(text(&client, "#events").await.contains("No events."));
+    // The dead event, replayed from its page: back to pending for the receiver.
+    client
+        .goto(&format!("{site}/ui/events?status=dead"))
+        .await
+        .unwrap();
+    let dead = text(&client, "#events").await;
+    assert!(
+        dead.contains(DEAD) && dead.contains("hook deploy exited 1"),
+        "{dead}"
+    );
     screenshot(&client, "events").await;
+    client
+        .find(Locator::LinkText(DEAD))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    landed(&client, &format!("/ui/events/{DEAD}")).await;
+    assert_eq!(text(&client, "main p .badge").await, "dead");
+    screenshot(&client, "event").await;
+    client
+        .find(Locator::Css("form[action$='/replay'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&client, "p.flash").await,
+        "1 event(s) queued for replay; a running receiver dispatches them."
+    );
+    assert_eq!(text(&client, "main p .badge").await, "pending");
+    let queue = flowspec::Project::discover(dir.path())
+        .unwrap()
+        .queue()
+        .await
+        .unwrap();
+    let replayed = queue.get(DEAD).await.unwrap().unwrap();
+    assert_eq!(replayed.status, QueueStatus::Pending);
     client.goto(&format!("{site}/ui/tests")).await.unwrap();
     assert!(
         text(&client, "main")

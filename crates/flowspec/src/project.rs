@@ -19,7 +19,7 @@ use flowspec_notify::delivery::{self, Notifications};
 use flowspec_providers::config::CiSettings;
 use flowspec_results::config::ResultsConfig;
 use flowspec_results::store::ResultsStore;
-use flowspec_server::queue::{Queue, RetrySchedule};
+use flowspec_server::queue::Queue;
 use flowspec_transport::{RedisTransport, TransportConfig};
 use tokio::sync::OnceCell;
 
@@ -229,9 +229,15 @@ impl Project {
             .cloned()
     }
 
-    /// The server's durable event queue in the project's store.
+    /// The server's durable event queue in the project's store, with the retries of
+    /// `server.queue` (so a replay outside `flowspec serve` gives up when it would).
     pub async fn queue(&self) -> Result<Queue> {
-        Ok(Queue::open(self.store().await?, RetrySchedule::default()).await?)
+        // A `server:` section with errors is reported by `flowspec check` and refused by
+        // `flowspec serve`; reading the queue still works, on the default retries.
+        let retry = flowspec_server::ServerConfig::from_settings(&self.settings, &self.vars)
+            .map(|config| config.retry)
+            .unwrap_or_default();
+        Ok(Queue::open(self.store().await?, retry).await?)
     }
 
     /// The test results: `results:` settings and the results store.
