@@ -43,6 +43,7 @@ mod auth;
 mod error;
 mod layout;
 mod live;
+mod log_text;
 mod pages;
 mod serve;
 

@@ -24,6 +24,7 @@ use crate::auth::Session;
 use crate::error::DashboardError;
 use crate::layout::{Nav, Page, query_value};
 use crate::live::async_stream;
+use crate::log_text::LogText;
 
 /// Lines on one page of the log.
 pub(crate) const WINDOW: usize = 2000;
@@ -36,21 +37,22 @@ const CACHED_BYTES: usize = 256 * 1024 * 1024;
 /// The last few finished logs, newest last.
 #[derive(Default)]
 pub(crate) struct LogCache {
-    logs: Mutex<VecDeque<(String, Arc<Vec<u8>>)>>,
+    logs: Mutex<VecDeque<(String, Arc<LogText>)>>,
 }
 
 impl LogCache {
-    fn get(&self, key: &str) -> Option<Arc<Vec<u8>>> {
+    fn get(&self, key: &str) -> Option<Arc<LogText>> {
         let logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
         logs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
-    fn put(&self, key: String, log: Arc<Vec<u8>>) {
+    fn put(&self, key: String, log: Arc<LogText>) {
         let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
         logs.retain(|(k, _)| *k != key);
         logs.push_back((key, log));
         while logs.len() > CACHED_LOGS
-            || (logs.len() > 1 && logs.iter().map(|(_, l)| l.len()).sum::<usize>() > CACHED_BYTES)
+            || (logs.len() > 1
+                && logs.iter().map(|(_, l)| l.bytes().len()).sum::<usize>() > CACHED_BYTES)
         {
             logs.pop_front();
         }
@@ -76,10 +78,10 @@ pub(crate) struct LogQuery {
 async fn fetch(
     state: &AppState,
     path: &JobPath,
-) -> Result<(Arc<Vec<u8>>, bool, u64), DashboardError> {
+) -> Result<(Arc<LogText>, bool, u64), DashboardError> {
     let key = format!("{}/{}/{}", path.profile, path.run, path.job);
     if let Some(log) = state.logs.get(&key) {
-        let len = log.len() as u64;
+        let len = log.bytes().len() as u64;
         return Ok((log, true, len));
     }
     let (_, provider) = state.provider(Some(&path.profile))?;
@@ -90,7 +92,7 @@ async fn fetch(
             0,
         )
         .await?;
-    let log = Arc::new(chunk.bytes);
+    let log = Arc::new(LogText::new(chunk.bytes));
     if chunk.complete {
         state.logs.put(key, log.clone());
     }
@@ -122,7 +124,7 @@ pub(crate) async fn page(
     Query(query): Query<LogQuery>,
 ) -> Result<Response, DashboardError> {
     let (log, complete, next_offset) = fetch(&state, &path).await?;
-    let total = lines(&log).count();
+    let total = log.line_count();
     let base = format!(
         "{BASE}/runs/{}/{}/jobs/{}/log",
         query_value(&path.profile),
@@ -137,18 +139,11 @@ pub(crate) async fn page(
     let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let (rows, first, last, matched) = match search {
         Some(q) => {
-            let needle = q.to_lowercase();
-            let mut shown = Vec::new();
-            let mut matched = 0usize;
-            for (i, line) in lines(&log).enumerate() {
-                let text = String::from_utf8_lossy(line);
-                if ansi::plain(&text).to_lowercase().contains(&needle) {
-                    matched += 1;
-                    if shown.len() < MAX_MATCHES {
-                        shown.push(line_row(i + 1, line));
-                    }
-                }
-            }
+            let (found, matched) = log.find(q, MAX_MATCHES);
+            let shown = found
+                .into_iter()
+                .map(|i| line_row(i + 1, log.line(i)))
+                .collect();
             (shown, 1, total, Some(matched))
         }
         None => {
@@ -156,11 +151,8 @@ pub(crate) async fn page(
                 .from
                 .unwrap_or_else(|| total.saturating_sub(WINDOW - 1))
                 .clamp(1, total.max(1));
-            let rows: Vec<Markup> = lines(&log)
-                .enumerate()
-                .skip(first - 1)
-                .take(WINDOW)
-                .map(|(i, line)| line_row(i + 1, line))
+            let rows: Vec<Markup> = (first - 1..(first - 1 + WINDOW).min(total))
+                .map(|i| line_row(i + 1, log.line(i)))
                 .collect();
             let last = first + rows.len().saturating_sub(1);
             (rows, first, last, None)
@@ -203,7 +195,7 @@ pub(crate) async fn raw(
     Path(path): Path<JobPath>,
 ) -> Result<Response, DashboardError> {
     let (log, _, _) = fetch(&state, &path).await?;
-    let mut response = log.as_ref().clone().into_response();
+    let mut response = log.bytes().clone().into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
