@@ -31,3 +31,9 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 });
+
+// Lists marked data-submit send their form when changed (the Choose button does the
+// same without JavaScript).
+document.querySelectorAll("select[data-submit]").forEach((select) => {
+  select.addEventListener("change", () => select.form.submit());
+});

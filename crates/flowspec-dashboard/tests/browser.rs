@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
 use fantoccini::{Client, ClientBuilder, Locator};
 use flowspec::server::queue::{DispatchOutcome, Incoming, QueueStatus};
 use flowspec_dashboard::Dashboard;
@@ -206,6 +207,22 @@ async fn github() -> MockServer {
         .respond_with(ok(json!({"total_count": 1, "workflows": [
             {"id": 161335, "name": "Deploy", "path": ".github/workflows/deploy.yml", "state": "active"}
         ]})))
+        .mount(&server)
+        .await;
+    // The workflow file, base64 in JSON as the contents API sends it.
+    let deploy = "name: Deploy\non:\n  workflow_dispatch:\n    inputs:\n\
+                  \x20     environment:\n        description: Where to deploy\n        type: choice\n\
+                  \x20       options: [staging, production]\n        default: staging\n        required: true\n\
+                  \x20     dry_run:\n        type: boolean\n        default: false\n\
+                  jobs: {}\n";
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/octo/app/contents/.github/workflows/deploy.yml",
+        ))
+        .respond_with(ok(json!({
+            "type": "file", "encoding": "base64", "path": ".github/workflows/deploy.yml",
+            "content": base64::engine::general_purpose::STANDARD.encode(deploy),
+        })))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -482,11 +499,19 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .send_keys("main")
         .await
         .unwrap();
+    // The form has a field per input the workflow declares.
+    assert!(
+        text(&client, "form.stack")
+            .await
+            .contains("Where to deploy")
+    );
     client
-        .find(Locator::Css("textarea[name=inputs]"))
+        .find(Locator::Css(
+            "select[name='input.environment'] option[value=production]",
+        ))
         .await
         .unwrap()
-        .send_keys("environment=staging")
+        .click()
         .await
         .unwrap();
     client
@@ -508,7 +533,11 @@ async fn should_show_runs_follow_a_log_and_retry_in_a_real_browser() {
         .collect();
     assert_eq!(dispatched.len(), 1);
     assert_eq!(dispatched[0]["ref"], "main");
-    assert_eq!(dispatched[0]["inputs"]["environment"], "staging");
+    assert_eq!(dispatched[0]["inputs"]["environment"], "production");
+    assert_eq!(
+        dispatched[0]["inputs"]["dry_run"], "false",
+        "the default stays"
+    );
 
     // The dead event, replayed from its page: back to pending for the receiver.
     client

@@ -73,8 +73,9 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 pub use error::{ProviderError, ProviderErrorKind};
 pub use factory::{ProviderContext, ProviderFactory, ProviderRegistry};
 pub use model::{
-    Artifact, ArtifactId, CommitState, CommitStatus, Job, JobId, LogChunk, RetryScope, Run,
-    RunDiscovery, RunFilter, RunId, RunRef, RunStatus, TriggerRequest, Workflow,
+    Artifact, ArtifactId, CommitState, CommitStatus, InputKind, Job, JobId, LogChunk, RetryScope,
+    Run, RunDiscovery, RunFilter, RunId, RunRef, RunStatus, TriggerRequest, Workflow,
+    WorkflowInput,
 };
 
 /// A writer for artifact downloads.
@@ -235,6 +236,21 @@ pub trait CiProvider: Send + Sync + fmt::Debug {
             "listing workflows",
         ))
     }
+
+    /// The inputs `workflow` (a [`Workflow::id`]) declares for a trigger by hand, as its
+    /// definition on `git_ref` (default: the default branch) says; the dashboard's
+    /// trigger form shows one field per input.
+    async fn workflow_inputs(
+        &self,
+        workflow: &str,
+        git_ref: Option<&str>,
+    ) -> Result<Vec<WorkflowInput>, ProviderError> {
+        let _ = (workflow, git_ref);
+        Err(ProviderError::unsupported(
+            self.platform(),
+            "reading workflow inputs",
+        ))
+    }
 }
 
 macro_rules! forward_provider {
@@ -300,6 +316,13 @@ macro_rules! forward_provider {
             }
             async fn list_workflows(&self) -> Result<Vec<Workflow>, ProviderError> {
                 (**self).list_workflows().await
+            }
+            async fn workflow_inputs(
+                &self,
+                workflow: &str,
+                git_ref: Option<&str>,
+            ) -> Result<Vec<WorkflowInput>, ProviderError> {
+                (**self).workflow_inputs(workflow, git_ref).await
             }
         }
     )*};

@@ -337,6 +337,53 @@ impl Workflow {
     }
 }
 
+/// An input a workflow takes when triggered by hand, as its definition declares it
+/// (`on.workflow_dispatch.inputs` on GitHub).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorkflowInput {
+    /// The input's name, the key of [`TriggerRequest::inputs`].
+    pub name: String,
+    /// What it is for, as the definition says.
+    pub description: Option<String>,
+    /// Whether the platform refuses a trigger without it.
+    pub required: bool,
+    /// The value used when none is given.
+    pub default: Option<String>,
+    /// What values it takes.
+    pub kind: InputKind,
+}
+
+impl WorkflowInput {
+    /// A free-text input that is not required and has no default.
+    pub fn new(name: impl Into<String>) -> Self {
+        WorkflowInput {
+            name: name.into(),
+            description: None,
+            required: false,
+            default: None,
+            kind: InputKind::Text,
+        }
+    }
+}
+
+/// The values a [`WorkflowInput`] takes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "options")]
+#[non_exhaustive]
+pub enum InputKind {
+    /// Any text.
+    Text,
+    /// `true` or `false`.
+    Boolean,
+    /// A number.
+    Number,
+    /// One of these.
+    Choice(Vec<String>),
+    /// The name of one of the repository's deployment environments.
+    Environment,
+}
+
 /// What to trigger: a workflow (GitHub file name, Jenkins job path, GitLab: ignored or
 /// a trigger name, CircleCI: a pipeline definition), a ref, and inputs.
 #[derive(Clone, Debug, PartialEq, Serialize)]

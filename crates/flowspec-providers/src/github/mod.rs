@@ -41,6 +41,7 @@
 mod api;
 mod config;
 mod factory;
+mod inputs;
 mod pr;
 mod wire;
 
@@ -59,6 +60,7 @@ use flowspec_core::provider::{
     Artifact, ArtifactSink, CiProvider, CommitState, CommitStatus, Job, JobId, LogChunk,
     PollInterval, ProviderContext, ProviderError, ProviderErrorKind, ProviderFactory, RetryScope,
     Run, RunDiscovery, RunFilter, RunId, RunRef, RunStatus, TriggerRequest, Workflow,
+    WorkflowInput,
 };
 use flowspec_core::retry::{RetryPolicy, retry};
 use flowspec_http::{HttpClient, HttpError};
@@ -449,5 +451,13 @@ impl CiProvider for GithubProvider {
                 .collect()
         })
         .await
+    }
+
+    async fn workflow_inputs(
+        &self,
+        workflow: &str,
+        git_ref: Option<&str>,
+    ) -> Result<Vec<WorkflowInput>, ProviderError> {
+        self.read_workflow_inputs(workflow, git_ref).await
     }
 }
