@@ -57,9 +57,9 @@ cp README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$dir/"
 # cross-built one does not: build the archive on the target, or add them by hand).
 if [ "$target" = "$host" ]; then
   "$dir/flowspec" man --output "$dir/man/man1" >/dev/null
-  "$dir/flowspec" completions bash >"$dir/completions/flowspec.bash"
-  "$dir/flowspec" completions zsh >"$dir/completions/_flowspec"
-  "$dir/flowspec" completions fish >"$dir/completions/flowspec.fish"
+  "$dir/flowspec" completions bash --program flowspec >"$dir/completions/flowspec.bash"
+  "$dir/flowspec" completions zsh --program flowspec >"$dir/completions/_flowspec"
+  "$dir/flowspec" completions fish --program flowspec >"$dir/completions/flowspec.fish"
 fi
 
 archive="$out/$name.tar.gz"

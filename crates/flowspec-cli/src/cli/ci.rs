@@ -38,7 +38,7 @@ Docs: ",
 #[command(after_help = AFTER_HELP)]
 pub struct CiArgs {
     /// The `ci.profiles` entry to use (default: `ci.default`, or the only one).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", add = crate::complete::profile_names())]
     pub profile: Option<String>,
 
     /// Print JSON on stdout (progress stays on stderr).

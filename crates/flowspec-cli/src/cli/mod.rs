@@ -243,14 +243,24 @@ Examples:
         json: bool,
     },
 
-    /// Print shell completions.
+    /// Print the script that makes your shell complete flowspec: commands, flags, and
+    /// the names in your project (hooks, integrations, CI profiles).
+    ///
+    /// The script calls flowspec back on TAB, so names follow your files as they change;
+    /// print it again after upgrading flowspec. bash, zsh, fish, elvish and powershell.
     #[command(after_help = "\
 Examples:
   flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec
-  flowspec completions zsh > ~/.zfunc/_flowspec")]
+  flowspec completions zsh > \"${fpath[1]}/_flowspec\"
+  flowspec completions fish > ~/.config/fish/completions/flowspec.fish
+  echo 'source <(flowspec completions bash)' >> ~/.bashrc     or load it on every start")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+        /// The program the script calls on TAB (default: flowspec as you called it now;
+        /// give `flowspec` when writing the script for another machine).
+        #[arg(long, value_name = "PATH")]
+        program: Option<PathBuf>,
     },
 }
 
@@ -398,6 +408,7 @@ Examples:
   flowspec hooks test deploy-staging --event deploy.completed --data environment=staging")]
     Test {
         /// The hook's name.
+        #[arg(add = crate::complete::hook_names())]
         name: String,
         /// The event type (default: the hook's first non-wildcard event type).
         #[arg(long, value_name = "TYPE")]
@@ -416,7 +427,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ID")]
     pub event_id: Option<String>,
     /// Only this hook.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::hook_names())]
     pub hook: Option<String>,
     /// Only this status.
     #[arg(long, value_name = "S", value_parser = one_of::<flowspec_core::HookStatus>(&["success", "failed", "timeout", "skipped"]))]

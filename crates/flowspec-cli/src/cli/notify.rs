@@ -31,6 +31,7 @@ pub enum NotifyCommand {
     #[command(after_help = NOTIFY_HELP)]
     Test {
         /// The integration (`slack`, `webhooks.analytics`; a kind means all of its endpoints).
+        #[arg(add = crate::complete::integration_names())]
         integration: String,
         /// The sample event type (default: implement.completed).
         #[arg(long, value_name = "TYPE")]
@@ -68,6 +69,7 @@ pub enum NotifyCommand {
     #[command(after_help = NOTIFY_HELP)]
     Enable {
         /// The integration.
+        #[arg(add = crate::complete::integration_names())]
         integration: String,
         /// Print JSON.
         #[arg(long)]
@@ -84,7 +86,7 @@ pub struct SendArgs {
     #[command(flatten)]
     pub event_args: EventArgs,
     /// Only these integrations, whatever their routing lists say. Repeatable.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::integration_names())]
     pub to: Vec<String>,
     /// Print JSON.
     #[arg(long)]

@@ -29,7 +29,7 @@ Docs: ",
 #[command(after_help = AFTER_HELP)]
 pub struct PrArgs {
     /// The `ci.profiles` entry of the forge (default: `ci.default`, or the only one).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", add = crate::complete::profile_names())]
     pub profile: Option<String>,
 
     /// Print JSON on stdout.

@@ -224,12 +224,16 @@ pub fn run(cli: Cli) -> u8 {
         Command::Ci(args) => block_on(ci::run(&cx, args)),
         Command::Pr(args) => block_on(pr::run(&cx, args)),
         Command::Man { output, json } => man::run(&cx, &output, json),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut command, "flowspec", &mut script);
-            crate::output::write_bytes(&script);
-            Ok(exit_code::OK)
+        Command::Completions { shell, program } => {
+            match crate::complete::write_registration(shell, program.as_deref()) {
+                Ok(script) => {
+                    crate::output::write_bytes(&script);
+                    Ok(exit_code::OK)
+                }
+                Err(e) => Err(Failure::error(format!(
+                    "cannot write the {shell} completion script: {e}"
+                ))),
+            }
         }
     };
     match result {

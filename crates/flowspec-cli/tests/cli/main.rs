@@ -7,6 +7,7 @@ mod ci_ghes;
 mod ci_push;
 mod ci_results;
 mod ci_steer;
+mod completion;
 mod dashboard;
 mod docs;
 mod emit;
