@@ -31,6 +31,17 @@ impl SmtpServer {
                  or point FLOWSPEC_TEST_PYTHON at a Python that has it. (.ci/run installs it.)"
             ),
         }
+        // The port is free when asked for but another test may take it before the
+        // server binds it: then the server exits without "ready", and a new port is tried.
+        for _ in 0..5 {
+            if let Some(server) = SmtpServer::start_on_a_free_port(&python) {
+                return server;
+            }
+        }
+        panic!("the SMTP server did not start (see its error above)");
+    }
+
+    fn start_on_a_free_port(python: &str) -> Option<SmtpServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -39,7 +50,7 @@ impl SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let script: PathBuf =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures/smtp_sink.py");
-        let mut child = Command::new(&python)
+        let mut child = Command::new(python)
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path())
@@ -49,11 +60,13 @@ impl SmtpServer {
             .spawn()
             .expect("start the SMTP server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
-        SmtpServer { child, port, dir }
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+        if line.trim() != "ready" {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        Some(SmtpServer { child, port, dir })
     }
 
     fn messages(&self) -> Vec<serde_json::Value> {
