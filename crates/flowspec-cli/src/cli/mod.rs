@@ -251,7 +251,7 @@ Examples:
     #[command(after_help = "\
 Examples:
   flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec
-  flowspec completions zsh > \"${fpath[1]}/_flowspec\"
+  echo 'source <(flowspec completions zsh)' >> ~/.zshrc
   flowspec completions fish > ~/.config/fish/completions/flowspec.fish
   echo 'source <(flowspec completions bash)' >> ~/.bashrc     or load it on every start")]
     Completions {
