@@ -7,7 +7,6 @@
 //! cannot be found or read completes no names.
 
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory as _;
@@ -58,7 +57,6 @@ pub fn write_registration(
         &program.to_string_lossy(),
         &mut script,
     )?;
-    script.flush()?;
     Ok(script)
 }
 

@@ -253,7 +253,7 @@ Examples:
   flowspec completions bash > ~/.local/share/bash-completion/completions/flowspec
   echo 'source <(flowspec completions zsh)' >> ~/.zshrc
   flowspec completions fish > ~/.config/fish/completions/flowspec.fish
-  echo 'source <(flowspec completions bash)' >> ~/.bashrc     or load it on every start")]
+  echo 'source <(flowspec completions bash)' >> ~/.bashrc   (bash, instead of the file)")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
